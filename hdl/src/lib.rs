@@ -1,0 +1,6 @@
+//! ddpnic receive-path RTL: rust-hdl blocks, their bit-exact Rust models, and the tooling that
+//! turns them into linted, synthesized Verilog.
+pub mod blocks;
+pub mod bytes;
+pub mod crc32c;
+pub mod testbench;

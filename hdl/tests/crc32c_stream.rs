@@ -1,0 +1,350 @@
+//! Crc32cStream against the `crc32c` crate: RFC 3720 vectors, randomized multi-flow traffic
+//! with save/restore between packets, bad input, and replay through the generated Verilog.
+use ddpnic_hdl::crc32c::model::{BeatIn, CrcOp, CrcTables, Crc32cBeatModel, SavedCrc};
+use ddpnic_hdl::crc32c::stream::{Crc32cStream, Crc32cStream64, Crc32cStream8};
+use ddpnic_hdl::bytes::bits_from_lanes;
+use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
+use num_bigint::BigUint;
+use rust_hdl::prelude::Block;
+use rand::{rngs::SmallRng, Rng, SeedableRng};
+
+/// A beat for the unit plus what the independent reference says about it.
+#[derive(Clone, Debug)]
+struct Stimulus {
+    beat: Option<BeatIn>,
+    /// crc32c of the segment's bytes up to this beat's last byte.
+    prefix_crc: u32,
+    /// On a segment's last beat: whether its digest is intact.
+    digest_intact: Option<bool>,
+}
+
+/// A flow's byte stream: digest-protected segments separated by bytes the CRC ignores.
+struct FlowStream {
+    bytes: Vec<u8>,
+    /// For each byte, (segment index, byte index within segment) if it is CRC'd.
+    owner: Vec<Option<(usize, usize)>>,
+    segments: Vec<(Vec<u8>, bool)>,
+}
+
+fn flow_stream(rng: &mut SmallRng, segments: usize) -> FlowStream {
+    let mut s = FlowStream { bytes: Vec::new(), owner: Vec::new(), segments: Vec::new() };
+    for seg in 0..segments {
+        for _ in 0..rng.gen_range(0..40) {
+            s.bytes.push(rng.gen());
+            s.owner.push(None);
+        }
+        let len = match rng.gen_range(0..4) {
+            0 => rng.gen_range(1..4),
+            1 => rng.gen_range(4..80),
+            _ => rng.gen_range(80..700),
+        };
+        let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        let mut framed = data.clone();
+        framed.extend_from_slice(&crc32c::crc32c(&data).to_le_bytes());
+        let intact = rng.gen_bool(0.8);
+        if !intact {
+            let at = rng.gen_range(0..framed.len());
+            framed[at] ^= 1 << rng.gen_range(0..8);
+        }
+        for (i, b) in framed.iter().enumerate() {
+            s.bytes.push(*b);
+            s.owner.push(Some((seg, i)));
+        }
+        s.segments.push((framed, intact));
+    }
+    s
+}
+
+/// Cut flows into packets placed at random lanes, interleave them, and produce the unit's
+/// beats: one per (physical beat, segment) pair, with start/continue/restore as a receive
+/// pipeline would choose, and the restore value from the flow's saved context.
+fn traffic(w: usize, seed: u64, flows: usize, segments: usize) -> Vec<Stimulus> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let streams: Vec<FlowStream> = (0..flows).map(|_| flow_stream(&mut rng, segments)).collect();
+    let mut cursor = vec![0usize; flows];
+    // Stream offsets start at a random sequence number per flow.
+    let isn: Vec<usize> = (0..flows).map(|_| rng.gen()).collect();
+    let mut model = Crc32cBeatModel::new(w);
+    let mut saved: Vec<Option<SavedCrc>> = vec![None; flows];
+    let mut last_beat_owner: Option<(usize, usize)> = None;
+    let mut out = Vec::new();
+    while let Some(flow) = {
+        let open: Vec<usize> = (0..flows).filter(|&f| cursor[f] < streams[f].bytes.len()).collect();
+        (!open.is_empty()).then(|| open[rng.gen_range(0..open.len())])
+    } {
+        let stream = &streams[flow];
+        let len = (match rng.gen_range(0..3) { 0 => rng.gen_range(1..8), 1 => rng.gen_range(8..100), _ => rng.gen_range(100..400) }).min(stream.bytes.len() - cursor[flow]);
+        let header = rng.gen_range(0..90);
+        let total = header + len;
+        let beats = total.div_ceil(w);
+        for b in 0..beats {
+            let mut data: Vec<u8> = (0..w).map(|_| rng.gen()).collect();
+            // Which stream bytes sit in this beat, grouped by segment.
+            let mut runs: Vec<(usize, usize, usize)> = Vec::new(); // (segment, first lane, last lane)
+            for lane in 0..w {
+                let pos = b * w + lane;
+                if pos < header || pos >= total {
+                    continue;
+                }
+                let at = cursor[flow] + pos - header;
+                data[lane] = stream.bytes[at];
+                if let Some((seg, _)) = stream.owner[at] {
+                    match runs.last_mut() {
+                        Some(r) if r.0 == seg => r.2 = lane,
+                        _ => runs.push((seg, lane, lane)),
+                    }
+                }
+            }
+            for (seg, start, end) in runs {
+                let at = cursor[flow] + b * w + start - header;
+                let (_, index) = stream.owner[at].unwrap();
+                let (framed, intact) = &stream.segments[seg];
+                let op = if index == 0 {
+                    CrcOp::Start
+                } else if last_beat_owner == Some((flow, seg)) && rng.gen_bool(0.9) {
+                    CrcOp::Continue
+                } else {
+                    CrcOp::Restore
+                };
+                let last_index = index + end - start;
+                let beat = BeatIn {
+                    data: data.clone(),
+                    start,
+                    end,
+                    stream_lane: (isn[flow].wrapping_add(at)) % w,
+                    op,
+                    restore: if op == CrcOp::Restore { saved[flow].expect("restore needs a saved context") } else { SavedCrc::default() },
+                    last: last_index == framed.len() - 1,
+                };
+                let result = model.beat(&beat);
+                assert!(!result.error, "generator produced a beat the unit refuses: {beat:?}");
+                saved[flow] = Some(result.state);
+                last_beat_owner = Some((flow, seg));
+                out.push(Stimulus { beat: Some(beat), prefix_crc: crc32c::crc32c(&framed[..=last_index]), digest_intact: (last_index == framed.len() - 1).then_some(*intact) });
+            }
+            // Most packets follow back to back; sometimes the line idles.
+            if rng.gen_bool(0.05) {
+                out.push(Stimulus { beat: None, prefix_crc: 0, digest_intact: None });
+            }
+        }
+        cursor[flow] += len;
+    }
+    out
+}
+
+/// What the block reported for one stimulus.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Observed {
+    valid: bool,
+    error: bool,
+    last: bool,
+    digest_ok: bool,
+    crc: u32,
+    hi: bool,
+    end_pos: usize,
+}
+
+fn drive<const W: usize, const D: usize, const L: usize, const P: usize>(stimuli: &[Stimulus]) -> Vec<Observed> {
+    let mut uut = Crc32cStream::<W, D, L, P>::new();
+    uut.connect_all();
+    let latency = Crc32cStream::<W, D, L, P>::LATENCY;
+    let mut seen = Vec::new();
+    for i in 0..stimuli.len() + latency {
+        match stimuli.get(i).and_then(|s| s.beat.as_ref()) {
+            Some(b) => {
+                uut.s_valid.next = true;
+                uut.s_data.next = bits_from_lanes(&b.data);
+                uut.s_start.next = (b.start as u64).into();
+                uut.s_end.next = (b.end as u64).into();
+                uut.s_stream_lane.next = (b.stream_lane as u64).into();
+                uut.s_op.next = (b.op as u64).into();
+                uut.s_restore_crc.next = u64::from(b.restore.crc).into();
+                uut.s_restore_hi.next = b.restore.hi;
+                uut.s_last.next = b.last;
+            }
+            None => uut.s_valid.next = false,
+        }
+        cycle(&mut uut, |u| &mut u.clock);
+        if i + 1 >= latency {
+            seen.push(Observed {
+                valid: uut.m_valid.val(),
+                error: uut.m_error.val(),
+                last: uut.m_last.val(),
+                digest_ok: uut.m_digest_ok.val(),
+                crc: uut.m_crc.val().to_u32(),
+                hi: uut.m_hi.val(),
+                end_pos: uut.m_end_pos.val().index(),
+            });
+        }
+    }
+    seen
+}
+
+/// Every beat's register and verdict against the crc32c crate.
+fn check_against_reference(w: usize, stimuli: &[Stimulus], seen: &[Observed]) {
+    let tables = CrcTables::new(w);
+    let (mut segments, mut bad_caught) = (0, 0);
+    for (i, (s, o)) in stimuli.iter().zip(seen).enumerate() {
+        assert_eq!(o.valid, s.beat.is_some(), "beat {i}: valid");
+        if s.beat.is_none() {
+            continue;
+        }
+        assert!(!o.error, "beat {i}: refused");
+        assert_eq!(tables.digest_value(o.crc, o.end_pos), s.prefix_crc, "beat {i}: running CRC differs from crc32c of the segment so far");
+        assert_eq!(o.last, s.digest_intact.is_some(), "beat {i}: last");
+        if let Some(intact) = s.digest_intact {
+            assert_eq!(o.digest_ok, intact, "beat {i}: digest verdict");
+            segments += 1;
+            bad_caught += usize::from(!intact);
+        }
+    }
+    assert!(segments > 10 && bad_caught > 0, "traffic too thin: {segments} segments, {bad_caught} corrupted");
+}
+
+#[test]
+fn rfc3720_vectors_at_every_start_lane() {
+    let vectors: [(Vec<u8>, u32); 5] = [
+        (vec![0u8; 32], 0x8A91_36AA),
+        (vec![0xFF; 32], 0x62A8_AB43),
+        ((0..32).collect(), 0x46DD_794E),
+        ((0..32).rev().collect(), 0x113F_DB5C),
+        (b"123456789".to_vec(), 0xE306_9283),
+    ];
+    let tables = CrcTables::new(64);
+    for (data, expected) in &vectors {
+        for start in 0..64 {
+            let mut stimuli = Vec::new();
+            let mut framed = data.clone();
+            framed.extend_from_slice(&expected.to_le_bytes());
+            let mut lane = start;
+            let mut done = 0;
+            while done < framed.len() {
+                let end = (lane + framed.len() - done - 1).min(63);
+                let mut beat = vec![0xA5u8; 64];
+                beat[lane..=end].copy_from_slice(&framed[done..done + end - lane + 1]);
+                let last_index = done + end - lane;
+                stimuli.push(Stimulus {
+                    beat: Some(BeatIn { data: beat, start: lane, end, stream_lane: (start + done) % 64, op: if done == 0 { CrcOp::Start } else { CrcOp::Continue }, restore: SavedCrc::default(), last: last_index == framed.len() - 1 }),
+                    prefix_crc: crc32c::crc32c(&framed[..=last_index]),
+                    digest_intact: (last_index == framed.len() - 1).then_some(true),
+                });
+                done = last_index + 1;
+                lane = 0;
+            }
+            let seen = drive::<64, 512, 6, 7>(&stimuli);
+            let last = seen.iter().rev().find(|o| o.valid).unwrap();
+            assert!(last.digest_ok, "vector {expected:08x} at lane {start}");
+            // The digest value over the data alone is the RFC's number.
+            let data_only = stimuli.iter().zip(&seen).find(|(s, _)| s.prefix_crc == *expected);
+            if let Some((_, o)) = data_only {
+                assert_eq!(tables.digest_value(o.crc, o.end_pos), *expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn random_traffic_w8_thousands_of_segments() {
+    for seed in 0..6 {
+        let stimuli = traffic(8, seed, 3, 120);
+        let seen = drive::<8, 64, 3, 4>(&stimuli);
+        check_against_reference(8, &stimuli, &seen);
+    }
+}
+
+#[test]
+fn random_traffic_w64() {
+    for seed in 100..103 {
+        let stimuli = traffic(64, seed, 3, 60);
+        let seen = drive::<64, 512, 6, 7>(&stimuli);
+        check_against_reference(64, &stimuli, &seen);
+    }
+}
+
+fn plain_beat(w: usize, start: usize, end: usize, stream_lane: usize, op: CrcOp, last: bool) -> BeatIn {
+    BeatIn { data: (0..w as u8).map(|i| i.wrapping_mul(17)).collect(), start, end, stream_lane, op, restore: SavedCrc::default(), last }
+}
+
+#[test]
+fn bad_input_is_refused_and_leaves_the_register() {
+    let w = 8;
+    let good = plain_beat(w, 2, 7, 2, CrcOp::Start, false);
+    let reversed = plain_beat(w, 5, 3, 0, CrcOp::Continue, false);
+    let discontinuous = plain_beat(w, 0, 7, 3, CrcOp::Continue, false);
+    let follow = plain_beat(w, 0, 3, 0, CrcOp::Continue, false);
+    let one_lane = plain_beat(w, 6, 6, 6, CrcOp::Start, false);
+    let stimuli: Vec<Stimulus> = [Some(good.clone()), Some(reversed), Some(discontinuous), None, Some(follow.clone()), Some(one_lane.clone())]
+        .into_iter()
+        .map(|beat| Stimulus { beat, prefix_crc: 0, digest_intact: None })
+        .collect();
+    let seen = drive::<8, 64, 3, 4>(&stimuli);
+    assert!(!seen[0].error && seen[1].error && seen[2].error, "reversed lanes and a gap in the stream are refused");
+    assert_eq!((seen[1].crc, seen[2].crc), (seen[0].crc, seen[0].crc), "a refused beat leaves the register");
+    assert!(!seen[3].valid, "no beat, no output");
+    let tables = CrcTables::new(w);
+    let mut stream = good.data[2..=7].to_vec();
+    stream.extend_from_slice(&follow.data[0..=3]);
+    assert_eq!(tables.digest_value(seen[4].crc, seen[4].end_pos), crc32c::crc32c(&stream), "the stream continues past the refused beats");
+    assert_eq!(tables.digest_value(seen[5].crc, seen[5].end_pos), crc32c::crc32c(&one_lane.data[6..=6]), "a segment of one byte in one lane");
+
+    // Op 3 is undefined: refused.
+    let mut uut = Crc32cStream8::new();
+    uut.connect_all();
+    uut.s_valid.next = true;
+    uut.s_op.next = 3u64.into();
+    for _ in 0..Crc32cStream8::LATENCY {
+        cycle(&mut uut, |u| &mut u.clock);
+        uut.s_valid.next = false;
+    }
+    assert!(uut.m_valid.val() && uut.m_error.val());
+}
+
+fn replay_through_verilog<const W: usize, const D: usize, const L: usize, const P: usize>(name: &str, stimuli: &[Stimulus]) {
+    let seen = drive::<W, D, L, P>(stimuli);
+    check_against_reference(W, stimuli, &seen);
+    let inputs = vec![("s_valid", 1), ("s_data", D), ("s_start", L), ("s_end", L), ("s_stream_lane", L), ("s_op", 2), ("s_restore_crc", 32), ("s_restore_hi", 1), ("s_last", 1)];
+    let outputs = vec![("m_valid", 1), ("m_error", 1), ("m_last", 1), ("m_digest_ok", 1), ("m_crc", 32), ("m_hi", 1), ("m_end_pos", P)];
+    let latency = Crc32cStream::<W, D, L, P>::LATENCY;
+    let big = |v: u64| BigUint::from(v);
+    let cycles: Vec<Cycle> = (0..stimuli.len() + latency)
+        .map(|i| {
+            let inputs = match stimuli.get(i).and_then(|s| s.beat.as_ref()) {
+                Some(b) => vec![big(1), BigUint::from_bytes_le(&b.data), big(b.start as u64), big(b.end as u64), big(b.stream_lane as u64), big(b.op as u64), big(b.restore.crc.into()), big(b.restore.hi.into()), big(b.last.into())],
+                None => vec![big(0), big(0), big(0), big(0), big(0), big(0), big(0), big(0), big(0)],
+            };
+            let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
+                Some(o) if o.valid => (
+                    vec![big(1), big(o.error.into()), big(o.last.into()), big(o.digest_ok.into()), big(o.crc.into()), big(o.hi.into()), big(o.end_pos as u64)],
+                    vec![big(1), big(1), big(1), big(1), big(0xFFFF_FFFF), big(1), big((1 << P) - 1)],
+                ),
+                Some(_) => (vec![big(0); 7], vec![big(1), big(0), big(0), big(0), big(0), big(0), big(0)]),
+                None => (vec![big(0); 7], vec![big(0); 7]),
+            };
+            Cycle { inputs, expected, care }
+        })
+        .collect();
+    let replay = Replay { top: name.into(), verilog: verilog_for(&mut Crc32cStream::<W, D, L, P>::new(), name), clock: "clock", inputs, outputs };
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}"));
+    let report = replay.run(&dir, &cycles).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.cycles, cycles.len());
+    assert_eq!(report.mismatches, 0, "Verilog disagrees with the model: {:#?}", report);
+}
+
+#[test]
+fn verilog_matches_model_w8() {
+    let mut stimuli = traffic(8, 7, 3, 80);
+    stimuli.extend(traffic(8, 8, 1, 40));
+    replay_through_verilog::<8, 64, 3, 4>("crc32c_stream_w8", &stimuli);
+}
+
+#[test]
+fn verilog_matches_model_w64() {
+    let stimuli = traffic(64, 9, 3, 60);
+    replay_through_verilog::<64, 512, 6, 7>("crc32c_stream_w64", &stimuli);
+}
+
+#[test]
+fn block_verilog_generates() {
+    let text = verilog_for(&mut Crc32cStream64::new(), "crc32c_stream");
+    assert!(text.contains("module crc32c_stream("));
+}
