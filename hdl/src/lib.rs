@@ -4,3 +4,4 @@ pub mod blocks;
 pub mod bytes;
 pub mod crc32c;
 pub mod testbench;
+pub mod tools;

@@ -97,22 +97,11 @@ impl Mat32 {
     }
 }
 
-/// For a beat of `width` bytes processed from a zero register, the input bits (lane*8 + bit)
-/// that each of the 32 output bits XORs together.
-pub fn beat_xor_sets(width: usize) -> Vec<Vec<usize>> {
-    let mut sets = vec![Vec::new(); 32];
-    for lane in 0..width {
-        let shift = Mat32::zero_bytes((width - 1 - lane) as i64);
-        for bit in 0..8 {
-            let col = shift.apply(feed_byte(0, 1 << bit));
-            for (r, set) in sets.iter_mut().enumerate() {
-                if col >> r & 1 != 0 {
-                    set.push(lane * 8 + bit);
-                }
-            }
-        }
-    }
-    sets
+/// The contribution of byte value `v` in lane `lane` of a `width`-byte beat fed into a zero
+/// register (the beat's CRC is the XOR of its lanes' contributions: slicing-by-W).
+pub fn lane_table(width: usize, lane: usize) -> Vec<u32> {
+    let shift = Mat32::zero_bytes((width - 1 - lane) as i64);
+    (0..=255u8).map(|v| shift.apply(feed_byte(0, v))).collect()
 }
 
 #[cfg(test)]
@@ -143,11 +132,9 @@ mod tests {
     }
 
     #[test]
-    fn beat_xor_sets_reproduce_a_beat() {
+    fn lane_tables_reproduce_a_beat() {
         let beat: Vec<u8> = (0..16u8).map(|i| i.wrapping_mul(29) ^ 0x5A).collect();
-        let sets = beat_xor_sets(16);
-        let bit = |k: usize| (beat[k / 8] >> (k % 8)) & 1 == 1;
-        let via_sets = (0..32).fold(0u32, |acc, r| acc | u32::from(sets[r].iter().filter(|&&k| bit(k)).count() % 2 == 1) << r);
-        assert_eq!(via_sets, feed(0, &beat));
+        let sliced = beat.iter().enumerate().fold(0, |acc, (lane, &v)| acc ^ lane_table(16, lane)[usize::from(v)]);
+        assert_eq!(sliced, feed(0, &beat));
     }
 }

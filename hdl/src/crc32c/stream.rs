@@ -13,10 +13,10 @@
 //! leaves the register unchanged.
 //!
 //! Pipeline (W = 64): input registers; lane masking in the flip-flops' synchronous resets;
-//! a 512 -> 32 XOR tree in two stages of two LUT levels; the phase shift in three stages of
-//! block-RAM tables; the state loop (A, I or A^-1, at most 4 LUT levels); the residue compare.
-//! Latency `6 + ceil(log2(W) / 2)` cycles (9 at W = 64), throughput one beat per cycle.
-use super::gf2::beat_xor_sets;
+//! slicing-by-64 (one 256 x 32 block-RAM table per lane, then a 64-way XOR); the phase shift
+//! in three stages of block-RAM tables; the state loop (A, I or A^-1, at most 4 LUT levels); the residue compare.
+//! Latency `8 + ceil(log2(W) / 2)` cycles (11 at W = 64), throughput one beat per cycle.
+use super::gf2::lane_table;
 use super::model::{BeatIn, BeatOut, CrcOp, Crc32cBeatModel, SavedCrc};
 use super::verilog::{constant_function, matrix_product, ShiftStage};
 use crate::bytes::lanes_from_bits;
@@ -91,7 +91,7 @@ impl<const W: usize, const DATA_BITS: usize, const LANE_BITS: usize, const POS_B
     }
 
     /// Clock edges from a beat at the inputs to its result at the outputs.
-    pub const LATENCY: usize = 6 + LANE_BITS.div_ceil(2);
+    pub const LATENCY: usize = 8 + LANE_BITS.div_ceil(2);
 
     /// What the model makes of the inputs at this clock edge: (valid, result).
     fn process_inputs(&mut self) -> (bool, BeatOut) {
@@ -170,10 +170,10 @@ fn verilog_body(w: usize, lane_bits: usize) -> String {
     let (lb, pb) = (lane_bits, lane_bits + 1);
     let tables = super::model::CrcTables::new(w);
     let stages = ShiftStage::plan(lb);
-    let ns = stages.len();
     let mut v = String::new();
-    // Sideband word carried from stage 2 to the loop: {rcrc, vend, move, restore, last, accept, valid}.
-    let sb = 38 + pb;
+    // Sideband word from stage 3 to the loop: {init, rcrc, vend, sel_back, sel_same, sel_fwd,
+    // restore, last, accept, valid}; selects are one-hot (none set: start a segment).
+    let sb = 71 + pb;
     let _ = write!(
         v,
         "
@@ -189,30 +189,52 @@ always @(posedge clock) begin
   s1_valid <= s_valid; s1_last <= s_last; s1_rhi <= s_restore_hi; s1_data <= s_data;
   s1_start <= s_start; s1_end <= s_end; s1_lane <= s_stream_lane; s1_op <= s_op; s1_rcrc <= s_restore_crc;
 end
-// Positions: virtual position = lane + phase; the phase ties lanes to the stream offset.
-reg [{p}:0] track_end = {pb}'d{last_lane};
+// Stage 2: virtual positions (lane + phase; the phase ties lanes to the stream offset), and
+// where the previous byte must sit for this beat to continue it: one beat on (A), the same
+// virtual beat (I) or one beat back (A^-1). Sums are {pb1} bits so that a negative
+// `vstart - W` wraps beyond any real position.
 wire [{l}:0] phase1 = s1_lane - s1_start;
 wire [{p}:0] vstart1 = {{1'b0, s1_start}} + {{1'b0, phase1}};
 wire [{p}:0] vend1 = {{1'b0, s1_end}} + {{1'b0, phase1}};
 wire [{l}:0] lane_before1 = s1_lane - {lb}'d1;
-wire is_start1 = s1_op == 2'd0;
-wire is_restore1 = s1_op == 2'd2;
-wire [{p}:0] prev_end1 = is_restore1 ? {{s1_rhi, lane_before1}} : track_end;
-wire [{pb}:0] gap1 = {{1'b0, prev_end1}} + {gapw}'d1 - {{1'b0, vstart1}};
-wire fwd1 = gap1 == {{2'b01, {lb}'d0}};
-wire same1 = gap1 == {gapw}'d0;
-wire back1 = gap1 == {{2'b11, {lb}'d0}};
-wire accept1 = s1_valid & (s1_op != 2'd3) & (s1_start <= s1_end) & (is_start1 | fwd1 | same1 | back1);
-wire [1:0] move1 = is_start1 ? 2'd0 : fwd1 ? 2'd1 : same1 ? 2'd2 : 2'd3;
-always @(posedge clock) if (accept1) track_end <= vend1;
-// Stage 2: bytes outside start..end are zeroed by the flip-flops' synchronous reset.
+wire [{pb}:0] restore_next1 = {{1'b0, s1_rhi, lane_before1}} + {pb1}'d1;
+wire [{pb}:0] at_fwd1 = {{1'b0, vstart1}} + {pb1}'d{w};
+wire [{pb}:0] at_same1 = {{1'b0, vstart1}};
+wire [{pb}:0] at_back1 = {{1'b0, vstart1}} - {pb1}'d{w};
+reg s2_valid = 1'b0, s2_last = 1'b0, s2_start_op = 1'b0, s2_restore = 1'b0, s2_ok = 1'b0;
+reg s2_rfwd = 1'b0, s2_rsame = 1'b0, s2_rback = 1'b0;
+reg [{pb}:0] s2_at_fwd = {pb1}'d0, s2_at_same = {pb1}'d0, s2_at_back = {pb1}'d0, s2_vend_next = {pb1}'d0;
+reg [{p}:0] s2_vstart = {pb}'d0, s2_vend = {pb}'d0;
+reg [{l}:0] s2_phase = {lb}'d0, s2_first = {lb}'d0, s2_last_lane = {lb}'d0;
 reg [{db}:0] s2_data = {dbits}'d0;
-reg [{sbm}:0] s2_sb = {sb}'d0;
-reg [{p}:0] s2_vstart = {pb}'d0;
-reg [{l}:0] s2_phase = {lb}'d0;
+reg [31:0] s2_rcrc = 32'd0;
 always @(posedge clock) begin
-  s2_sb <= {{s1_rcrc, vend1, move1, is_restore1, s1_last, accept1, s1_valid}};
-  s2_vstart <= vstart1; s2_phase <= phase1;
+  s2_valid <= s1_valid; s2_last <= s1_last; s2_start_op <= s1_op == 2'd0; s2_restore <= s1_op == 2'd2;
+  s2_ok <= (s1_op != 2'd3) & (s1_start <= s1_end);
+  s2_rfwd <= restore_next1 == at_fwd1; s2_rsame <= restore_next1 == at_same1; s2_rback <= restore_next1 == at_back1;
+  s2_at_fwd <= at_fwd1; s2_at_same <= at_same1; s2_at_back <= at_back1;
+  s2_vend_next <= {{1'b0, vend1}} + {pb1}'d1;
+  s2_vstart <= vstart1; s2_vend <= vend1; s2_phase <= phase1;
+  s2_first <= s1_start; s2_last_lane <= s1_end; s2_data <= s1_data; s2_rcrc <= s1_rcrc;
+end
+// Stage 3: accept or refuse the beat. The only loop here is `track_next` (where the next
+// continuing byte must sit) against three registered candidates, which differ by W, so at
+// most one of fwd/same/back holds.
+reg [{pb}:0] track_next = {pb1}'d{w};
+wire cfwd2 = track_next == s2_at_fwd;
+wire csame2 = track_next == s2_at_same;
+wire cback2 = track_next == s2_at_back;
+wire fwd2 = s2_restore ? s2_rfwd : cfwd2;
+wire same2 = s2_restore ? s2_rsame : csame2;
+wire back2 = s2_restore ? s2_rback : cback2;
+wire accept2 = s2_valid & s2_ok & (s2_start_op | fwd2 | same2 | back2);
+always @(posedge clock) if (accept2) track_next <= s2_vend_next;
+reg [{sbm}:0] s3_sb = {sb}'d0;
+reg [{l}:0] s3_phase = {lb}'d0;
+reg [{db}:0] s3_data = {dbits}'d0;
+always @(posedge clock) begin
+  s3_sb <= {{init_at(s2_vstart), s2_rcrc, s2_vend, ~s2_start_op & back2, ~s2_start_op & same2, ~s2_start_op & fwd2, s2_restore, s2_last, accept2, s2_valid}};
+  s3_phase <= s2_phase;
 end
 ",
         init_fn = constant_function("init_at", pb, &tables.init_at),
@@ -221,59 +243,54 @@ end
         dbits = 8 * w,
         l = lb - 1,
         p = pb - 1,
-        last_lane = w - 1,
-        gapw = pb + 1,
+        pb1 = pb + 1,
         sbm = sb - 1,
     );
+    // Bytes outside first..last are zeroed by the flip-flops' synchronous reset.
     for lane in 0..w {
         let mut off = Vec::new();
-        // `start > lane` cannot hold in the top lane, nor `end < lane` in lane 0.
+        // `first > lane` cannot hold in the top lane, nor `last < lane` in lane 0.
         if lane < w - 1 {
-            off.push(format!("(s1_start > {lb}'d{lane})"));
+            off.push(format!("(s2_first > {lb}'d{lane})"));
         }
         if lane > 0 {
-            off.push(format!("(s1_end < {lb}'d{lane})"));
+            off.push(format!("(s2_last_lane < {lb}'d{lane})"));
         }
         let (hi, lo) = (8 * lane + 7, 8 * lane);
-        let _ = writeln!(v, "always @(posedge clock) if ({}) s2_data[{hi}:{lo}] <= 8'd0; else s2_data[{hi}:{lo}] <= s1_data[{hi}:{lo}];", off.join(" | "));
+        let _ = writeln!(v, "always @(posedge clock) if ({}) s3_data[{hi}:{lo}] <= 8'd0; else s3_data[{hi}:{lo}] <= s2_data[{hi}:{lo}];", off.join(" | "));
     }
-    // Stage 3 and 4: the XOR tree, 36 inputs (two LUT levels) per group, then the groups.
-    v.push_str("// Stages 3-4: data contribution from a zero register, in the physical frame.\nreg [31:0] s4_d = 32'd0;\n");
-    for (row, inputs) in beat_xor_sets(w).iter().enumerate() {
-        let groups: Vec<String> = inputs
-            .chunks(36)
-            .map(|g| format!("^{{{}}}", g.iter().map(|k| format!("s2_data[{k}]")).collect::<Vec<_>>().join(", ")))
-            .collect();
-        let n = groups.len();
-        let _ = writeln!(v, "reg [{}:0] s3_row{row} = {n}'d0;", n - 1);
-        let _ = writeln!(v, "always @(posedge clock) s3_row{row} <= {{{}}};", groups.iter().rev().cloned().collect::<Vec<_>>().join(", "));
-        let _ = writeln!(v, "always @(posedge clock) s4_d[{row}] <= ^s3_row{row};");
+    // Stages 4-5: slicing-by-W. Each lane's byte addresses its own table in block RAM; the
+    // beat's contribution (from a zero register, physical frame) is the XOR of all lanes.
+    let mut lanes = Vec::new();
+    for lane in 0..w {
+        let rom = format!("lane{lane}_rom");
+        let _ = writeln!(v, "(* rom_style = \"block\" *) reg [31:0] {rom} [0:255];\nreg [31:0] lane{lane}_q = 32'd0;\ninitial begin");
+        for (i, word) in lane_table(w, lane).iter().enumerate() {
+            let _ = writeln!(v, "  {rom}[{i}] = 32'h{word:08x};");
+        }
+        let _ = writeln!(v, "end\nalways @(posedge clock) lane{lane}_q <= {rom}[s3_data[{}:{}]];", 8 * lane + 7, 8 * lane);
+        lanes.push(format!("lane{lane}_q"));
     }
-    // Sideband and phase pipelines alongside the tree and the shift stages.
     let _ = write!(
         v,
-        "reg [{sbi}:0] s3_sb = {sbw}'d0, s4_sb = {sbw}'d0;
-reg [{l}:0] s3_phase = {lb}'d0, s4_phase = {lb}'d0;
-always @(posedge clock) begin
-  s3_sb <= {{init_at(s2_vstart), s2_sb}}; s4_sb <= s3_sb;
-  s3_phase <= s2_phase; s4_phase <= s3_phase;
-end
+        "reg [31:0] s5_d = 32'd0;
+always @(posedge clock) s5_d <= {};
+reg [{sbm}:0] s4_sb = {sb}'d0, s5_sb = {sb}'d0;
+reg [{l}:0] s4_phase = {lb}'d0, s5_phase = {lb}'d0;
+always @(posedge clock) begin s4_sb <= s3_sb; s5_sb <= s4_sb; s4_phase <= s3_phase; s5_phase <= s4_phase; end
 ",
-        sbi = sb + 31,
-        sbw = sb + 32,
+        lanes.join(" ^ "),
+        sbm = sb - 1,
         l = lb - 1,
     );
     // Phase shift: stage k uses the low digit of what remains of the phase.
-    let mut x_in = "s4_d".to_string();
-    let mut digits = "s4_phase".to_string();
-    let mut remaining = lb;
-    let mut sideband = "s4_sb".to_string();
+    let (mut x_in, mut digits, mut sideband, mut remaining) = ("s5_d".to_string(), "s5_phase".to_string(), "s5_sb".to_string(), lb);
     for (k, stage) in stages.iter().enumerate() {
         let prefix = format!("shift{k}");
         let digit = if remaining == stage.digit_bits { digits.clone() } else { format!("{digits}[{}:0]", stage.digit_bits - 1) };
         v.push_str(&stage.emit(&prefix, &x_in, &digit));
         let next_sb = format!("shift{k}_sb");
-        let _ = writeln!(v, "reg [{}:0] {next_sb} = {}'d0;\nalways @(posedge clock) {next_sb} <= {sideband};", sb + 31, sb + 32);
+        let _ = writeln!(v, "reg [{}:0] {next_sb} = {sb}'d0;\nalways @(posedge clock) {next_sb} <= {sideband};", sb - 1);
         remaining -= stage.digit_bits;
         if remaining > 0 {
             let next_digits = format!("shift{k}_phase");
@@ -289,32 +306,35 @@ end
         x_in = format!("{prefix}_out");
         sideband = next_sb;
     }
-    debug_assert_eq!(ns, stages.len());
-    // The loop: y <= shifted data ^ carried register (init constant, A y, y or A^-1 y).
+    // The data contribution in the virtual frame, with the initial register of a new segment.
     let _ = write!(
         v,
-        "// State loop.
-wire l_valid = {sbr}[0];
-wire l_accept = {sbr}[1];
-wire l_last = {sbr}[2];
-wire l_restore = {sbr}[3];
-wire [1:0] l_move = {sbr}[5:4];
-wire [{p}:0] l_vend = {sbr}[{vend_hi}:6];
-wire [31:0] l_rcrc = {sbr}[{rcrc_hi}:{rcrc_lo}];
-wire [31:0] l_init = {sbr}[{init_hi}:{init_lo}];
+        "// State loop: y <= contribution ^ (A y | y | A^-1 y), the register or a restored one.
+wire {sbr}_start = ~|{sbr}[6:4];
+reg [31:0] pre_d = 32'd0;
+reg [{sbn}:0] pre_sb = {sbn1}'d0;
+always @(posedge clock) begin
+  pre_d <= {x_in} ^ ({sbr}_start ? {sbr}[{init_hi}:{init_lo}] : 32'd0);
+  pre_sb <= {sbr}[{sbn}:0];
+end
+wire l_valid = pre_sb[0];
+wire l_accept = pre_sb[1];
+wire l_last = pre_sb[2];
+wire l_restore = pre_sb[3];
+wire l_fwd = pre_sb[4];
+wire l_same = pre_sb[5];
+wire l_back = pre_sb[6];
+wire [{p}:0] l_vend = pre_sb[{vend_hi}:7];
+wire [31:0] l_rcrc = pre_sb[{rcrc_hi}:{rcrc_lo}];
 reg [31:0] y = 32'd0;
 reg [{p}:0] y_end = {pb}'d{last_lane};
 wire [31:0] base = l_restore ? l_rcrc : y;
-reg [31:0] carried;
-always @(*) begin
-  case (l_move)
-    2'd0: carried = l_init;
-    2'd1: carried = {fwd};
-    2'd2: carried = base;
-    default: carried = {back};
-  endcase
+wire [31:0] base_fwd = {fwd};
+wire [31:0] base_back = {back};
+always @(posedge clock) if (l_accept) begin
+  y <= pre_d ^ ({{32{{l_fwd}}}} & base_fwd) ^ ({{32{{l_same}}}} & base) ^ ({{32{{l_back}}}} & base_back);
+  y_end <= l_vend;
 end
-always @(posedge clock) if (l_accept) begin y <= {x_in} ^ carried; y_end <= l_vend; end
 reg o_valid = 1'b0, o_accept = 1'b0, o_last = 1'b0;
 always @(posedge clock) begin o_valid <= l_valid; o_accept <= l_accept; o_last <= l_last; end
 // Outputs: the residue compare and the register to save.
@@ -333,12 +353,14 @@ always @(posedge clock) begin
 end
 ",
         sbr = sideband,
+        sbn = sb - 33,
+        sbn1 = sb - 32,
+        init_lo = sb - 32,
+        init_hi = sb - 1,
         p = pb - 1,
-        vend_hi = 5 + pb,
-        rcrc_lo = 6 + pb,
-        rcrc_hi = 37 + pb,
-        init_lo = sb,
-        init_hi = sb + 31,
+        vend_hi = 6 + pb,
+        rcrc_lo = 7 + pb,
+        rcrc_hi = 38 + pb,
         last_lane = w - 1,
         fwd = matrix_product(&tables.beat, "base"),
         back = matrix_product(&tables.beat_inv, "base"),

@@ -70,7 +70,7 @@ impl ShiftStage {
         let mut v = String::new();
         for byte in 0..4 {
             let rom = format!("{prefix}_rom{byte}");
-            let _ = writeln!(v, "reg [31:0] {rom} [0:{}];", depth - 1);
+            let _ = writeln!(v, "(* rom_style = \"block\" *) reg [31:0] {rom} [0:{}];", depth - 1);
             let _ = writeln!(v, "reg [31:0] {prefix}_q{byte};");
             v.push_str("initial begin\n");
             for (i, w) in self.rom_contents(byte).iter().enumerate() {

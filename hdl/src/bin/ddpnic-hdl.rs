@@ -1,0 +1,85 @@
+//! `ddpnic-hdl`: writes the Verilog of every top-level block, lints it, synthesizes it.
+use clap::{Parser, Subcommand};
+use ddpnic_hdl::blocks;
+use ddpnic_hdl::tools::{lint, synth};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(about = "Generate, lint and synthesize the ddpnic receive-path RTL")]
+struct Cli {
+    #[command(subcommand)]
+    step: Step,
+}
+
+#[derive(Subcommand)]
+enum Step {
+    /// Write <block>.v for every top-level block.
+    Verilog {
+        #[arg(long, default_value = "build/verilog")]
+        out: PathBuf,
+    },
+    /// verilator --lint-only -Wall on each file; any warning outside the waiver file fails.
+    Lint {
+        #[arg(long, default_value = "build/verilog")]
+        verilog: PathBuf,
+        #[arg(long, default_value = "hdl/lint/waivers.vlt")]
+        waivers: PathBuf,
+    },
+    /// Yosys synth_xilinx for UltraScale+; writes <block>.json and summary.md.
+    Synth {
+        #[arg(long, default_value = "build/verilog")]
+        verilog: PathBuf,
+        #[arg(long, default_value = "build/synth")]
+        out: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.step {
+        Step::Verilog { out } => {
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for block in blocks::all() {
+                let path = out.join(format!("{}.v", block.name));
+                std::fs::write(&path, (block.verilog)()).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("wrote {} ({})", path.display(), block.summary);
+            }
+        }
+        Step::Lint { verilog, waivers } => {
+            let mut dirty = 0;
+            for block in blocks::all() {
+                let findings = lint::lint_file(&verilog.join(format!("{}.v", block.name)), &waivers)?;
+                println!("{:<24} {}", block.name, if findings.is_empty() { "clean".to_string() } else { format!("{} findings", findings.len()) });
+                findings.iter().take(20).for_each(|f| println!("  {f}"));
+                dirty += findings.len();
+            }
+            if dirty > 0 {
+                return Err(format!("lint: {dirty} findings outside {}", waivers.display()));
+            }
+        }
+        Step::Synth { verilog, out } => {
+            let mut reports = Vec::new();
+            for block in blocks::all() {
+                let report = synth::synthesize(block.name, &verilog.join(format!("{}.v", block.name)), &out)?;
+                let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+                std::fs::write(out.join(format!("{}.json", block.name)), &json).map_err(|e| e.to_string())?;
+                println!("{json}");
+                reports.push(report);
+            }
+            let table = synth::table(&reports);
+            std::fs::write(out.join("summary.md"), &table).map_err(|e| e.to_string())?;
+            print!("{table}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ddpnic-hdl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Yosys `synth_xilinx -family xcup` per block, and the figures read back from its netlist.
+//!
+//! Resource counts come from the cell types of the flattened netlist. `lut_levels` is the
+//! largest number of LUTs on any path between sequential elements (flip-flops, block RAM,
+//! ports); `logic_levels` also counts the MUXF7/8/9, CARRY8 and inverter cells on that path.
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, Serialize)]
+pub struct SynthReport {
+    pub block: String,
+    pub luts: usize,
+    pub ffs: usize,
+    pub bram36: f64,
+    pub uram: usize,
+    pub dsp: usize,
+    pub lut_levels: usize,
+    pub logic_levels: usize,
+    pub muxf: usize,
+    pub carry8: usize,
+    /// A net at the end of the deepest path, to find it in the design.
+    pub deepest_net: String,
+}
+
+/// Runs Yosys on `verilog` (top module `block`), keeping its log and netlist in `out_dir`.
+pub fn synthesize(block: &str, verilog: &Path, out_dir: &Path) -> Result<SynthReport, String> {
+    std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
+    let netlist = out_dir.join(format!("{block}.netlist.json"));
+    let script = format!(
+        "read_verilog {}; synth_xilinx -family xcup -top {block} -flatten -noiopad -abc9; write_json {}",
+        verilog.display(),
+        netlist.display()
+    );
+    let out = Command::new("yosys")
+        .args(["-q", "-l"])
+        .arg(out_dir.join(format!("{block}.yosys.log")))
+        .args(["-p", &script])
+        .output()
+        .map_err(|e| format!("cannot run yosys (apt-get install yosys): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("yosys failed on {block}:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&netlist).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let module = &json["modules"][block];
+    let cells = module["cells"].as_object().ok_or("netlist has no cells")?;
+    let names: HashMap<u64, String> = module["netnames"]
+        .as_object()
+        .map(|nets| {
+            nets.iter()
+                .flat_map(|(name, net)| net["bits"].as_array().cloned().unwrap_or_default().into_iter().enumerate().filter_map(move |(i, b)| b.as_u64().map(|b| (b, format!("{name}[{i}]")))))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(figures(block, cells.values().collect(), &names))
+}
+
+fn cell_type(cell: &Value) -> &str {
+    cell["type"].as_str().unwrap_or("")
+}
+
+fn is_lut(t: &str) -> bool {
+    matches!(t, "LUT1" | "LUT2" | "LUT3" | "LUT4" | "LUT5" | "LUT6")
+}
+
+/// Cells whose outputs follow their inputs within the cycle.
+fn is_combinational(t: &str) -> bool {
+    is_lut(t) || t.starts_with("MUXF") || t == "CARRY8" || t == "INV"
+}
+
+fn figures(block: &str, cells: Vec<&Value>, names: &HashMap<u64, String>) -> SynthReport {
+    let count = |pred: &dyn Fn(&str) -> bool| cells.iter().filter(|c| pred(cell_type(c))).count();
+    let (lut_levels, logic_levels, deepest) = longest_paths(&cells);
+    SynthReport {
+        block: block.to_string(),
+        luts: count(&is_lut),
+        ffs: count(&|t| t.starts_with("FD")),
+        bram36: count(&|t| t == "RAMB36E2") as f64 + 0.5 * count(&|t| t == "RAMB18E2") as f64,
+        uram: count(&|t| t == "URAM288"),
+        dsp: count(&|t| t.starts_with("DSP48")),
+        lut_levels,
+        logic_levels,
+        muxf: count(&|t| t.starts_with("MUXF")),
+        carry8: count(&|t| t == "CARRY8"),
+        deepest_net: names.get(&deepest).cloned().unwrap_or_default(),
+    }
+}
+
+/// Longest combinational paths: (most LUTs on a path, most cells on a path, the net ending
+/// the path with the most LUTs).
+fn longest_paths(cells: &[&Value]) -> (usize, usize, u64) {
+    // Net bit -> the combinational cell driving it, with that cell's input bits.
+    let mut driver: HashMap<u64, (bool, Vec<u64>)> = HashMap::new();
+    for cell in cells.iter().filter(|c| is_combinational(cell_type(c))) {
+        let dirs = cell["port_directions"].as_object().cloned().unwrap_or_default();
+        let bits = |want: &str| -> Vec<u64> {
+            dirs.iter()
+                .filter(|(_, d)| d.as_str() == Some(want))
+                .flat_map(|(port, _)| cell["connections"][port].as_array().cloned().unwrap_or_default())
+                .filter_map(|b| b.as_u64())
+                .collect()
+        };
+        let inputs = bits("input");
+        for out in bits("output") {
+            driver.insert(out, (is_lut(cell_type(cell)), inputs.clone()));
+        }
+    }
+    let mut memo: HashMap<u64, (usize, usize)> = HashMap::new();
+    fn depth(bit: u64, driver: &HashMap<u64, (bool, Vec<u64>)>, memo: &mut HashMap<u64, (usize, usize)>) -> (usize, usize) {
+        if let Some(&d) = memo.get(&bit) {
+            return d;
+        }
+        let d = match driver.get(&bit) {
+            None => (0, 0),
+            Some((lut, inputs)) => {
+                let (l, c) = inputs.iter().map(|&i| depth(i, driver, memo)).fold((0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
+                (l + usize::from(*lut), c + 1)
+            }
+        };
+        memo.insert(bit, d);
+        d
+    }
+    let bits: Vec<u64> = driver.keys().copied().collect();
+    let depths: Vec<(u64, (usize, usize))> = bits.iter().map(|&b| (b, depth(b, &driver, &mut memo))).collect();
+    let deepest = depths.iter().max_by_key(|(b, d)| (d.0, std::cmp::Reverse(*b))).map_or(0, |(b, _)| *b);
+    let cells_max = depths.iter().map(|(_, d)| d.1).max().unwrap_or(0);
+    (depths.iter().map(|(_, d)| d.0).max().unwrap_or(0), cells_max, deepest)
+}
+
+/// A readable table of reports.
+pub fn table(reports: &[SynthReport]) -> String {
+    let mut t = String::from("| block | LUTs | FFs | BRAM36 | URAM | DSP | LUT levels | logic levels (incl. MUXF/CARRY) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in reports {
+        t.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} | {} |\n", r.block, r.luts, r.ffs, r.bram36, r.uram, r.dsp, r.lut_levels, r.logic_levels));
+    }
+    t
+}
