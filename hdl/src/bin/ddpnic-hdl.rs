@@ -58,17 +58,23 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Step::Synth { verilog, out } => {
-            let mut reports = Vec::new();
+            let (mut reports, mut over) = (Vec::new(), Vec::new());
             for block in blocks::all() {
                 let report = synth::synthesize(block.name, &verilog.join(format!("{}.v", block.name)), &out)?;
                 let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
                 std::fs::write(out.join(format!("{}.json", block.name)), &json).map_err(|e| e.to_string())?;
                 println!("{json}");
+                if report.luts > block.max_luts || report.lut_levels > block.max_lut_levels {
+                    over.push(format!("{}: {} LUTs (budget {}), {} LUT levels (budget {})", block.name, report.luts, block.max_luts, report.lut_levels, block.max_lut_levels));
+                }
                 reports.push(report);
             }
             let table = synth::table(&reports);
             std::fs::write(out.join("summary.md"), &table).map_err(|e| e.to_string())?;
             print!("{table}");
+            if !over.is_empty() {
+                return Err(format!("over budget: {}", over.join("; ")));
+            }
         }
     }
     Ok(())
