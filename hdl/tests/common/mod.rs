@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests of hdl/.
+#![allow(dead_code)] // each test binary uses a different subset
+pub mod crc_traffic;
