@@ -1,0 +1,118 @@
+//! `ddpnic read` and `ddpnic write`: one range of blocks between a namespace and a file.
+
+use super::args::ConnectArgs;
+use super::error::CliError;
+use crate::nvme_tcp::initiator::Controller;
+use crate::nvme_tcp::nvme::pattern;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct RangeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Namespace ID.
+    #[arg(long, default_value_t = 1)]
+    pub nsid: u32,
+    /// First logical block.
+    #[arg(long)]
+    pub start_block: u64,
+    /// Number of logical blocks (1 or more; not 0's based).
+    #[arg(long)]
+    pub block_count: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// File to write the data read to.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Check the data against the LBA pattern (as the nvmet-vm RAM disk and `target --pattern` hold it).
+    #[arg(long)]
+    pub verify_pattern: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WriteArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// File holding exactly block-count blocks of data to write.
+    #[arg(long)]
+    pub data: PathBuf,
+}
+
+/// A connected controller and the byte size of the requested range.
+struct Session {
+    ctrl: Controller,
+    block_size: usize,
+    len: usize,
+}
+
+fn open(range: &RangeArgs) -> Result<Session, CliError> {
+    if range.block_count == 0 {
+        return Err(CliError::Invalid("--block-count must be at least 1".into()));
+    }
+    let ctrl = Controller::connect(&range.connect.options())?;
+    let ns = ctrl.identify_namespace(range.nsid)?;
+    if ns.block_size == 0 || ns.nsze == 0 {
+        return Err(CliError::Invalid(format!("namespace {} is not active", range.nsid)));
+    }
+    let end = range.start_block.checked_add(range.block_count).filter(|&e| e <= ns.nsze);
+    if end.is_none() {
+        return Err(CliError::Invalid(format!(
+            "blocks {}..+{} lie outside namespace {} ({} blocks)",
+            range.start_block, range.block_count, range.nsid, ns.nsze
+        )));
+    }
+    let len = usize::try_from(range.block_count * ns.block_size as u64)
+        .map_err(|_| CliError::Invalid("range too large for this machine".into()))?;
+    Ok(Session { ctrl, block_size: ns.block_size as usize, len })
+}
+
+pub fn read(args: ReadArgs) -> Result<(), CliError> {
+    let r = &args.range;
+    let mut s = open(r)?;
+    let mut buf = vec![0u8; s.len];
+    let started = Instant::now();
+    s.ctrl.read(r.nsid, r.start_block, s.block_size, &mut buf)?;
+    let elapsed = started.elapsed();
+    s.ctrl.disconnect()?;
+    std::fs::write(&args.data, &buf).map_err(CliError::io(format!("cannot write {}", args.data.display())))?;
+    report("read", s.len, elapsed);
+    if args.verify_pattern {
+        if let Some(lba) = pattern::first_mismatch(&buf, r.start_block, s.block_size) {
+            return Err(CliError::Invalid(format!("block {lba} does not hold the LBA pattern")));
+        }
+        println!("pattern verified for blocks {}..{}", r.start_block, r.start_block + r.block_count);
+    }
+    Ok(())
+}
+
+pub fn write(args: WriteArgs) -> Result<(), CliError> {
+    let r = &args.range;
+    let data = std::fs::read(&args.data).map_err(CliError::io(format!("cannot read {}", args.data.display())))?;
+    let mut s = open(r)?;
+    if data.len() != s.len {
+        return Err(CliError::Invalid(format!(
+            "{} holds {} bytes, but {} blocks of {} bytes are {} bytes",
+            args.data.display(),
+            data.len(),
+            r.block_count,
+            s.block_size,
+            s.len
+        )));
+    }
+    let started = Instant::now();
+    s.ctrl.write(r.nsid, r.start_block, s.block_size, &data)?;
+    let elapsed = started.elapsed();
+    s.ctrl.disconnect()?;
+    report("wrote", s.len, elapsed);
+    Ok(())
+}
+
+fn report(verb: &str, bytes: usize, elapsed: std::time::Duration) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!("{verb} {bytes} bytes in {:.3} s ({:.1} MiB/s)", secs, bytes as f64 / secs / (1 << 20) as f64);
+}

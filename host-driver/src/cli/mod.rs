@@ -1,0 +1,53 @@
+//! Command-line interface: nvme-cli-like subcommands over the NVMe/TCP initiator and the
+//! embedded target, and the software-path benchmark. Every failure ends the process with a
+//! non-zero status and one line saying why.
+
+mod args;
+mod bench;
+mod error;
+mod identify;
+mod io;
+mod size;
+mod target;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ddpnic", version, about = "ddpnic NVMe/TCP tools: software initiator, embedded target, benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Serve RAM-backed namespaces as an NVMe/TCP subsystem until interrupted.
+    Target(target::TargetArgs),
+    /// Print Identify Controller and Identify Namespace data of a remote subsystem.
+    Identify(identify::IdentifyArgs),
+    /// Read blocks from a namespace into a file.
+    Read(io::ReadArgs),
+    /// Write blocks from a file to a namespace.
+    Write(io::WriteArgs),
+    /// Benchmark the software initiator against the embedded target over loopback.
+    Bench(bench::BenchArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Target(a) => target::run(a),
+        Command::Identify(a) => identify::run(a),
+        Command::Read(a) => io::read(a),
+        Command::Write(a) => io::write(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ddpnic: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

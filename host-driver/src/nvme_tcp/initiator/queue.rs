@@ -1,0 +1,328 @@
+//! One NVMe/TCP queue (one TCP connection): connection setup, Fabrics Connect, and a
+//! command engine that keeps up to `depth` commands in flight, places C2HData into each
+//! command's buffer, answers R2Ts with H2CData and matches completions by command ID in
+//! whatever order they arrive.
+
+use super::cids::CidPool;
+use super::error::Error;
+use super::handshake::{self, Negotiated};
+use super::options::ConnectOptions;
+use crate::nvme_tcp::nvme::commands::{self, SqeBytes, CONNECT_DATA_LEN};
+use crate::nvme_tcp::nvme::connect_data::ConnectData;
+use crate::nvme_tcp::status::{CommandSet, Status};
+use crate::nvme_tcp::transport::{socket, CpuBreakdown, PduWriter, RxHeader, RxPath, SoftwareRx};
+use crate::nvme_tcp::wire::{
+    flags, CapsuleResp, DataPdu, PduRepr, PduType, R2t, SglDescriptor, Sqe, TermReq, TermReqStatus,
+};
+use std::net::{Shutdown, TcpStream};
+
+/// Where a command's data goes.
+pub enum Transfer<'a> {
+    None,
+    FromController(&'a mut [u8]),
+    ToController(&'a [u8]),
+}
+
+impl Transfer<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Transfer::None => 0,
+            Transfer::FromController(b) => b.len(),
+            Transfer::ToController(b) => b.len(),
+        }
+    }
+}
+
+pub struct Command<'a> {
+    pub sqe: SqeBytes,
+    pub transfer: Transfer<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// CQE DW0/DW1.
+    pub result: u64,
+    pub status: Status,
+}
+
+/// Book-keeping for one outstanding command.
+struct InFlight {
+    index: usize,
+    bytes_received: usize,
+    in_capsule: bool,
+}
+
+pub struct Queue {
+    qid: u16,
+    stream: TcpStream,
+    rx: Box<dyn RxPath>,
+    tx: PduWriter<TcpStream>,
+    negotiated: Negotiated,
+    queue_size: u16,
+    in_capsule_limit: usize,
+    cids: CidPool,
+    failed: bool,
+}
+
+impl Queue {
+    /// Opens the TCP connection and runs ICReq/ICResp. The queue is not usable for NVMe
+    /// commands other than Connect until `connect` succeeds.
+    pub fn open(opts: &ConnectOptions, qid: u16, queue_size: u16) -> Result<Self, Error> {
+        let connect_err = |source| Error::Connect { addr: opts.addr.clone(), source };
+        let stream = socket::connect(&opts.addr, opts.timeout).map_err(connect_err)?;
+        socket::configure(&stream, Some(opts.timeout)).map_err(connect_err)?;
+        let mut rx: Box<dyn RxPath> = Box::new(SoftwareRx::new(stream.try_clone().map_err(connect_err)?));
+        let mut tx = PduWriter::new(stream.try_clone().map_err(connect_err)?);
+        let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)?;
+        Ok(Self {
+            qid,
+            stream,
+            rx,
+            tx,
+            negotiated,
+            queue_size,
+            in_capsule_limit: CONNECT_DATA_LEN,
+            cids: CidPool::new(queue_size),
+            failed: false,
+        })
+    }
+
+    /// Fabrics Connect for this queue; returns the controller ID the target assigned.
+    pub fn connect(&mut self, opts: &ConnectOptions, cntlid: u16) -> Result<u16, Error> {
+        let data = ConnectData {
+            host_id: opts.host_id,
+            cntlid,
+            subnqn: opts.subnqn.clone(),
+            hostnqn: opts.hostnqn.clone(),
+        }
+        .emit();
+        // KATO applies to the association and is given on the admin queue only.
+        let kato = if self.qid == 0 { opts.kato_ms } else { 0 };
+        let sqe = commands::connect(self.qid, self.queue_size - 1, kato);
+        let done = self.execute(sqe, Transfer::ToController(&data))?;
+        check(done, "Connect", CommandSet::Fabrics)?;
+        Ok(done.result as u16)
+    }
+
+    pub fn qid(&self) -> u16 {
+        self.qid
+    }
+
+    pub fn queue_size(&self) -> u16 {
+        self.queue_size
+    }
+
+    /// Largest write sent inside the command capsule (from Identify IOCCSZ for I/O queues).
+    pub fn set_in_capsule_limit(&mut self, bytes: usize) {
+        self.in_capsule_limit = bytes;
+    }
+
+    /// CPU time the receive and send paths spent, by cause.
+    pub fn cpu_breakdown(&self) -> CpuBreakdown {
+        let mut total = self.rx.cpu_breakdown();
+        total.add(&self.tx.cpu_breakdown());
+        total
+    }
+
+    /// Runs one command to completion.
+    pub fn execute(&mut self, sqe: SqeBytes, transfer: Transfer<'_>) -> Result<Completion, Error> {
+        let mut batch = [Command { sqe, transfer }];
+        Ok(self.execute_batch(&mut batch, 1)?[0])
+    }
+
+    /// Runs all `commands`, keeping up to `depth` (at most the queue size) in flight.
+    /// Completions are returned in command order. A transport or protocol error fails the
+    /// whole batch and the queue.
+    pub fn execute_batch(&mut self, commands: &mut [Command<'_>], depth: usize) -> Result<Vec<Completion>, Error> {
+        if self.failed {
+            return Err(Error::QueueFailed(self.qid));
+        }
+        let result = self.run(commands, depth.clamp(1, self.queue_size as usize));
+        if result.is_err() {
+            self.failed = true;
+            // Nothing more can be trusted on this connection: drop it so the target notices.
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+        result
+    }
+
+    fn run(&mut self, commands: &mut [Command<'_>], depth: usize) -> Result<Vec<Completion>, Error> {
+        let mut completions: Vec<Option<Completion>> = vec![None; commands.len()];
+        let mut in_flight: Vec<Option<InFlight>> = (0..self.queue_size).map(|_| None).collect();
+        let (mut next, mut outstanding) = (0, 0);
+        while next < commands.len() || outstanding > 0 {
+            while outstanding < depth && next < commands.len() {
+                let cid = self.cids.take().expect("outstanding commands stay below the queue size");
+                let in_capsule = self.submit(cid, &mut commands[next])?;
+                in_flight[cid as usize] = Some(InFlight { index: next, bytes_received: 0, in_capsule });
+                next += 1;
+                outstanding += 1;
+            }
+            if let Some((cid, index, completion)) = self.process_pdu(commands, &mut in_flight)? {
+                completions[index] = Some(completion);
+                in_flight[cid as usize] = None;
+                self.cids.give_back(cid);
+                outstanding -= 1;
+            }
+        }
+        Ok(completions.into_iter().map(|c| c.expect("every command completed")).collect())
+    }
+
+    /// Sends the command capsule; returns whether its data went in-capsule.
+    fn submit(&mut self, cid: u16, command: &mut Command<'_>) -> Result<bool, Error> {
+        let len = command.transfer.len();
+        let in_capsule = matches!(command.transfer, Transfer::ToController(_)) && len <= self.in_capsule_limit;
+        let mut sqe = Sqe::new_unchecked(&mut command.sqe[..]);
+        sqe.set_command_id(cid);
+        match command.transfer {
+            Transfer::None => {}
+            _ if in_capsule => sqe.set_sgl(SglDescriptor::in_capsule(len as u32)),
+            _ => sqe.set_sgl(SglDescriptor::transport(len as u32)),
+        }
+        let data: &[u8] = match (&command.transfer, in_capsule) {
+            (Transfer::ToController(d), true) => d,
+            _ => &[],
+        };
+        self.tx.send_repr(&PduRepr::CapsuleCmd { sqe: &command.sqe, data }, self.negotiated.emission)?;
+        Ok(in_capsule)
+    }
+
+    /// Handles one PDU from the controller; returns a completion if it finished a command.
+    fn process_pdu(
+        &mut self,
+        commands: &mut [Command<'_>],
+        in_flight: &mut [Option<InFlight>],
+    ) -> Result<Option<(u16, usize, Completion)>, Error> {
+        let header = self.rx.recv_header()?;
+        match header.framing.pdu_type {
+            PduType::CapsuleResp => {
+                let resp = CapsuleResp::new_unchecked(header.header());
+                let cqe = resp.cqe();
+                let cid = cqe.command_id();
+                let entry = outstanding_mut(in_flight, cid, "CapsuleResp")?;
+                let status = Status::from_word(cqe.status_word());
+                let expected = commands[entry.index].transfer.len();
+                if status.is_success()
+                    && matches!(commands[entry.index].transfer, Transfer::FromController(_))
+                    && entry.bytes_received != expected
+                {
+                    return Err(Error::Protocol(format!(
+                        "command {cid} completed successfully after {} of {expected} data bytes",
+                        entry.bytes_received
+                    )));
+                }
+                Ok(Some((cid, entry.index, Completion { result: cqe.result(), status })))
+            }
+            PduType::C2HData => self.receive_data(&header, commands, in_flight),
+            PduType::R2T => {
+                self.answer_r2t(&header, commands, in_flight)?;
+                Ok(None)
+            }
+            PduType::C2HTermReq => {
+                let term = TermReq::new_unchecked(header.header());
+                Err(Error::Terminated { status: TermReqStatus::from_u16(term.fes()), fei: term.fei() })
+            }
+            other => Err(Error::Protocol(format!("unexpected {other} PDU from the controller"))),
+        }
+    }
+
+    fn receive_data(
+        &mut self,
+        header: &RxHeader,
+        commands: &mut [Command<'_>],
+        in_flight: &mut [Option<InFlight>],
+    ) -> Result<Option<(u16, usize, Completion)>, Error> {
+        let pdu = DataPdu::new_unchecked(header.header());
+        let cid = pdu.command_id();
+        let entry = outstanding_mut(in_flight, cid, "C2HData")?;
+        let Transfer::FromController(buffer) = &mut commands[entry.index].transfer else {
+            return Err(Error::Protocol(format!("C2HData for command {cid}, which reads no data")));
+        };
+        let (offset, len) = (pdu.data_offset() as usize, pdu.data_length() as usize);
+        if offset + len > buffer.len() {
+            return Err(Error::Protocol(format!(
+                "C2HData for command {cid} covers bytes {offset}..{} of a {}-byte transfer",
+                offset + len,
+                buffer.len()
+            )));
+        }
+        self.rx.recv_data(header, &mut buffer[offset..offset + len])?;
+        entry.bytes_received += len;
+        let fl = header.framing.flags;
+        if fl & flags::DATA_SUCCESS == 0 {
+            return Ok(None);
+        }
+        if fl & flags::DATA_LAST == 0 || entry.bytes_received != buffer.len() {
+            return Err(Error::Protocol(format!(
+                "C2HData SUCCESS for command {cid} before all data ({} of {} bytes, LAST={})",
+                entry.bytes_received,
+                buffer.len(),
+                fl & flags::DATA_LAST != 0
+            )));
+        }
+        Ok(Some((cid, entry.index, Completion { result: 0, status: Status::SUCCESS })))
+    }
+
+    /// Sends the R2T's range as H2CData PDUs of at most MAXH2CDATA bytes each (Linux nvmet
+    /// with data digest wants one PDU per R2T, which holds whenever the R2T fits).
+    fn answer_r2t(
+        &mut self,
+        header: &RxHeader,
+        commands: &[Command<'_>],
+        in_flight: &mut [Option<InFlight>],
+    ) -> Result<(), Error> {
+        let r2t = R2t::new_unchecked(header.header());
+        let (cid, ttag) = (r2t.command_id(), r2t.ttag());
+        let entry = outstanding_mut(in_flight, cid, "R2T")?;
+        let Transfer::ToController(data) = &commands[entry.index].transfer else {
+            return Err(Error::Protocol(format!("R2T for command {cid}, which writes no data")));
+        };
+        if entry.in_capsule {
+            return Err(Error::Protocol(format!("R2T for command {cid}, whose data was sent in-capsule")));
+        }
+        let (offset, len) = (r2t.r2t_offset() as usize, r2t.r2t_length() as usize);
+        if len == 0 || offset + len > data.len() {
+            return Err(Error::Protocol(format!(
+                "R2T for command {cid} asks for bytes {offset}..{} of a {}-byte transfer",
+                offset + len,
+                data.len()
+            )));
+        }
+        let mut sent = 0;
+        while sent < len {
+            let piece = (len - sent).min(self.negotiated.maxh2cdata);
+            let at = offset + sent;
+            let pdu = PduRepr::H2CData {
+                command_id: cid,
+                ttag,
+                data_offset: at as u32,
+                last: sent + piece == len,
+                data: &data[at..at + piece],
+            };
+            self.tx.send_repr(&pdu, self.negotiated.emission)?;
+            sent += piece;
+        }
+        Ok(())
+    }
+
+    /// Closes the connection (the target sees a FIN).
+    pub fn close(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+fn outstanding_mut<'a>(in_flight: &'a mut [Option<InFlight>], cid: u16, what: &str) -> Result<&'a mut InFlight, Error> {
+    in_flight
+        .get_mut(cid as usize)
+        .and_then(Option::as_mut)
+        .ok_or_else(|| Error::Protocol(format!("{what} for command ID {cid}, which is not outstanding")))
+}
+
+/// Turns a failed completion into an error naming the command and the status.
+pub fn check(done: Completion, command: &'static str, set: CommandSet) -> Result<Completion, Error> {
+    if done.status.is_success() {
+        Ok(done)
+    } else {
+        Err(Error::Nvme { command, status: done.status, set })
+    }
+}

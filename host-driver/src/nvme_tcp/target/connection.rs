@@ -1,0 +1,182 @@
+//! One target connection: ICReq/ICResp, then a loop that receives PDUs and dispatches
+//! commands to the admin or I/O handlers. Malformed PDUs end the connection with a
+//! C2HTermReq naming the problem.
+
+use super::reply::Replier;
+use super::subsystem::Subsystem;
+use crate::nvme_tcp::nvme::opcodes::{admin, fctype};
+use crate::nvme_tcp::nvme::commands::fabrics_field;
+use crate::nvme_tcp::status::{generic, sct, Status};
+use crate::nvme_tcp::transport::{socket, RxPath, SoftwareRx, TransportError};
+use crate::nvme_tcp::wire::{CapsuleCmd, DigestConfig, IcReq, PduType, TermReqStatus, WireError};
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A host must send ICReq soon after connecting.
+const ICREQ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Admin queue capsules may carry up to 8 KiB in-capsule (NVMe-oF), Connect needs 1 KiB.
+const ADMIN_IN_CAPSULE_LIMIT: usize = 8192;
+
+/// A write waiting for its data through R2T/H2CData.
+pub struct PendingWrite {
+    pub cid: u16,
+    pub nsid: u32,
+    pub byte_offset: usize,
+    pub buffer: Vec<u8>,
+    pub received: usize,
+    /// End of the range the outstanding R2T asked for.
+    pub r2t_end: usize,
+}
+
+/// Why a connection ends.
+pub enum Ending {
+    /// The host went away (or the socket failed): nothing to send.
+    Quiet,
+    /// A fatal protocol error: tell the host with a C2HTermReq.
+    Terminate { status: TermReqStatus, fei: u32 },
+}
+
+impl From<TransportError> for Ending {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Wire(w) => terminate_for(&w),
+            _ => Ending::Quiet,
+        }
+    }
+}
+
+/// FEI for an invalid header field is the byte offset of that field.
+fn terminate_for(e: &WireError) -> Ending {
+    let (status, fei) = match e {
+        WireError::HeaderDigest { .. } => (TermReqStatus::HeaderDigestError, 0),
+        // Linux nvmet drops the connection on a data digest error without a TermReq.
+        WireError::DataDigest { .. } => return Ending::Quiet,
+        WireError::UnknownType(_) => (TermReqStatus::InvalidHeaderField, 0),
+        WireError::HeaderDigestFlag { .. } | WireError::DataDigestFlag { .. } | WireError::InvalidFlags { .. } => {
+            (TermReqStatus::InvalidHeaderField, 1)
+        }
+        WireError::WrongHeaderLength { .. } => (TermReqStatus::InvalidHeaderField, 2),
+        WireError::PdoOutOfRange { .. } => (TermReqStatus::InvalidHeaderField, 3),
+        WireError::DataLengthMismatch { .. } | WireError::DataRangeOverflow { .. } | WireError::EmptyR2t => {
+            (TermReqStatus::InvalidHeaderField, 16)
+        }
+        WireError::PlenMismatch { .. } | WireError::MissingData { .. } | WireError::Truncated { .. } => {
+            (TermReqStatus::InvalidHeaderField, 4)
+        }
+    };
+    Ending::Terminate { status, fei }
+}
+
+pub struct Connection {
+    pub subsystem: Arc<Subsystem>,
+    pub rx: SoftwareRx<TcpStream>,
+    pub reply: Replier,
+    pub stream: TcpStream,
+    /// Set by a successful Connect.
+    pub qid: Option<u16>,
+    pub cntlid: u16,
+    pub writes: HashMap<u16, PendingWrite>,
+    pub next_ttag: u16,
+}
+
+pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
+    let (Ok(read_half), Ok(write_half)) = (stream.try_clone(), stream.try_clone()) else { return };
+    if socket::configure(&stream, Some(ICREQ_TIMEOUT)).is_err() {
+        return;
+    }
+    let mut conn = Connection {
+        subsystem,
+        rx: SoftwareRx::new(read_half),
+        reply: Replier::new(write_half),
+        stream,
+        qid: None,
+        cntlid: 0,
+        writes: HashMap::new(),
+        next_ttag: 0,
+    };
+    if let Err(Ending::Terminate { status, fei }) = conn.run() {
+        conn.reply.term_req(status.code(), fei, &[]);
+    }
+    if conn.qid == Some(0) {
+        conn.subsystem.remove_controller(conn.cntlid);
+    }
+}
+
+impl Connection {
+    fn run(&mut self) -> Result<(), Ending> {
+        self.initialize()?;
+        loop {
+            let header = match self.rx.recv_header() {
+                Err(TransportError::Closed) => return Ok(()),
+                other => other?,
+            };
+            match header.framing.pdu_type {
+                PduType::CapsuleCmd => {
+                    let limit = match self.qid {
+                        Some(q) if q > 0 => self.subsystem.config.in_capsule_data,
+                        _ => ADMIN_IN_CAPSULE_LIMIT,
+                    };
+                    if header.framing.data_len() > limit {
+                        return Err(Ending::Terminate { status: TermReqStatus::TransferLimitExceeded, fei: 0 });
+                    }
+                    let mut data = vec![0u8; header.framing.data_len()];
+                    self.rx.recv_data(&header, &mut data)?;
+                    let mut sqe = [0u8; 64];
+                    sqe.copy_from_slice(CapsuleCmd::new_unchecked(header.header()).sqe().as_bytes());
+                    self.reply.sq_head = (self.reply.sq_head + 1) % self.reply.queue_size.max(1);
+                    self.dispatch(&sqe, data)?;
+                }
+                PduType::H2CData => self.receive_h2c_data(&header)?,
+                PduType::H2CTermReq => return Err(Ending::Quiet),
+                _ => return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 0 }),
+            }
+        }
+    }
+
+    fn initialize(&mut self) -> Result<(), Ending> {
+        let header = self.rx.recv_header()?;
+        if header.framing.pdu_type != PduType::IcReq {
+            return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 0 });
+        }
+        let req = IcReq::new_unchecked(header.header());
+        if req.pfv() != 0 {
+            return Err(Ending::Terminate { status: TermReqStatus::UnsupportedParameter, fei: 8 });
+        }
+        if req.hpda() > 31 {
+            return Err(Ending::Terminate { status: TermReqStatus::UnsupportedParameter, fei: 10 });
+        }
+        let digests = DigestConfig::from_bits(req.digest());
+        let config = &self.subsystem.config;
+        self.reply.ic_resp(digests, req.hpda(), config.cpda, config.maxh2cdata);
+        self.rx.set_digests(digests);
+        // From here an idle I/O queue is legitimate; the admin queue gets KATO after Connect.
+        socket::configure(&self.stream, None).map_err(|_| Ending::Quiet)
+    }
+
+    fn dispatch(&mut self, sqe: &[u8; 64], data: Vec<u8>) -> Result<(), Ending> {
+        let is_connect = sqe[0] == admin::FABRICS && sqe[fabrics_field::FCTYPE] == fctype::CONNECT;
+        match self.qid {
+            _ if is_connect => self.connect(sqe, &data),
+            None => {
+                let cid = u16::from_le_bytes([sqe[2], sqe[3]]);
+                self.reply.capsule_resp(cid, generic_error(generic::COMMAND_SEQUENCE_ERROR), 0);
+                Ok(())
+            }
+            Some(0) => self.admin_command(sqe),
+            Some(_) => self.io_command(sqe, data),
+        }
+    }
+
+    pub fn set_keep_alive_timeout(&self, kato_ms: u32) {
+        // The host sends Keep Alive at KATO/2; allow a margin before declaring it gone.
+        let timeout = (kato_ms > 0).then(|| Duration::from_millis(kato_ms as u64 * 3 / 2));
+        let _ = self.stream.set_read_timeout(timeout);
+    }
+}
+
+/// A generic status with Do Not Retry set, as nvmet reports errors.
+pub fn generic_error(sc: u8) -> Status {
+    Status::new(sct::GENERIC, sc, true)
+}
