@@ -3,5 +3,6 @@
 pub mod blocks;
 pub mod bytes;
 pub mod crc32c;
+pub mod framing;
 pub mod testbench;
 pub mod tools;

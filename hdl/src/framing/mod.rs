@@ -1,0 +1,3 @@
+//! Receive framing: following NVMe/TCP PDUs inside the TCP byte stream of each offloaded flow.
+pub mod pdu_rules;
+pub mod reference;
