@@ -25,7 +25,7 @@ pub fn run(args: IdentifyArgs) -> Result<(), CliError> {
     println!("ioccsz    : {} ({} bytes in-capsule data)", id.ioccsz, id.in_capsule_data_limit());
     println!("kas       : {}", id.kas);
     println!("nn        : {}", id.namespace_count);
-    for nsid in 1..=id.namespace_count {
+    for nsid in ctrl.active_namespaces()? {
         let ns = ctrl.identify_namespace(nsid)?;
         println!("ns {nsid:<6}: nsze {} blocks of {} bytes ({} bytes)", ns.nsze, ns.block_size, ns.nsze * ns.block_size as u64);
     }

@@ -8,7 +8,7 @@ use super::options::ConnectOptions;
 use super::queue::{check, Command, Queue, Transfer};
 use crate::nvme_tcp::nvme::commands::{self, IDENTIFY_DATA_LEN};
 use crate::nvme_tcp::nvme::connect_data::CNTLID_DYNAMIC;
-use crate::nvme_tcp::nvme::identify::{IdentifyController, IdentifyNamespace};
+use crate::nvme_tcp::nvme::identify::{parse_namespace_list, IdentifyController, IdentifyNamespace};
 use crate::nvme_tcp::nvme::registers::{self, cap, cc, csts};
 use crate::nvme_tcp::status::CommandSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -84,6 +84,14 @@ impl Controller {
         let done = self.admin().execute(commands::identify_namespace(nsid), Transfer::FromController(&mut bytes))?;
         check(done, "Identify Namespace", CommandSet::Admin)?;
         Ok(IdentifyNamespace::parse(&bytes))
+    }
+
+    /// The active namespace IDs (the first 1024 of them: one Identify list).
+    pub fn active_namespaces(&self) -> Result<Vec<u32>, Error> {
+        let mut bytes = vec![0u8; IDENTIFY_DATA_LEN];
+        let done = self.admin().execute(commands::identify_active_namespaces(0), Transfer::FromController(&mut bytes))?;
+        check(done, "Identify Active Namespace List", CommandSet::Admin)?;
+        Ok(parse_namespace_list(&bytes))
     }
 
     /// The I/O queue, for callers that build their own command batches (benchmarks).

@@ -44,12 +44,15 @@ impl ConnectOptions {
     }
 }
 
-/// A version-4-shaped UUID from the clock and process id: unique enough to tell hosts
-/// apart on one target, without a random number dependency.
+/// A random version-4 UUID (from the kernel's random source; the clock and process id
+/// where that is unavailable), so that hosts can be told apart on one target.
 fn generate_host_id() -> [u8; 16] {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let mixed = nanos ^ ((std::process::id() as u128) << 64);
-    let mut id = mixed.to_le_bytes();
+    let mut id = [0u8; 16];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut id));
+    if random.is_err() {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        id = (nanos ^ ((std::process::id() as u128) << 64) ^ (nanos << 67)).to_le_bytes();
+    }
     id[6] = (id[6] & 0x0F) | 0x40;
     id[8] = (id[8] & 0x3F) | 0x80;
     id

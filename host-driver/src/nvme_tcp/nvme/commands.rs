@@ -77,6 +77,11 @@ pub fn identify_namespace(nsid: u32) -> SqeBytes {
     identify(cns::NAMESPACE, nsid)
 }
 
+/// Active namespace IDs greater than `after`, in a 4 KiB list.
+pub fn identify_active_namespaces(after: u32) -> SqeBytes {
+    identify(cns::ACTIVE_NAMESPACE_LIST, after)
+}
+
 fn identify(cns_value: u8, nsid: u32) -> SqeBytes {
     let mut b = base(admin::IDENTIFY, nsid);
     Sqe::new_unchecked(&mut b[..]).set_cdw(10, cns_value as u32);

@@ -151,6 +151,19 @@ impl IdentifyNamespace {
     }
 }
 
+/// The Active Namespace ID list: ascending NSIDs, ended by a zero entry or the 4 KiB end.
+pub fn parse_namespace_list(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4).map(|c| le32(c, 0)).take_while(|&nsid| nsid != 0).collect()
+}
+
+pub fn emit_namespace_list(nsids: impl Iterator<Item = u32>) -> Vec<u8> {
+    let mut b = vec![0u8; IDENTIFY_DATA_LEN];
+    for (slot, nsid) in b.chunks_exact_mut(4).zip(nsids) {
+        slot.copy_from_slice(&nsid.to_le_bytes());
+    }
+    b
+}
+
 fn le16(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes([b[o], b[o + 1]])
 }

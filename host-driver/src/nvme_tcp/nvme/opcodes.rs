@@ -29,4 +29,5 @@ pub mod feature {
 pub mod cns {
     pub const NAMESPACE: u8 = 0x00;
     pub const CONTROLLER: u8 = 0x01;
+    pub const ACTIVE_NAMESPACE_LIST: u8 = 0x02;
 }

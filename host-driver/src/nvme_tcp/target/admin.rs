@@ -4,7 +4,7 @@
 use super::connection::{generic_error, Connection, Ending};
 use crate::nvme_tcp::nvme::commands::{fabrics_field, CONNECT_DATA_LEN, IDENTIFY_DATA_LEN};
 use crate::nvme_tcp::nvme::connect_data::{ConnectData, CNTLID_DYNAMIC};
-use crate::nvme_tcp::nvme::identify::{IdentifyController, IdentifyNamespace};
+use crate::nvme_tcp::nvme::identify::{emit_namespace_list, IdentifyController, IdentifyNamespace};
 use crate::nvme_tcp::nvme::opcodes::{admin, cns, fctype, feature};
 use crate::nvme_tcp::nvme::registers::{self, cap, cc, csts};
 use crate::nvme_tcp::status::{fabrics, generic, sct, Status};
@@ -155,6 +155,10 @@ impl Connection {
                 msdbd: 1,
             }
             .emit(),
+            cns::ACTIVE_NAMESPACE_LIST => {
+                let after = sqe.nsid();
+                emit_namespace_list((1..=sub.namespaces.len() as u32).filter(|&nsid| nsid > after))
+            }
             cns::NAMESPACE => match sub.namespace(sqe.nsid()) {
                 Some(ns) => IdentifyNamespace { nsze: ns.blocks, ncap: ns.blocks, nuse: ns.blocks, block_size: ns.block_size }.emit(),
                 None => {

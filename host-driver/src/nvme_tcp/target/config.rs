@@ -1,5 +1,7 @@
 //! Target configuration. Defaults follow Linux nvmet where it matters to a host.
 
+use super::fault::Fault;
+
 #[derive(Debug, Clone)]
 pub struct NamespaceConfig {
     pub size_bytes: u64,
@@ -33,6 +35,11 @@ pub struct TargetConfig {
     pub max_io_queues: u16,
     pub serial: String,
     pub model: String,
+    /// Hold up to this many reads and answer them newest first (out-of-order completions);
+    /// held reads are also answered whenever the host has nothing more in flight. 0 or 1: in order.
+    pub reorder_reads: usize,
+    /// Misbehave on every read on an I/O queue (for testing hosts); None behaves.
+    pub fault: Option<Fault>,
 }
 
 impl TargetConfig {
@@ -52,6 +59,8 @@ impl TargetConfig {
             max_io_queues: 8,
             serial: "ddpnic0001".into(),
             model: "ddpnic embedded target".into(),
+            reorder_reads: 0,
+            fault: None,
         }
     }
 }

@@ -79,6 +79,8 @@ pub struct Connection {
     pub cntlid: u16,
     pub writes: HashMap<u16, PendingWrite>,
     pub next_ttag: u16,
+    /// Reads answered later, in reverse order (`TargetConfig::reorder_reads`).
+    pub held_reads: Vec<(u16, Vec<u8>)>,
 }
 
 pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
@@ -95,6 +97,7 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
         cntlid: 0,
         writes: HashMap::new(),
         next_ttag: 0,
+        held_reads: Vec::new(),
     };
     if let Err(Ending::Terminate { status, fei }) = conn.run() {
         conn.reply.term_req(status.code(), fei, &[]);
@@ -108,6 +111,10 @@ impl Connection {
     fn run(&mut self) -> Result<(), Ending> {
         self.initialize()?;
         loop {
+            if self.rx.buffered() == 0 {
+                // Nothing more is pending from the host: answer what was held back.
+                self.release_held_reads();
+            }
             let header = match self.rx.recv_header() {
                 Err(TransportError::Closed) => return Ok(()),
                 other => other?,

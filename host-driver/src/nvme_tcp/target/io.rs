@@ -40,7 +40,16 @@ impl Connection {
         if opcode == io::READ {
             let data = ns.read(extent.byte_offset, extent.len);
             let config = &self.subsystem.config;
-            self.reply.c2h_data(cid, data, config.c2h_max_data, config.c2h_success);
+            if let Some(fault) = config.fault {
+                self.misbehave(fault, cid, &data);
+            } else if config.reorder_reads > 1 {
+                self.held_reads.push((cid, data));
+                if self.held_reads.len() >= config.reorder_reads {
+                    self.release_held_reads();
+                }
+            } else {
+                self.reply.c2h_data(cid, data, config.c2h_max_data, config.c2h_success);
+            }
         } else if !in_capsule.is_empty() {
             ns.write(extent.byte_offset, &in_capsule);
             self.reply.capsule_resp(cid, Status::SUCCESS, 0);
@@ -62,6 +71,14 @@ impl Connection {
             self.reply.r2t(cid, ttag, 0, first as u32);
         }
         Ok(())
+    }
+
+    /// Answers the held reads, newest first, so the host sees completions out of order.
+    pub(super) fn release_held_reads(&mut self) {
+        let config = &self.subsystem.config;
+        while let Some((cid, data)) = self.held_reads.pop() {
+            self.reply.c2h_data(cid, data, config.c2h_max_data, config.c2h_success);
+        }
     }
 
     fn r2t_len(&self, remaining: usize) -> usize {

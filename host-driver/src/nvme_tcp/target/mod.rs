@@ -9,8 +9,10 @@ mod connection;
 mod admin;
 mod io;
 mod reply;
+mod fault;
 
 pub use config::{NamespaceConfig, TargetConfig};
+pub use fault::Fault;
 
 use std::io::Result as IoResult;
 use std::net::{SocketAddr, TcpListener, TcpStream};

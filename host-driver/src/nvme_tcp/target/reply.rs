@@ -6,15 +6,18 @@ use crate::nvme_tcp::status::Status;
 use crate::nvme_tcp::transport::PduWriter;
 use crate::nvme_tcp::wire::term::MAX_TERM_REQ_LEN;
 use crate::nvme_tcp::wire::{CqeRepr, DigestConfig, Emission, OutgoingHeader, PduRepr, TermReq};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::ops::Range;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-struct Frame {
-    header: OutgoingHeader,
-    data: Arc<Vec<u8>>,
-    range: Range<usize>,
+enum Frame {
+    Pdu { header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize> },
+    /// Bytes sent as they are (deliberately malformed PDUs, see `fault`).
+    Raw(Vec<u8>),
+    /// Close the connection after what is queued before it.
+    Close,
 }
 
 pub struct Replier {
@@ -33,9 +36,15 @@ impl Replier {
         let writer = std::thread::Builder::new()
             .name("nvmet-writer".into())
             .spawn(move || {
-                let mut out = PduWriter::new(stream.try_clone().expect("cloning the target socket"));
-                for mut f in queued {
-                    if out.send(&mut f.header, &f.data[f.range]).is_err() {
+                let Ok(mut raw) = stream.try_clone() else { return };
+                let mut out = PduWriter::new(&stream);
+                for frame in queued {
+                    let sent = match frame {
+                        Frame::Pdu { mut header, data, range } => out.send(&mut header, &data[range]).is_ok(),
+                        Frame::Raw(bytes) => raw.write_all(&bytes).is_ok(),
+                        Frame::Close => false,
+                    };
+                    if !sent {
                         break;
                     }
                 }
@@ -54,7 +63,22 @@ impl Replier {
 
     fn queue(&self, header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize>) {
         // A send error means the writer stopped after a socket error; the reader notices too.
-        let _ = self.frames.send(Frame { header, data, range });
+        let _ = self.frames.send(Frame::Pdu { header, data, range });
+    }
+
+    /// Sends `bytes` unchanged, whatever they are.
+    pub fn raw(&self, bytes: Vec<u8>) {
+        let _ = self.frames.send(Frame::Raw(bytes));
+    }
+
+    /// Closes the connection once everything queued so far is sent.
+    pub fn close(&self) {
+        let _ = self.frames.send(Frame::Close);
+    }
+
+    /// How PDUs are laid out on this connection.
+    pub fn emission(&self) -> Emission {
+        self.emission
     }
 
     fn no_data() -> Arc<Vec<u8>> {

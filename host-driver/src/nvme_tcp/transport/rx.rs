@@ -86,7 +86,8 @@ impl<R: Read + Send> SoftwareRx<R> {
         }
     }
 
-    fn buffered(&self) -> usize {
+    /// Bytes received from the stream but not yet consumed.
+    pub fn buffered(&self) -> usize {
         self.end - self.start
     }
 
