@@ -1,3 +1,4 @@
 //! Helpers shared by the integration tests of hdl/.
 #![allow(dead_code)] // each test binary uses a different subset
 pub mod crc_traffic;
+pub mod pdu_stream;
