@@ -14,7 +14,8 @@
 //!   later. If it does, the flow raises a resync request carrying the TCP sequence number of
 //!   the candidate header's FIRST byte (the PDU start, which is what the host tracks) and
 //!   keeps walking the framing from there without offloading. If it does not, or another gap
-//!   comes, the search starts anew from the byte after the failed check.
+//!   comes, the search starts anew: at the byte after the failed check, or after the gap.
+//!   Positions between a candidate and its check are not searched (one candidate at a time).
 //! - A resync confirmation with exactly the requested sequence number puts the flow back in
 //!   sync; offload resumes at the next PDU header. Any other confirmation is ignored.
 //! - While not in sync nothing is offloaded: every byte is [`ByteRole::Untracked`].
@@ -261,10 +262,8 @@ impl FlowTracker {
                         self.end_pdu(h, report);
                     }
                 }
-                Err(_) => {
-                    self.state = SyncState::Searching { candidate: None };
-                    self.window.clear();
-                }
+                // No header where the candidate said: the search resumes at the next byte.
+                Err(_) => self.state = SyncState::Searching { candidate: None },
             },
             Some(_) => {}
         }
