@@ -1,0 +1,177 @@
+//! A target that goes wrong (wrong command IDs, truncated or inconsistent PDUs, bad
+//! digests, dropped or silent connections, termination requests) must give the host a
+//! clean error naming the problem, promptly, and never a hang or a panic.
+
+mod common;
+
+use common::{namespace, options, start_target, NQN};
+use ddpnic::nvme_tcp::initiator::{Controller, Error};
+use ddpnic::nvme_tcp::target::{Fault, TargetConfig};
+use ddpnic::nvme_tcp::transport::TransportError;
+use ddpnic::nvme_tcp::wire::{TermReqStatus, WireError};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// Connects (bring-up is healthy), then reads once from a target with `fault`; returns the
+/// read's error and checks it came within the time limit and the association still closes.
+fn read_error(fault: Fault, header_digest: bool, data_digest: bool) -> Error {
+    let mut config = TargetConfig::new(NQN, vec![namespace(1 << 20, 512)]);
+    config.fault = Some(fault);
+    let target = start_target(config);
+    let mut opts = options(&target, header_digest, data_digest);
+    opts.timeout = Duration::from_millis(500);
+    let mut ctrl = Controller::connect(&opts).expect("bring-up does not touch the faulty path");
+    let started = Instant::now();
+    let mut buf = vec![0u8; 8192];
+    let err = ctrl.read(1, 0, 512, &mut buf).expect_err("a faulty read must fail");
+    assert!(started.elapsed() < Duration::from_secs(3), "{fault:?}: took {:?}", started.elapsed());
+    // The failed I/O queue refuses further work instead of hanging on a broken stream.
+    let again = ctrl.read(1, 0, 512, &mut buf).expect_err("the queue is failed");
+    assert!(matches!(again, Error::QueueFailed(1)), "{again}");
+    // The admin queue is unaffected: a clean shutdown still works.
+    ctrl.disconnect().unwrap();
+    err
+}
+
+#[test]
+fn completion_for_a_command_id_that_is_not_outstanding() {
+    let err = read_error(Fault::WrongCommandId, false, false);
+    assert!(matches!(&err, Error::Protocol(m) if m.contains("not outstanding")), "{err}");
+}
+
+#[test]
+fn bad_data_digest() {
+    let err = read_error(Fault::CorruptDataDigest, false, true);
+    assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::DataDigest { .. }))), "{err}");
+    assert!(err.to_string().contains("data digest mismatch"));
+}
+
+#[test]
+fn bad_header_digest() {
+    let err = read_error(Fault::CorruptHeaderDigest, true, false);
+    assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::HeaderDigest { .. }))), "{err}");
+}
+
+#[test]
+fn data_length_field_disagrees_with_the_pdu() {
+    let err = read_error(Fault::DataLengthMismatch, false, false);
+    assert!(
+        matches!(err, Error::Transport(TransportError::Wire(WireError::DataLengthMismatch { field: 8193, actual: 8192, .. }))),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_pdu_then_close() {
+    let err = read_error(Fault::TruncateAndClose, false, true);
+    assert!(matches!(err, Error::Transport(TransportError::ClosedMidPdu { .. })), "{err}");
+}
+
+#[test]
+fn connection_dropped() {
+    let err = read_error(Fault::DropConnection, true, true);
+    assert!(matches!(err, Error::Transport(TransportError::Closed)), "{err}");
+}
+
+#[test]
+fn silent_target_times_out() {
+    let err = read_error(Fault::Silence, false, false);
+    assert!(matches!(err, Error::Transport(TransportError::Timeout)), "{err}");
+}
+
+#[test]
+fn c2h_term_req_is_reported() {
+    let err = read_error(Fault::Terminate, false, false);
+    assert!(
+        matches!(err, Error::Terminated { status: TermReqStatus::DataTransferOutOfRange, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Data Transfer Out of Range"));
+}
+
+/// A listener that runs `peer` on the first connection.
+fn raw_peer(peer: impl FnOnce(std::net::TcpStream) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            peer(stream);
+        }
+    });
+    addr
+}
+
+fn connect_to(addr: String) -> Error {
+    let mut opts = ddpnic::nvme_tcp::initiator::ConnectOptions::new(addr, NQN);
+    opts.timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let err = Controller::connect(&opts).err().expect("a broken peer cannot be connected to");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    err
+}
+
+#[test]
+fn peer_closes_before_icresp() {
+    let err = connect_to(raw_peer(|mut s| {
+        let mut icreq = [0u8; 128];
+        let _ = s.read_exact(&mut icreq);
+    }));
+    assert!(matches!(err, Error::Transport(TransportError::Closed)), "{err}");
+}
+
+#[test]
+fn peer_never_answers_icreq() {
+    let err = connect_to(raw_peer(|s| {
+        std::thread::sleep(Duration::from_secs(2));
+        drop(s);
+    }));
+    assert!(matches!(err, Error::Transport(TransportError::Timeout)), "{err}");
+}
+
+#[test]
+fn peer_answers_with_an_unknown_pdu_type() {
+    let err = connect_to(raw_peer(|mut s| {
+        let mut icreq = [0u8; 128];
+        let _ = s.read_exact(&mut icreq);
+        let mut junk = [0u8; 128];
+        junk[0] = 0x0A;
+        junk[2] = 128;
+        junk[4] = 128;
+        let _ = s.write_all(&junk);
+        std::thread::sleep(Duration::from_millis(200));
+    }));
+    assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::UnknownType(0x0A)))), "{err}");
+}
+
+#[test]
+fn peer_offers_an_invalid_maxh2cdata() {
+    let err = connect_to(raw_peer(|mut s| {
+        let mut icreq = [0u8; 128];
+        let _ = s.read_exact(&mut icreq);
+        let mut icresp = [0u8; 128];
+        icresp[0] = 1;
+        icresp[2] = 128;
+        icresp[4] = 128;
+        icresp[12..16].copy_from_slice(&2048u32.to_le_bytes());
+        let _ = s.write_all(&icresp);
+        std::thread::sleep(Duration::from_millis(200));
+    }));
+    assert!(matches!(&err, Error::Protocol(m) if m.contains("MAXH2CDATA 2048")), "{err}");
+}
+
+#[test]
+fn peer_announces_a_huge_pdu_and_stops() {
+    // A header that claims a 4 GiB PDU must not make the host allocate or wait forever.
+    let err = connect_to(raw_peer(|mut s| {
+        let mut icreq = [0u8; 128];
+        let _ = s.read_exact(&mut icreq);
+        let mut header = [0u8; 8];
+        header[0] = 1;
+        header[2] = 128;
+        header[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        let _ = s.write_all(&header);
+        std::thread::sleep(Duration::from_millis(200));
+    }));
+    assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::PlenMismatch { .. }))), "{err}");
+}
