@@ -1,0 +1,2 @@
+//! Flow steering: which offloaded queue (flow id) a TCP packet belongs to.
+pub mod toeplitz;
