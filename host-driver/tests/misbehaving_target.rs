@@ -129,49 +129,43 @@ fn peer_never_answers_icreq() {
     assert!(matches!(err, Error::Transport(TransportError::Timeout)), "{err}");
 }
 
-#[test]
-fn peer_answers_with_an_unknown_pdu_type() {
-    let err = connect_to(raw_peer(|mut s| {
+/// A peer that reads the ICReq, answers with `reply` and lingers a moment.
+fn answer_icreq_with(reply: Vec<u8>) -> String {
+    raw_peer(move |mut s| {
         let mut icreq = [0u8; 128];
         let _ = s.read_exact(&mut icreq);
-        let mut junk = [0u8; 128];
-        junk[0] = 0x0A;
-        junk[2] = 128;
-        junk[4] = 128;
-        let _ = s.write_all(&junk);
+        let _ = s.write_all(&reply);
         std::thread::sleep(Duration::from_millis(200));
-    }));
+    })
+}
+
+/// An ICResp-sized PDU of `pdu_type` with `plen`, the rest zero.
+fn icresp_shaped(pdu_type: u8, plen: u32) -> Vec<u8> {
+    let mut b = vec![0u8; 128];
+    b[0] = pdu_type;
+    b[2] = 128;
+    b[4..8].copy_from_slice(&plen.to_le_bytes());
+    b
+}
+
+#[test]
+fn peer_answers_with_an_unknown_pdu_type() {
+    let err = connect_to(answer_icreq_with(icresp_shaped(0x0A, 128)));
     assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::UnknownType(0x0A)))), "{err}");
 }
 
 #[test]
 fn peer_offers_an_invalid_maxh2cdata() {
-    let err = connect_to(raw_peer(|mut s| {
-        let mut icreq = [0u8; 128];
-        let _ = s.read_exact(&mut icreq);
-        let mut icresp = [0u8; 128];
-        icresp[0] = 1;
-        icresp[2] = 128;
-        icresp[4] = 128;
-        icresp[12..16].copy_from_slice(&2048u32.to_le_bytes());
-        let _ = s.write_all(&icresp);
-        std::thread::sleep(Duration::from_millis(200));
-    }));
+    let mut icresp = icresp_shaped(1, 128);
+    icresp[12..16].copy_from_slice(&2048u32.to_le_bytes());
+    let err = connect_to(answer_icreq_with(icresp));
     assert!(matches!(&err, Error::Protocol(m) if m.contains("MAXH2CDATA 2048")), "{err}");
 }
 
 #[test]
 fn peer_announces_a_huge_pdu_and_stops() {
     // A header that claims a 4 GiB PDU must not make the host allocate or wait forever.
-    let err = connect_to(raw_peer(|mut s| {
-        let mut icreq = [0u8; 128];
-        let _ = s.read_exact(&mut icreq);
-        let mut header = [0u8; 8];
-        header[0] = 1;
-        header[2] = 128;
-        header[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        let _ = s.write_all(&header);
-        std::thread::sleep(Duration::from_millis(200));
-    }));
+    let header = icresp_shaped(1, u32::MAX)[..8].to_vec();
+    let err = connect_to(answer_icreq_with(header));
     assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::PlenMismatch { .. }))), "{err}");
 }

@@ -102,29 +102,15 @@ impl Controller {
     /// Reads `buf.len()` bytes (a whole number of blocks) starting at `slba`.
     pub fn read(&mut self, nsid: u32, slba: u64, block_size: usize, buf: &mut [u8]) -> Result<(), Error> {
         let chunk = self.chunk_bytes(block_size, buf.len())?;
-        let mut batch: Vec<Command> = buf
-            .chunks_mut(chunk)
-            .enumerate()
-            .map(|(k, piece)| Command {
-                sqe: commands::read_write(false, nsid, slba + (k * chunk / block_size) as u64, (piece.len() / block_size) as u32),
-                transfer: Transfer::FromController(piece),
-            })
-            .collect();
-        self.run_io(&mut batch, "Read")
+        let pieces = buf.chunks_mut(chunk).map(Transfer::FromController).collect();
+        self.run_io(nsid, slba, block_size, pieces, "Read")
     }
 
     /// Writes `data` (a whole number of blocks) starting at `slba`.
     pub fn write(&mut self, nsid: u32, slba: u64, block_size: usize, data: &[u8]) -> Result<(), Error> {
         let chunk = self.chunk_bytes(block_size, data.len())?;
-        let mut batch: Vec<Command> = data
-            .chunks(chunk)
-            .enumerate()
-            .map(|(k, piece)| Command {
-                sqe: commands::read_write(true, nsid, slba + (k * chunk / block_size) as u64, (piece.len() / block_size) as u32),
-                transfer: Transfer::ToController(piece),
-            })
-            .collect();
-        self.run_io(&mut batch, "Write")
+        let pieces = data.chunks(chunk).map(Transfer::ToController).collect();
+        self.run_io(nsid, slba, block_size, pieces, "Write")
     }
 
     /// Normal shutdown (CC.SHN, wait for CSTS.SHST complete), then closes both connections.
@@ -142,7 +128,7 @@ impl Controller {
     }
 
     fn chunk_bytes(&self, block_size: usize, len: usize) -> Result<usize, Error> {
-        if block_size == 0 || len == 0 || len % block_size != 0 {
+        if block_size == 0 || len == 0 || !len.is_multiple_of(block_size) {
             return Err(Error::InvalidRequest(format!(
                 "transfer of {len} bytes is not a positive multiple of the {block_size}-byte block size"
             )));
@@ -151,9 +137,22 @@ impl Controller {
         Ok((self.max_transfer / block_size).clamp(1, 1 << 16) * block_size)
     }
 
-    fn run_io(&mut self, batch: &mut [Command], what: &'static str) -> Result<(), Error> {
+    /// One Read or Write per piece, consecutive blocks from `slba`, all in flight together
+    /// up to the queue size.
+    fn run_io(&mut self, nsid: u32, slba: u64, block_size: usize, pieces: Vec<Transfer<'_>>, what: &'static str) -> Result<(), Error> {
+        let mut lba = slba;
+        let mut batch: Vec<Command> = pieces
+            .into_iter()
+            .map(|transfer| {
+                let blocks = transfer.data_len() / block_size;
+                let write = matches!(transfer, Transfer::ToController(_));
+                let command = Command { sqe: commands::read_write(write, nsid, lba, blocks as u32), transfer };
+                lba += blocks as u64;
+                command
+            })
+            .collect();
         let depth = self.io.queue_size() as usize;
-        for done in self.io.execute_batch(batch, depth)? {
+        for done in self.io.execute_batch(&mut batch, depth)? {
             check(done, what, CommandSet::Io)?;
         }
         Ok(())

@@ -24,7 +24,8 @@ pub enum Transfer<'a> {
 }
 
 impl Transfer<'_> {
-    fn len(&self) -> usize {
+    /// Bytes to move (0 for commands without data).
+    pub fn data_len(&self) -> usize {
         match self {
             Transfer::None => 0,
             Transfer::FromController(b) => b.len(),
@@ -170,7 +171,7 @@ impl Queue {
 
     /// Sends the command capsule; returns whether its data went in-capsule.
     fn submit(&mut self, cid: u16, command: &mut Command<'_>) -> Result<bool, Error> {
-        let len = command.transfer.len();
+        let len = command.transfer.data_len();
         let in_capsule = matches!(command.transfer, Transfer::ToController(_)) && len <= self.in_capsule_limit;
         let mut sqe = Sqe::new_unchecked(&mut command.sqe[..]);
         sqe.set_command_id(cid);
@@ -201,7 +202,7 @@ impl Queue {
                 let cid = cqe.command_id();
                 let entry = outstanding_mut(in_flight, cid, "CapsuleResp")?;
                 let status = Status::from_word(cqe.status_word());
-                let expected = commands[entry.index].transfer.len();
+                let expected = commands[entry.index].transfer.data_len();
                 if status.is_success()
                     && matches!(commands[entry.index].transfer, Transfer::FromController(_))
                     && entry.bytes_received != expected

@@ -2,6 +2,8 @@
 //! subnqn[256] @256 | hostnqn[256] @512 | reserved`.
 
 use super::commands::CONNECT_DATA_LEN;
+use super::nqn::{get_nqn, put_nqn};
+use crate::nvme_tcp::wire::field::u16_at;
 
 const HOSTID: usize = 0;
 const CNTLID: usize = 16;
@@ -37,20 +39,9 @@ impl ConnectData {
         }
         Some(Self {
             host_id: b[HOSTID..HOSTID + 16].try_into().unwrap(),
-            cntlid: u16::from_le_bytes([b[CNTLID], b[CNTLID + 1]]),
+            cntlid: u16_at(b, CNTLID),
             subnqn: get_nqn(&b[SUBNQN..SUBNQN + NQN_LEN]),
             hostnqn: get_nqn(&b[HOSTNQN..HOSTNQN + NQN_LEN]),
         })
     }
-}
-
-/// NQNs are NUL-terminated UTF-8 of at most 223 bytes; longer ones are cut.
-fn put_nqn(dst: &mut [u8], nqn: &str) {
-    let n = nqn.len().min(NQN_LEN - 1);
-    dst[..n].copy_from_slice(&nqn.as_bytes()[..n]);
-}
-
-fn get_nqn(src: &[u8]) -> String {
-    let end = src.iter().position(|&c| c == 0).unwrap_or(src.len());
-    String::from_utf8_lossy(&src[..end]).into_owned()
 }

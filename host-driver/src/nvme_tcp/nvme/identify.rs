@@ -3,6 +3,8 @@
 //! NVMe-oF adds IOCCSZ/IORCSZ/ICDOFF/MSDBD at 1792..1804).
 
 use super::commands::IDENTIFY_DATA_LEN;
+use super::nqn::{get_nqn, put_nqn};
+use crate::nvme_tcp::wire::field::{u16_at, u32_at, u64_at};
 
 mod ctrl {
     pub const VID: usize = 0;
@@ -69,20 +71,20 @@ impl IdentifyController {
 
     pub fn parse(b: &[u8]) -> Self {
         Self {
-            vendor_id: le16(b, ctrl::VID),
+            vendor_id: u16_at(b, ctrl::VID),
             serial: ascii(&b[ctrl::SN.0..ctrl::SN.1]),
             model: ascii(&b[ctrl::MN.0..ctrl::MN.1]),
             firmware: ascii(&b[ctrl::FR.0..ctrl::FR.1]),
             mdts: b[ctrl::MDTS],
-            cntlid: le16(b, ctrl::CNTLID),
-            version: le32(b, ctrl::VER),
-            kas: le16(b, ctrl::KAS),
-            maxcmd: le16(b, ctrl::MAXCMD),
-            namespace_count: le32(b, ctrl::NN),
-            subnqn: nul_terminated(&b[ctrl::SUBNQN.0..ctrl::SUBNQN.1]),
-            ioccsz: le32(b, ctrl::IOCCSZ),
-            iorcsz: le32(b, ctrl::IORCSZ),
-            icdoff: le16(b, ctrl::ICDOFF),
+            cntlid: u16_at(b, ctrl::CNTLID),
+            version: u32_at(b, ctrl::VER),
+            kas: u16_at(b, ctrl::KAS),
+            maxcmd: u16_at(b, ctrl::MAXCMD),
+            namespace_count: u32_at(b, ctrl::NN),
+            subnqn: get_nqn(&b[ctrl::SUBNQN.0..ctrl::SUBNQN.1]),
+            ioccsz: u32_at(b, ctrl::IOCCSZ),
+            iorcsz: u32_at(b, ctrl::IORCSZ),
+            icdoff: u16_at(b, ctrl::ICDOFF),
             msdbd: b[ctrl::MSDBD],
         }
     }
@@ -104,9 +106,7 @@ impl IdentifyController {
         b[ctrl::NN..ctrl::NN + 4].copy_from_slice(&self.namespace_count.to_le_bytes());
         // SGLs supported (no alignment requirement), address-as-offset supported.
         b[ctrl::SGLS..ctrl::SGLS + 4].copy_from_slice(&(1u32 | 1 << 20).to_le_bytes());
-        let nqn = self.subnqn.as_bytes();
-        let n = nqn.len().min(255);
-        b[ctrl::SUBNQN.0..ctrl::SUBNQN.0 + n].copy_from_slice(&nqn[..n]);
+        put_nqn(&mut b[ctrl::SUBNQN.0..ctrl::SUBNQN.1], &self.subnqn);
         b[ctrl::IOCCSZ..ctrl::IOCCSZ + 4].copy_from_slice(&self.ioccsz.to_le_bytes());
         b[ctrl::IORCSZ..ctrl::IORCSZ + 4].copy_from_slice(&self.iorcsz.to_le_bytes());
         b[ctrl::ICDOFF..ctrl::ICDOFF + 2].copy_from_slice(&self.icdoff.to_le_bytes());
@@ -130,9 +130,9 @@ impl IdentifyNamespace {
         let format = (b[ns::FLBAS] & 0xF) as usize;
         let lbads = b[ns::LBAF0 + 4 * format + 2];
         Self {
-            nsze: le64(b, ns::NSZE),
-            ncap: le64(b, ns::NCAP),
-            nuse: le64(b, ns::NUSE),
+            nsze: u64_at(b, ns::NSZE),
+            ncap: u64_at(b, ns::NCAP),
+            nuse: u64_at(b, ns::NUSE),
             // LBADS below 9 is invalid (an inactive namespace reports 0): report 0 bytes.
             block_size: if (9..32).contains(&lbads) { 1 << lbads } else { 0 },
         }
@@ -153,7 +153,7 @@ impl IdentifyNamespace {
 
 /// The Active Namespace ID list: ascending NSIDs, ended by a zero entry or the 4 KiB end.
 pub fn parse_namespace_list(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4).map(|c| le32(c, 0)).take_while(|&nsid| nsid != 0).collect()
+    b.chunks_exact(4).map(|c| u32_at(c, 0)).take_while(|&nsid| nsid != 0).collect()
 }
 
 pub fn emit_namespace_list(nsids: impl Iterator<Item = u32>) -> Vec<u8> {
@@ -162,18 +162,6 @@ pub fn emit_namespace_list(nsids: impl Iterator<Item = u32>) -> Vec<u8> {
         slot.copy_from_slice(&nsid.to_le_bytes());
     }
     b
-}
-
-fn le16(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
-}
-
-fn le32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
-}
-
-fn le64(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
 }
 
 /// Identify strings are ASCII, space padded.
@@ -185,9 +173,4 @@ fn put_ascii(dst: &mut [u8], s: &str) {
     dst.fill(b' ');
     let n = s.len().min(dst.len());
     dst[..n].copy_from_slice(&s.as_bytes()[..n]);
-}
-
-fn nul_terminated(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
 }

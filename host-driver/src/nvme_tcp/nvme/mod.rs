@@ -4,6 +4,7 @@
 pub mod opcodes;
 pub mod commands;
 pub mod connect_data;
+pub mod nqn;
 pub mod registers;
 pub mod identify;
 pub mod pattern;

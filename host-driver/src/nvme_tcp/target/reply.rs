@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 enum Frame {
-    Pdu { header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize> },
+    Pdu { header: Box<OutgoingHeader>, data: Arc<Vec<u8>>, range: Range<usize> },
     /// Bytes sent as they are (deliberately malformed PDUs, see `fault`).
     Raw(Vec<u8>),
     /// Close the connection after what is queued before it.
@@ -63,7 +63,7 @@ impl Replier {
 
     fn queue(&self, header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize>) {
         // A send error means the writer stopped after a socket error; the reader notices too.
-        let _ = self.frames.send(Frame::Pdu { header, data, range });
+        let _ = self.frames.send(Frame::Pdu { header: Box::new(header), data, range });
     }
 
     /// Sends `bytes` unchanged, whatever they are.

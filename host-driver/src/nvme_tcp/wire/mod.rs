@@ -2,7 +2,7 @@
 //! `wire` module), framing validation, value representations and digests. Protocol logic
 //! lives elsewhere; nothing here does I/O.
 
-mod field;
+pub(crate) mod field;
 mod error;
 pub mod header;
 pub mod icreq;
