@@ -1,6 +1,7 @@
 //! The top-level blocks of hdl/: what `make verilog`, `make lint` and `make synth` cover.
 use crate::crc32c::digest::Crc32cDigest64;
 use crate::crc32c::stream::Crc32cStream64;
+use crate::flow::flow_table::FlowTable4096;
 use crate::testbench::verilog_for;
 
 pub struct TopBlock {
@@ -26,6 +27,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "CRC32C digest value from a saved stream register (transmit, header digests)",
         verilog: || verilog_for(&mut Crc32cDigest64::new(), "crc32c_digest"),
         max_luts: 400,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "flow_table",
+        summary: "5-tuple -> flow id, 4,096 flows, 4-way hash in block RAM, one lookup per cycle",
+        verilog: || verilog_for(&mut FlowTable4096::new(), "flow_table"),
+        max_luts: 2000,
         max_lut_levels: 6,
     }]
 }
