@@ -37,5 +37,30 @@ test: deps
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint
 
+# The main job. Until the simulated NIC exists (issues 5 and 7) this is the software path it
+# will be measured against: the embedded target on loopback, the initiator reading with both
+# digests on and every byte checked, then a write read back.
+DEMO_NQN := nqn.2026-11.io.ddpnic:demo
+DEMO_PORT ?= 14420
+demo: deps
+	$(CARGO) build --release -q -p ddpnic
+	@set -e; dir=$$(mktemp -d); \
+	$(DDPNIC) target --listen 127.0.0.1:$(DEMO_PORT) --nqn $(DEMO_NQN) --size 256M --block-size 4096 --pattern --c2h-pdu-size 65536 & target=$$!; \
+	trap 'kill $$target 2>/dev/null; rm -rf $$dir' EXIT; \
+	for i in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(DEMO_PORT)) 2>/dev/null && break; sleep 0.05; done; \
+	c="-a 127.0.0.1 -s $(DEMO_PORT) -n $(DEMO_NQN)"; \
+	$(DDPNIC) identify $$c; \
+	echo "== read 256 MiB, header and data digests on, every block checked against the pattern"; \
+	$(DDPNIC) read $$c --nsid 1 --start-block 0 --block-count 65536 --data $$dir/all.bin --hdgst --ddgst --verify-pattern; \
+	echo "== write 8 MiB of random data and read it back"; \
+	head -c 8388608 /dev/urandom > $$dir/in.bin; \
+	$(DDPNIC) write $$c --nsid 1 --start-block 1000 --block-count 2048 --data $$dir/in.bin --hdgst --ddgst; \
+	$(DDPNIC) read $$c --nsid 1 --start-block 1000 --block-count 2048 --data $$dir/back.bin --hdgst --ddgst; \
+	cmp $$dir/in.bin $$dir/back.bin && echo "demo: write read back identical"
+
+# Benchmarks: one JSON line per figure.
+bench:
+	$(CARGO) run --release -q -p ddpnic -- bench
+
 clean:
 	rm -rf build
