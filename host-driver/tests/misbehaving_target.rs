@@ -5,7 +5,7 @@
 mod common;
 
 use common::{namespace, options, start_target, NQN};
-use ddpnic::nvme_tcp::initiator::{Controller, Error};
+use ddpnic::nvme_tcp::initiator::{Controller, Error, Violation};
 use ddpnic::nvme_tcp::target::{Fault, TargetConfig};
 use ddpnic::nvme_tcp::transport::TransportError;
 use ddpnic::nvme_tcp::wire::{TermReqStatus, WireError};
@@ -16,8 +16,14 @@ use std::time::{Duration, Instant};
 /// Connects (bring-up is healthy), then reads once from a target with `fault`; returns the
 /// read's error and checks it came within the time limit and the association still closes.
 fn read_error(fault: Fault, header_digest: bool, data_digest: bool) -> Error {
+    read_error_with(fault, header_digest, data_digest, |_| {})
+}
+
+/// `read_error` with the target's configuration adjusted by `adjust`.
+fn read_error_with(fault: Fault, header_digest: bool, data_digest: bool, adjust: impl FnOnce(&mut TargetConfig)) -> Error {
     let mut config = TargetConfig::new(NQN, vec![namespace(1 << 20, 512)]);
     config.fault = Some(fault);
+    adjust(&mut config);
     let target = start_target(config);
     let mut opts = options(&target, header_digest, data_digest);
     opts.timeout = Duration::from_millis(500);
@@ -88,6 +94,66 @@ fn c2h_term_req_is_reported() {
         "{err}"
     );
     assert!(err.to_string().contains("Data Transfer Out of Range"));
+}
+
+// The reads above are 8192 bytes (command ID 0 on a fresh queue); the faults below get the
+// byte count right, or nearly so, and the placement wrong.
+
+#[test]
+fn duplicate_range_with_a_missing_range_is_rejected_at_the_duplicate() {
+    let err = read_error(Fault::DuplicateRange, false, false);
+    assert_eq!(
+        err.to_string(),
+        "protocol violation by the target: C2HData for command 0 carries bytes 0..2048, but bytes 0..2048 had already arrived"
+    );
+    assert!(matches!(err, Error::Violation(Violation::Duplicate { cid: 0, range, overlap }) if range == (0..2048) && overlap == (0..2048)));
+}
+
+#[test]
+fn missing_range_fails_a_capsule_resp_completion() {
+    let err = read_error(Fault::MissingRange, true, true);
+    assert!(
+        matches!(&err, Error::Violation(Violation::Incomplete { cid: 0, by: "CapsuleResp", missing, received: 6144, len: 8192 }) if *missing == (2048..4096)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("without bytes 2048..4096 of its 8192-byte transfer"), "{err}");
+}
+
+#[test]
+fn missing_range_fails_a_success_flag_completion() {
+    let err = read_error_with(Fault::MissingRange, false, false, |c| c.c2h_success = true);
+    assert!(
+        matches!(&err, Error::Violation(Violation::Incomplete { by: "C2HData SUCCESS flag", missing, .. }) if *missing == (2048..4096)),
+        "{err}"
+    );
+}
+
+#[test]
+fn data_beyond_the_transfer_is_rejected() {
+    let err = read_error(Fault::DataBeyondTransfer, false, true);
+    assert!(
+        matches!(&err, Error::Violation(Violation::BeyondTransfer { cid: 0, range, len: 8192 }) if *range == (4096..8704)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("carries bytes 4096..8704 of a 8192-byte transfer"), "{err}");
+}
+
+#[test]
+fn data_after_the_last_pdu_is_rejected() {
+    let err = read_error(Fault::DataAfterLast, false, false);
+    assert!(matches!(&err, Error::Violation(Violation::AfterLast { cid: 0, range }) if *range == (7680..8192)), "{err}");
+}
+
+#[test]
+fn completion_naming_another_submission_queue() {
+    let err = read_error(Fault::WrongSqId, false, false);
+    assert!(matches!(err, Error::Violation(Violation::WrongSqId { cid: 0, sq_id: 9, qid: 1 })), "{err}");
+}
+
+#[test]
+fn completion_with_an_sq_head_outside_the_queue() {
+    let err = read_error(Fault::SqHeadOutOfRange, false, false);
+    assert!(matches!(err, Error::Violation(Violation::SqHeadOutOfRange { cid: 0, sq_head: 128, queue_size: 128 })), "{err}");
 }
 
 /// A listener that runs `peer` on the first connection.

@@ -6,11 +6,12 @@ mod error;
 mod options;
 mod handshake;
 mod cids;
+mod ranges;
 mod queue;
 mod keep_alive;
 mod controller;
 
 pub use controller::Controller;
-pub use error::Error;
+pub use error::{Error, Violation};
 pub use options::ConnectOptions;
 pub use queue::{Command, Completion, Queue, Transfer};

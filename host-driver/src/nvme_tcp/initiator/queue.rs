@@ -4,9 +4,10 @@
 //! whatever order they arrive.
 
 use super::cids::CidPool;
-use super::error::Error;
+use super::error::{Error, Violation};
 use super::handshake::{self, Negotiated};
 use super::options::ConnectOptions;
+use super::ranges::RangeSet;
 use crate::nvme_tcp::nvme::commands::{self, SqeBytes, CONNECT_DATA_LEN};
 use crate::nvme_tcp::nvme::connect_data::ConnectData;
 use crate::nvme_tcp::status::{CommandSet, Status};
@@ -49,8 +50,22 @@ pub struct Completion {
 /// Book-keeping for one outstanding command.
 struct InFlight {
     index: usize,
-    bytes_received: usize,
+    /// Byte ranges of a read that have arrived.
+    received: RangeSet,
+    /// A C2HData PDU with the LAST flag has arrived.
+    last_seen: bool,
     in_capsule: bool,
+}
+
+impl InFlight {
+    /// A successful completion of a read (`by` the CapsuleResp or the SUCCESS flag) needs
+    /// every byte of the transfer to have arrived.
+    fn check_complete(&self, cid: u16, by: &'static str, len: usize) -> Result<(), Violation> {
+        match self.received.first_gap(len) {
+            None => Ok(()),
+            Some(missing) => Err(Violation::Incomplete { cid, by, missing, received: self.received.covered(), len }),
+        }
+    }
 }
 
 pub struct Queue {
@@ -62,6 +77,8 @@ pub struct Queue {
     queue_size: u16,
     in_capsule_limit: usize,
     cids: CidPool,
+    /// Fabrics Connect succeeded: completions must name this queue's SQ from now on.
+    connected: bool,
     failed: bool,
 }
 
@@ -84,6 +101,7 @@ impl Queue {
             queue_size,
             in_capsule_limit: CONNECT_DATA_LEN,
             cids: CidPool::new(queue_size),
+            connected: false,
             failed: false,
         })
     }
@@ -102,6 +120,7 @@ impl Queue {
         let sqe = commands::connect(self.qid, self.queue_size - 1, kato);
         let done = self.execute(sqe, Transfer::ToController(&data))?;
         check(done, "Connect", CommandSet::Fabrics)?;
+        self.connected = true;
         Ok(done.result as u16)
     }
 
@@ -155,7 +174,8 @@ impl Queue {
             while outstanding < depth && next < commands.len() {
                 let cid = self.cids.take().expect("outstanding commands stay below the queue size");
                 let in_capsule = self.submit(cid, &mut commands[next])?;
-                in_flight[cid as usize] = Some(InFlight { index: next, bytes_received: 0, in_capsule });
+                in_flight[cid as usize] =
+                    Some(InFlight { index: next, received: RangeSet::default(), last_seen: false, in_capsule });
                 next += 1;
                 outstanding += 1;
             }
@@ -201,16 +221,18 @@ impl Queue {
                 let cqe = resp.cqe();
                 let cid = cqe.command_id();
                 let entry = outstanding_mut(in_flight, cid, "CapsuleResp")?;
+                // Until Connect completes, a target may not have bound the SQ yet (Linux
+                // nvmet answers a refused I/O queue Connect with SQ ID 0).
+                if self.connected && cqe.sq_id() != self.qid {
+                    return Err(Violation::WrongSqId { cid, sq_id: cqe.sq_id(), qid: self.qid }.into());
+                }
+                // SQ flow control is on (the host never sets CATTR.DISABLE_SQFLOW).
+                if cqe.sq_head() >= self.queue_size {
+                    return Err(Violation::SqHeadOutOfRange { cid, sq_head: cqe.sq_head(), queue_size: self.queue_size }.into());
+                }
                 let status = Status::from_word(cqe.status_word());
-                let expected = commands[entry.index].transfer.data_len();
-                if status.is_success()
-                    && matches!(commands[entry.index].transfer, Transfer::FromController(_))
-                    && entry.bytes_received != expected
-                {
-                    return Err(Error::Protocol(format!(
-                        "command {cid} completed successfully after {} of {expected} data bytes",
-                        entry.bytes_received
-                    )));
+                if let (true, Transfer::FromController(buffer)) = (status.is_success(), &commands[entry.index].transfer) {
+                    entry.check_complete(cid, "CapsuleResp", buffer.len())?;
                 }
                 Ok(Some((cid, entry.index, Completion { result: cqe.result(), status })))
             }
@@ -239,28 +261,27 @@ impl Queue {
         let Transfer::FromController(buffer) = &mut commands[entry.index].transfer else {
             return Err(Error::Protocol(format!("C2HData for command {cid}, which reads no data")));
         };
-        let (offset, len) = (pdu.data_offset() as usize, pdu.data_length() as usize);
-        if offset + len > buffer.len() {
-            return Err(Error::Protocol(format!(
-                "C2HData for command {cid} covers bytes {offset}..{} of a {}-byte transfer",
-                offset + len,
-                buffer.len()
-            )));
+        // Framing guarantees offset + length fits in u32. Every check comes before the copy,
+        // so bytes that already arrived are never overwritten.
+        let offset = pdu.data_offset() as usize;
+        let range = offset..offset + pdu.data_length() as usize;
+        if range.end > buffer.len() {
+            return Err(Violation::BeyondTransfer { cid, range, len: buffer.len() }.into());
         }
-        self.rx.recv_data(header, &mut buffer[offset..offset + len])?;
-        entry.bytes_received += len;
+        if entry.last_seen {
+            return Err(Violation::AfterLast { cid, range }.into());
+        }
+        if let Err(overlap) = entry.received.insert(range.clone()) {
+            return Err(Violation::Duplicate { cid, range, overlap }.into());
+        }
+        self.rx.recv_data(header, &mut buffer[range])?;
         let fl = header.framing.flags;
+        entry.last_seen = fl & flags::DATA_LAST != 0;
+        // SUCCESS comes with LAST (framing checks that).
         if fl & flags::DATA_SUCCESS == 0 {
             return Ok(None);
         }
-        if fl & flags::DATA_LAST == 0 || entry.bytes_received != buffer.len() {
-            return Err(Error::Protocol(format!(
-                "C2HData SUCCESS for command {cid} before all data ({} of {} bytes, LAST={})",
-                entry.bytes_received,
-                buffer.len(),
-                fl & flags::DATA_LAST != 0
-            )));
-        }
+        entry.check_complete(cid, "C2HData SUCCESS flag", buffer.len())?;
         Ok(Some((cid, entry.index, Completion { result: 0, status: Status::SUCCESS })))
     }
 
