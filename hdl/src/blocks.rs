@@ -2,6 +2,7 @@
 use crate::crc32c::digest::Crc32cDigest64;
 use crate::crc32c::stream::Crc32cStream64;
 use crate::flow::flow_table::FlowTable4096;
+use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::testbench::verilog_for;
 
 pub struct TopBlock {
@@ -34,6 +35,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "5-tuple -> flow id, 4,096 flows, 4-way hash in block RAM, one lookup per cycle",
         verilog: || verilog_for(&mut FlowTable4096::new(), "flow_table"),
         max_luts: 2000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_lane_decoder",
+        summary: "NVMe/TCP header rules checked at all 64 lanes of a beat (multi-PDU walking, resync search)",
+        verilog: || verilog_for(&mut PduLaneDecoder64::new(), "pdu_lane_decoder"),
+        max_luts: 8000,
         max_lut_levels: 6,
     }]
 }

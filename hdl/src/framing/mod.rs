@@ -1,3 +1,4 @@
 //! Receive framing: following NVMe/TCP PDUs inside the TCP byte stream of each offloaded flow.
 pub mod pdu_rules;
 pub mod reference;
+pub mod lane_decoder;
