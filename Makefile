@@ -1,7 +1,7 @@
 # ddpnic: one entry point. Every target installs what it needs on a fresh Debian machine.
 SHELL := /bin/bash
 CARGO ?= cargo
-HDL_TOOL := target/release/ddpnic-hdl
+HDL_TOOL = target/release/ddpnic-hdl $(if $(BLOCKS),--only $(BLOCKS))
 DDPNIC := target/release/ddpnic
 
 .PHONY: all deps hdl-tool verilog lint synth test demo bench clean
@@ -29,6 +29,7 @@ lint: deps verilog
 	$(HDL_TOOL) lint --verilog build/verilog --waivers hdl/lint/waivers.vlt
 
 # Yosys synth_xilinx for UltraScale+: build/synth/<block>.json and summary.md; fails over budget.
+# BLOCKS=a,b limits verilog/lint/synth to those blocks.
 synth: deps verilog
 	$(HDL_TOOL) synth --verilog build/verilog --out build/synth
 

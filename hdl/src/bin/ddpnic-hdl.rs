@@ -8,6 +8,9 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(about = "Generate, lint and synthesize the ddpnic receive-path RTL")]
 struct Cli {
+    /// Only these blocks (comma-separated names); all of them by default.
+    #[arg(long, global = true, value_delimiter = ',')]
+    only: Vec<String>,
     #[command(subcommand)]
     step: Step,
 }
@@ -36,10 +39,18 @@ enum Step {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    let selected = || -> Result<Vec<blocks::TopBlock>, String> {
+        let all = blocks::all();
+        if let Some(unknown) = cli.only.iter().find(|name| !all.iter().any(|b| &b.name == name)) {
+            let names: Vec<&str> = all.iter().map(|b| b.name).collect();
+            return Err(format!("no block named {unknown}; the blocks are {}", names.join(", ")));
+        }
+        Ok(all.into_iter().filter(|b| cli.only.is_empty() || cli.only.iter().any(|n| n == b.name)).collect())
+    };
     match cli.step {
         Step::Verilog { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-            for block in blocks::all() {
+            for block in selected()? {
                 let path = out.join(format!("{}.v", block.name));
                 std::fs::write(&path, (block.verilog)()).map_err(|e| format!("{}: {e}", path.display()))?;
                 println!("wrote {} ({})", path.display(), block.summary);
@@ -47,7 +58,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Step::Lint { verilog, waivers } => {
             let mut dirty = 0;
-            for block in blocks::all() {
+            for block in selected()? {
                 let findings = lint::lint_file(&verilog.join(format!("{}.v", block.name)), &waivers)?;
                 println!("{:<24} {}", block.name, if findings.is_empty() { "clean".to_string() } else { format!("{} findings", findings.len()) });
                 findings.iter().take(20).for_each(|f| println!("  {f}"));
@@ -59,7 +70,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Step::Synth { verilog, out } => {
             let (mut reports, mut over) = (Vec::new(), Vec::new());
-            for block in blocks::all() {
+            for block in selected()? {
                 let report = synth::synthesize(block.name, &verilog.join(format!("{}.v", block.name)), &out)?;
                 let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
                 std::fs::write(out.join(format!("{}.json", block.name)), &json).map_err(|e| e.to_string())?;
