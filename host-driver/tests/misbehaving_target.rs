@@ -8,7 +8,7 @@ use common::{namespace, options, start_target, NQN};
 use ddpnic::nvme_tcp::initiator::{Controller, Error, Violation};
 use ddpnic::nvme_tcp::target::{Fault, TargetConfig};
 use ddpnic::nvme_tcp::transport::TransportError;
-use ddpnic::nvme_tcp::wire::{TermReqStatus, WireError};
+use ddpnic::nvme_tcp::wire::{PduType, TermReqStatus, WireError};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -218,6 +218,19 @@ fn icresp_shaped(pdu_type: u8, plen: u32) -> Vec<u8> {
 fn peer_answers_with_an_unknown_pdu_type() {
     let err = connect_to(answer_icreq_with(icresp_shaped(0x0A, 128)));
     assert!(matches!(err, Error::Transport(TransportError::Wire(WireError::UnknownType(0x0A)))), "{err}");
+}
+
+#[test]
+fn peer_terminates_with_a_nonzero_pdo() {
+    let mut term = icresp_shaped(3, 24);
+    term.truncate(24);
+    term[2] = 24;
+    term[3] = 24;
+    let err = connect_to(answer_icreq_with(term));
+    assert!(
+        matches!(err, Error::Transport(TransportError::Wire(WireError::TermReqPdo { pdu_type: PduType::C2HTermReq, pdo: 24 }))),
+        "{err}"
+    );
 }
 
 #[test]

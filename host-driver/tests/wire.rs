@@ -188,6 +188,12 @@ fn malformed_pdus_fail_with_precise_errors() {
 
     let term_too_long = SpecPdu { pdu_type: 3, flags: 0, hlen: 24, pdo: 0, fields: &[0; 16], data: &[0; 129] }.bytes();
     assert!(matches!(reject(&term_too_long, NO_DIGESTS), WireError::PlenMismatch { pdu_type: PduType::C2HTermReq, .. }));
+
+    // Term requests carry their error information right after the header: PDO is 0.
+    for (t, pdu_type) in [(2u8, PduType::H2CTermReq), (3, PduType::C2HTermReq)] {
+        let with_pdo = SpecPdu { pdu_type: t, flags: 0, hlen: 24, pdo: 24, fields: &[0; 16], data: &[0; 8] }.bytes();
+        assert_eq!(reject(&with_pdo, NO_DIGESTS), WireError::TermReqPdo { pdu_type, pdo: 24 });
+    }
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub struct TargetConfig {
     pub c2h_success: bool,
     /// Largest R2T; None asks for a whole write in one R2T (as Linux nvmet does).
     pub r2t_max_len: Option<usize>,
+    /// R2Ts kept outstanding per write (each with its own transfer tag), never more than
+    /// the host's MAXR2T + 1. Linux nvmet keeps one.
+    pub r2ts_per_command: usize,
     /// MAXH2CDATA announced in ICResp.
     pub maxh2cdata: u32,
     /// Controller PDU data alignment (dwords, 0's based) announced in ICResp.
@@ -50,6 +53,7 @@ impl TargetConfig {
             c2h_max_data: None,
             c2h_success: false,
             r2t_max_len: None,
+            r2ts_per_command: 1,
             maxh2cdata: 4 << 20,
             cpda: 0,
             in_capsule_data: 16 * 1024,

@@ -21,13 +21,23 @@ const ADMIN_IN_CAPSULE_LIMIT: usize = 8192;
 
 /// A write waiting for its data through R2T/H2CData.
 pub struct PendingWrite {
-    pub cid: u16,
     pub nsid: u32,
     pub byte_offset: usize,
     pub buffer: Vec<u8>,
+    /// Bytes of `buffer` that arrived.
     pub received: usize,
-    /// End of the range the outstanding R2T asked for.
-    pub r2t_end: usize,
+    /// Start of the part no R2T has asked for yet.
+    pub requested: usize,
+    /// R2Ts sent and not yet fully answered.
+    pub r2ts_outstanding: usize,
+}
+
+/// An R2T sent and not yet fully answered; its H2CData must come in order.
+pub struct OutstandingR2t {
+    pub cid: u16,
+    /// Next byte offset expected (the R2T's offset until data arrives).
+    pub next: usize,
+    pub end: usize,
 }
 
 /// Why a connection ends.
@@ -58,7 +68,7 @@ fn terminate_for(e: &WireError) -> Ending {
             (TermReqStatus::InvalidHeaderField, 1)
         }
         WireError::WrongHeaderLength { .. } => (TermReqStatus::InvalidHeaderField, 2),
-        WireError::PdoOutOfRange { .. } => (TermReqStatus::InvalidHeaderField, 3),
+        WireError::PdoOutOfRange { .. } | WireError::TermReqPdo { .. } => (TermReqStatus::InvalidHeaderField, 3),
         WireError::DataLengthMismatch { .. } | WireError::DataRangeOverflow { .. } | WireError::EmptyR2t => {
             (TermReqStatus::InvalidHeaderField, 16)
         }
@@ -77,8 +87,13 @@ pub struct Connection {
     /// Set by a successful Connect.
     pub qid: Option<u16>,
     pub cntlid: u16,
+    /// Writes waiting for data, by command ID.
     pub writes: HashMap<u16, PendingWrite>,
+    /// Outstanding R2Ts, by transfer tag.
+    pub r2ts: HashMap<u16, OutstandingR2t>,
     pub next_ttag: u16,
+    /// R2Ts the host accepts outstanding per command (its ICReq MAXR2T + 1).
+    pub host_max_r2ts: usize,
     /// Reads answered later, in reverse order (`TargetConfig::reorder_reads`).
     pub held_reads: Vec<(u16, Vec<u8>)>,
 }
@@ -96,7 +111,9 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
         qid: None,
         cntlid: 0,
         writes: HashMap::new(),
+        r2ts: HashMap::new(),
         next_ttag: 0,
+        host_max_r2ts: 1,
         held_reads: Vec::new(),
     };
     if let Err(Ending::Terminate { status, fei }) = conn.run() {
@@ -154,6 +171,7 @@ impl Connection {
         if req.hpda() > 31 {
             return Err(Ending::Terminate { status: TermReqStatus::UnsupportedParameter, fei: 10 });
         }
+        self.host_max_r2ts = usize::try_from(req.maxr2t()).map_or(usize::MAX, |m| m.saturating_add(1));
         let digests = DigestConfig::from_bits(req.digest());
         let config = &self.subsystem.config;
         self.reply.ic_resp(digests, req.hpda(), config.cpda, config.maxh2cdata);

@@ -1,6 +1,6 @@
 //! Read, Write (in-capsule or through R2T/H2CData) and Flush on a RAM namespace.
 
-use super::connection::{generic_error, Connection, Ending, PendingWrite};
+use super::connection::{generic_error, Connection, Ending, OutstandingR2t, PendingWrite};
 use crate::nvme_tcp::nvme::opcodes::io;
 use crate::nvme_tcp::nvme::registers::cc;
 use crate::nvme_tcp::status::{generic, Status};
@@ -54,23 +54,41 @@ impl Connection {
             ns.write(extent.byte_offset, &in_capsule);
             self.reply.capsule_resp(cid, Status::SUCCESS, 0);
         } else {
-            let ttag = self.next_ttag;
-            self.next_ttag = self.next_ttag.wrapping_add(1);
-            let first = self.r2t_len(extent.len);
-            self.writes.insert(
-                ttag,
-                PendingWrite {
-                    cid,
-                    nsid: extent.nsid,
-                    byte_offset: extent.byte_offset,
-                    buffer: vec![0u8; extent.len],
-                    received: 0,
-                    r2t_end: first,
-                },
-            );
-            self.reply.r2t(cid, ttag, 0, first as u32);
+            if self.writes.contains_key(&cid) {
+                // A command ID reused while its write still waits for data.
+                return Err(Ending::Terminate { status: TermReqStatus::InvalidHeaderField, fei: 0 });
+            }
+            let write = PendingWrite {
+                nsid: extent.nsid,
+                byte_offset: extent.byte_offset,
+                buffer: vec![0u8; extent.len],
+                received: 0,
+                requested: 0,
+                r2ts_outstanding: 0,
+            };
+            self.writes.insert(cid, write);
+            self.send_r2ts(cid);
         }
         Ok(())
+    }
+
+    /// Asks for more of the write's data while fewer R2Ts than allowed are outstanding:
+    /// `r2ts_per_command`, and never more than the host's MAXR2T + 1.
+    fn send_r2ts(&mut self, cid: u16) {
+        let config = &self.subsystem.config;
+        let limit = config.r2ts_per_command.clamp(1, self.host_max_r2ts);
+        let max_len = config.r2t_max_len;
+        let write = self.writes.get_mut(&cid).expect("pending write");
+        while write.r2ts_outstanding < limit && write.requested < write.buffer.len() {
+            let at = write.requested;
+            let len = max_len.map_or(write.buffer.len() - at, |m| m.clamp(1, write.buffer.len() - at));
+            let ttag = self.next_ttag;
+            self.next_ttag = self.next_ttag.wrapping_add(1);
+            self.r2ts.insert(ttag, OutstandingR2t { cid, next: at, end: at + len });
+            write.requested += len;
+            write.r2ts_outstanding += 1;
+            self.reply.r2t(cid, ttag, at as u32, len as u32);
+        }
     }
 
     /// Answers the held reads, newest first, so the host sees completions out of order.
@@ -79,10 +97,6 @@ impl Connection {
         while let Some((cid, data)) = self.held_reads.pop() {
             self.reply.c2h_data(cid, data, config.c2h_max_data, config.c2h_success);
         }
-    }
-
-    fn r2t_len(&self, remaining: usize) -> usize {
-        self.subsystem.config.r2t_max_len.map_or(remaining, |max| remaining.min(max))
     }
 
     fn check_ready(&self, sqe: &Sqe<&[u8]>) -> Result<(), Status> {
@@ -126,43 +140,49 @@ impl Connection {
         Ok(Extent { nsid: sqe.nsid(), byte_offset: (slba * ns.block_size as u64) as usize, len })
     }
 
-    /// H2CData must answer the outstanding R2T of its ttag, in order and within range.
+    /// H2CData must answer an outstanding R2T (by transfer tag), for that R2T's command, in
+    /// order from the R2T's offset, within its range, at most MAXH2CDATA per PDU, with LAST
+    /// on exactly the PDU that completes the R2T. FEI is the offset of the offending field.
     pub(super) fn receive_h2c_data(&mut self, header: &RxHeader) -> Result<(), Ending> {
         let pdu = DataPdu::new_unchecked(header.header());
         let (ttag, cid, offset, len) = (pdu.ttag(), pdu.command_id(), pdu.data_offset() as usize, pdu.data_length() as usize);
-        let out_of_range = Ending::Terminate { status: TermReqStatus::DataTransferOutOfRange, fei: 12 };
+        let terminate = |status, fei| Err(Ending::Terminate { status, fei });
         if len > self.subsystem.config.maxh2cdata as usize {
-            return Err(Ending::Terminate { status: TermReqStatus::TransferLimitExceeded, fei: 16 });
+            return terminate(TermReqStatus::TransferLimitExceeded, 16);
         }
-        let Some(write) = self.writes.get_mut(&ttag) else {
-            return Err(Ending::Terminate { status: TermReqStatus::InvalidHeaderField, fei: 10 });
+        let Some(r2t) = self.r2ts.get_mut(&ttag) else {
+            return terminate(TermReqStatus::InvalidHeaderField, 10);
         };
-        if write.cid != cid {
-            return Err(Ending::Terminate { status: TermReqStatus::InvalidHeaderField, fei: 8 });
+        if r2t.cid != cid {
+            return terminate(TermReqStatus::InvalidHeaderField, 8);
         }
-        if offset != write.received || offset + len > write.r2t_end {
-            return Err(out_of_range);
+        if offset != r2t.next {
+            return terminate(TermReqStatus::DataTransferOutOfRange, 12);
         }
+        if offset + len > r2t.end {
+            return terminate(TermReqStatus::DataTransferOutOfRange, 16);
+        }
+        let completes_r2t = offset + len == r2t.end;
+        if completes_r2t != (header.framing.flags & flags::DATA_LAST != 0) {
+            return terminate(TermReqStatus::PduSequenceError, 1);
+        }
+        r2t.next += len;
+        let write = self.writes.get_mut(&cid).expect("an outstanding R2T belongs to a pending write");
         self.rx.recv_data(header, &mut write.buffer[offset..offset + len])?;
         write.received += len;
-        if write.received < write.r2t_end {
+        if !completes_r2t {
             return Ok(());
         }
-        if header.framing.flags & flags::DATA_LAST == 0 {
-            return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 1 });
-        }
+        self.r2ts.remove(&ttag);
+        write.r2ts_outstanding -= 1;
         if write.received < write.buffer.len() {
-            let remaining = write.buffer.len() - write.received;
-            let (cid, at) = (write.cid, write.received);
-            let next = self.r2t_len(remaining);
-            self.writes.get_mut(&ttag).expect("present").r2t_end = at + next;
-            self.reply.r2t(cid, ttag, at as u32, next as u32);
+            self.send_r2ts(cid);
             return Ok(());
         }
-        let done = self.writes.remove(&ttag).expect("present");
+        let done = self.writes.remove(&cid).expect("present");
         let ns = self.subsystem.namespace(done.nsid).expect("validated namespace");
         ns.write(done.byte_offset, &done.buffer);
-        self.reply.capsule_resp(done.cid, Status::SUCCESS, 0);
+        self.reply.capsule_resp(cid, Status::SUCCESS, 0);
         Ok(())
     }
 }

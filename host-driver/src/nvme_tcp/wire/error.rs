@@ -15,6 +15,8 @@ pub enum WireError {
     PlenMismatch { pdu_type: PduType, plen: u32, expected: String },
     #[error("{pdu_type}: PDU data offset {pdo} outside the PDU (header ends at {header_end}, PDU length {plen})")]
     PdoOutOfRange { pdu_type: PduType, pdo: u8, header_end: usize, plen: u32 },
+    #[error("{pdu_type}: PDU data offset must be 0, not {pdo}")]
+    TermReqPdo { pdu_type: PduType, pdo: u8 },
     #[error("{pdu_type}: flags {flags:#04x} include bits the type does not define (or SUCCESS without LAST)")]
     InvalidFlags { pdu_type: PduType, flags: u8 },
     #[error("R2T asks for zero bytes")]

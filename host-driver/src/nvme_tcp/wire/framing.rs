@@ -95,6 +95,10 @@ impl Framing {
         let plen_mismatch = |expected: String| WireError::PlenMismatch { pdu_type, plen: plen32, expected };
         let data_start = match data_rule(pdu_type) {
             DataRule::ErrorInformation => {
+                // The error information follows the header directly; PDO is reserved (0).
+                if pdo != 0 {
+                    return Err(WireError::TermReqPdo { pdu_type, pdo });
+                }
                 if ddgst_flag {
                     return Err(WireError::DataDigestFlag { pdu_type, present: true, expected: false });
                 }
