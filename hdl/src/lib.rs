@@ -5,5 +5,6 @@ pub mod bytes;
 pub mod crc32c;
 pub mod flow;
 pub mod framing;
+pub mod placement;
 pub mod testbench;
 pub mod tools;

@@ -1,0 +1,283 @@
+//! `DmaWriter`: turns the resolved pieces of a beat into DMA write segments.
+//!
+//! Input: `SglStore`'s `m_res_*` (one beat a cycle). Output, `DMA_LATENCY` (5) clock edges
+//! later, one beat a cycle: the beat's data and up to `SEGS` = 4 segments, each (host
+//! address, 1..=64 bytes, first data lane), in address order of the data: piece 1 cut at its
+//! first MPS-aligned address boundary, then piece 2 cut the same way. Segment `k` uses lanes
+//! `lane[k] .. lane[k] + count[k]` of `m_dma_data`; the valid segments are `0..n`.
+//!
+//! PCIe writes: a write is a run of segments from one with `sop` to one with `eop`, possibly
+//! across consecutive beats (coalescing). Segments join a run only when they are of the same
+//! tag, contiguous in host memory and not starting at an MPS-aligned address, so a write never
+//! exceeds MPS bytes and never crosses a 4 KiB boundary. The decision to end a run needs the
+//! next beat, which is why the output trails the input by one extra stage; a beat that is not
+//! placed (or no beat) ends the run, so every write ends at most one cycle after its last byte.
+//!
+//! Teardown tokens leave on `m_done_*` with the beat they joined, in the cycle the last segment
+//! of that tag leaves `m_dma` with `eop`.
+use super::{subst, PlacementParams, TAG_PORT_BITS};
+use rust_hdl::prelude::*;
+
+#[derive(LogicBlock)]
+pub struct DmaWriter {
+    pub clock: Signal<In, Clock>,
+    pub s_res_valid: Signal<In, Bit>,
+    pub s_res_ok: Signal<In, Bit>,
+    pub s_res_reason: Signal<In, Bits<3>>,
+    pub s_res_tag: Signal<In, Bits<TAG_PORT_BITS>>,
+    pub s_res_lane: Signal<In, Bits<6>>,
+    pub s_res_count: Signal<In, Bits<7>>,
+    pub s_res_a1: Signal<In, Bits<64>>,
+    pub s_res_b1: Signal<In, Bits<7>>,
+    pub s_res_a2: Signal<In, Bits<64>>,
+    pub s_res_data: Signal<In, Bits<512>>,
+    pub s_res_token_valid: Signal<In, Bit>,
+    pub s_res_token_tag: Signal<In, Bits<TAG_PORT_BITS>>,
+    /// The beat has at least one segment.
+    pub m_dma_valid: Signal<Out, Bit>,
+    pub m_dma_tag: Signal<Out, Bits<TAG_PORT_BITS>>,
+    pub m_dma_data: Signal<Out, Bits<512>>,
+    pub m_dma_seg_valid: Signal<Out, Bits<4>>,
+    /// Segment k: bits [64k+63:64k].
+    pub m_dma_seg_addr: Signal<Out, Bits<256>>,
+    /// Segment k: bits [7k+6:7k].
+    pub m_dma_seg_count: Signal<Out, Bits<28>>,
+    /// Segment k: bits [6k+5:6k].
+    pub m_dma_seg_lane: Signal<Out, Bits<24>>,
+    pub m_dma_seg_sop: Signal<Out, Bits<4>>,
+    pub m_dma_seg_eop: Signal<Out, Bits<4>>,
+    /// Verdict of every input beat, aligned with `m_dma_*`.
+    pub m_place_valid: Signal<Out, Bit>,
+    pub m_place_ok: Signal<Out, Bit>,
+    pub m_place_reason: Signal<Out, Bits<3>>,
+    pub m_done_valid: Signal<Out, Bit>,
+    pub m_done_tag: Signal<Out, Bits<TAG_PORT_BITS>>,
+    pub m_stat_placed_beats: Signal<Out, Bits<32>>,
+    pub m_stat_placed_bytes: Signal<Out, Bits<48>>,
+    pub m_stat_bad_input: Signal<Out, Bits<32>>,
+    pub m_stat_not_live: Signal<Out, Bits<32>>,
+    pub m_stat_wrong_flow: Signal<Out, Bits<32>>,
+    pub m_stat_stale: Signal<Out, Bits<32>>,
+    pub m_stat_out_of_bounds: Signal<Out, Bits<32>>,
+    _params: PlacementParams,
+}
+
+impl DmaWriter {
+    /// Clock edges from `s_res_*` to `m_dma_*`, counting the edge that samples the input.
+    pub const DMA_LATENCY: usize = 5;
+
+    pub fn new(params: PlacementParams) -> Self {
+        params.check();
+        Self {
+            clock: Default::default(),
+            s_res_valid: Default::default(),
+            s_res_ok: Default::default(),
+            s_res_reason: Default::default(),
+            s_res_tag: Default::default(),
+            s_res_lane: Default::default(),
+            s_res_count: Default::default(),
+            s_res_a1: Default::default(),
+            s_res_b1: Default::default(),
+            s_res_a2: Default::default(),
+            s_res_data: Default::default(),
+            s_res_token_valid: Default::default(),
+            s_res_token_tag: Default::default(),
+            m_dma_valid: Default::default(),
+            m_dma_tag: Default::default(),
+            m_dma_data: Default::default(),
+            m_dma_seg_valid: Default::default(),
+            m_dma_seg_addr: Default::default(),
+            m_dma_seg_count: Default::default(),
+            m_dma_seg_lane: Default::default(),
+            m_dma_seg_sop: Default::default(),
+            m_dma_seg_eop: Default::default(),
+            m_place_valid: Default::default(),
+            m_place_ok: Default::default(),
+            m_place_reason: Default::default(),
+            m_done_valid: Default::default(),
+            m_done_tag: Default::default(),
+            m_stat_placed_beats: Default::default(),
+            m_stat_placed_bytes: Default::default(),
+            m_stat_bad_input: Default::default(),
+            m_stat_not_live: Default::default(),
+            m_stat_wrong_flow: Default::default(),
+            m_stat_stale: Default::default(),
+            m_stat_out_of_bounds: Default::default(),
+            _params: params,
+        }
+    }
+}
+
+impl Logic for DmaWriter {
+    /// Verilator-only block (see the module docs of `placement`).
+    fn update(&mut self) {}
+
+    fn connect(&mut self) {
+        self.m_dma_valid.connect();
+        self.m_dma_tag.connect();
+        self.m_dma_data.connect();
+        self.m_dma_seg_valid.connect();
+        self.m_dma_seg_addr.connect();
+        self.m_dma_seg_count.connect();
+        self.m_dma_seg_lane.connect();
+        self.m_dma_seg_sop.connect();
+        self.m_dma_seg_eop.connect();
+        self.m_place_valid.connect();
+        self.m_place_ok.connect();
+        self.m_place_reason.connect();
+        self.m_done_valid.connect();
+        self.m_done_tag.connect();
+        self.m_stat_placed_beats.connect();
+        self.m_stat_placed_bytes.connect();
+        self.m_stat_bad_input.connect();
+        self.m_stat_not_live.connect();
+        self.m_stat_wrong_flow.connect();
+        self.m_stat_stale.connect();
+        self.m_stat_out_of_bounds.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        let m = self._params.mps_bits();
+        Verilog::Custom(subst(
+            TEMPLATE,
+            &[("M", m.to_string()), ("MM", (m - 1).to_string()), ("MPS", self._params.mps.to_string()), ("HI", (64 - m).to_string()), ("PAD", (13 - m).to_string())],
+        ))
+    }
+}
+
+const TEMPLATE: &str = r#"
+// ---- DmaWriter: see dma_writer.rs for the contract. MPS = %MPS%.
+initial begin
+  m_dma_valid = 1'b0; m_dma_tag = 16'd0; m_dma_data = 512'd0; m_dma_seg_valid = 4'd0; m_dma_seg_addr = 256'd0;
+  m_dma_seg_count = 28'd0; m_dma_seg_lane = 24'd0; m_dma_seg_sop = 4'd0; m_dma_seg_eop = 4'd0;
+  m_place_valid = 1'b0; m_place_ok = 1'b0; m_place_reason = 3'd0; m_done_valid = 1'b0; m_done_tag = 16'd0;
+  m_stat_placed_beats = 32'd0; m_stat_placed_bytes = 48'd0; m_stat_bad_input = 32'd0; m_stat_not_live = 32'd0;
+  m_stat_wrong_flow = 32'd0; m_stat_stale = 32'd0; m_stat_out_of_bounds = 32'd0;
+end
+
+// ---- Stage 1: cut each piece at its first MPS boundary.
+wire [6:0] b2_0 = s_res_count - s_res_b1;
+wire [12:0] tob1_0 = 13'd%MPS% - {%PAD%'d0, s_res_a1[%MM%:0]};
+wire [12:0] tob2_0 = 13'd%MPS% - {%PAD%'d0, s_res_a2[%MM%:0]};
+wire [6:0] n1a_0 = ({6'd0, s_res_b1} <= tob1_0) ? s_res_b1 : tob1_0[6:0];
+wire [6:0] n2a_0 = ({6'd0, b2_0} <= tob2_0) ? b2_0 : tob2_0[6:0];
+wire [6:0] n1b_0 = s_res_b1 - n1a_0;
+wire [6:0] n2b_0 = b2_0 - n2a_0;
+wire [63:0] a1b_0 = {s_res_a1[63:%M%] + %HI%'d1, %M%'d0};
+wire [63:0] a2b_0 = {s_res_a2[63:%M%] + %HI%'d1, %M%'d0};
+reg d1_v = 1'b0, d1_ok = 1'b0, d1_tok = 1'b0;
+reg [2:0] d1_reason = 3'd0;
+reg [15:0] d1_tag = 16'd0, d1_tok_tag = 16'd0;
+reg [6:0] d1_cnt = 7'd0;
+reg [511:0] d1_data = 512'd0;
+reg [3:0] d1_sv = 4'd0;
+reg [63:0] d1_a0 = 64'd0, d1_a1 = 64'd0, d1_a2 = 64'd0, d1_a3 = 64'd0;
+reg [6:0] d1_n0 = 7'd0, d1_n1 = 7'd0, d1_n2 = 7'd0, d1_n3 = 7'd0;
+reg [5:0] d1_l0 = 6'd0, d1_l1 = 6'd0, d1_l2 = 6'd0, d1_l3 = 6'd0;
+always @(posedge clock) begin
+  d1_v <= s_res_valid; d1_ok <= s_res_valid && s_res_ok; d1_reason <= s_res_reason; d1_tag <= s_res_tag;
+  d1_cnt <= s_res_count; d1_data <= s_res_data; d1_tok <= s_res_token_valid; d1_tok_tag <= s_res_token_tag;
+  d1_sv <= {4{s_res_valid && s_res_ok}} & {n2b_0 != 7'd0, b2_0 != 7'd0, n1b_0 != 7'd0, 1'b1};
+  d1_a0 <= s_res_a1; d1_n0 <= n1a_0; d1_l0 <= s_res_lane;
+  d1_a1 <= a1b_0; d1_n1 <= n1b_0; d1_l1 <= s_res_lane + n1a_0[5:0];
+  d1_a2 <= s_res_a2; d1_n2 <= n2a_0; d1_l2 <= s_res_lane + s_res_b1[5:0];
+  d1_a3 <= a2b_0; d1_n3 <= n2b_0; d1_l3 <= s_res_lane + s_res_b1[5:0] + n2a_0[5:0];
+end
+
+// ---- Stage 2: pack the valid segments to the front; their end addresses.
+wire sk1 = !d1_sv[1];
+reg d2_v = 1'b0, d2_ok = 1'b0, d2_tok = 1'b0;
+reg [2:0] d2_reason = 3'd0;
+reg [15:0] d2_tag = 16'd0, d2_tok_tag = 16'd0;
+reg [6:0] d2_cnt = 7'd0;
+reg [511:0] d2_data = 512'd0;
+reg [3:0] d2_sv = 4'd0;
+reg [63:0] d2_a0 = 64'd0, d2_a1 = 64'd0, d2_a2 = 64'd0, d2_a3 = 64'd0;
+reg [63:0] d2_e0 = 64'd0, d2_e1 = 64'd0, d2_e2 = 64'd0, d2_e3 = 64'd0;
+reg [6:0] d2_n0 = 7'd0, d2_n1 = 7'd0, d2_n2 = 7'd0, d2_n3 = 7'd0;
+reg [5:0] d2_l0 = 6'd0, d2_l1 = 6'd0, d2_l2 = 6'd0, d2_l3 = 6'd0;
+always @(posedge clock) begin
+  d2_v <= d1_v; d2_ok <= d1_ok; d2_reason <= d1_reason; d2_tag <= d1_tag; d2_cnt <= d1_cnt; d2_data <= d1_data;
+  d2_tok <= d1_tok; d2_tok_tag <= d1_tok_tag;
+  d2_sv <= sk1 ? {1'b0, d1_sv[3:2], d1_sv[0]} : d1_sv;
+  d2_a0 <= d1_a0; d2_n0 <= d1_n0; d2_l0 <= d1_l0; d2_e0 <= d1_a0 + {57'd0, d1_n0};
+  d2_a1 <= sk1 ? d1_a2 : d1_a1; d2_n1 <= sk1 ? d1_n2 : d1_n1; d2_l1 <= sk1 ? d1_l2 : d1_l1;
+  d2_e1 <= sk1 ? d1_a2 + {57'd0, d1_n2} : d1_a1 + {57'd0, d1_n1};
+  d2_a2 <= sk1 ? d1_a3 : d1_a2; d2_n2 <= sk1 ? d1_n3 : d1_n2; d2_l2 <= sk1 ? d1_l3 : d1_l2;
+  d2_e2 <= sk1 ? d1_a3 + {57'd0, d1_n3} : d1_a2 + {57'd0, d1_n2};
+  d2_a3 <= d1_a3; d2_n3 <= d1_n3; d2_l3 <= d1_l3; d2_e3 <= d1_a3 + {57'd0, d1_n3};
+end
+
+// ---- Stage 3: which segments continue the one before them inside the beat.
+reg d3_v = 1'b0, d3_ok = 1'b0, d3_tok = 1'b0, d3_al0 = 1'b0;
+reg [2:0] d3_reason = 3'd0;
+reg [15:0] d3_tag = 16'd0, d3_tok_tag = 16'd0;
+reg [6:0] d3_cnt = 7'd0;
+reg [511:0] d3_data = 512'd0;
+reg [3:0] d3_sv = 4'd0, d3_cin = 4'd0;
+reg [63:0] d3_a0 = 64'd0, d3_a1 = 64'd0, d3_a2 = 64'd0, d3_a3 = 64'd0, d3_last_end = 64'd0;
+reg [6:0] d3_n0 = 7'd0, d3_n1 = 7'd0, d3_n2 = 7'd0, d3_n3 = 7'd0;
+reg [5:0] d3_l0 = 6'd0, d3_l1 = 6'd0, d3_l2 = 6'd0, d3_l3 = 6'd0;
+always @(posedge clock) begin
+  d3_v <= d2_v; d3_ok <= d2_ok; d3_reason <= d2_reason; d3_tag <= d2_tag; d3_cnt <= d2_cnt; d3_data <= d2_data;
+  d3_tok <= d2_tok; d3_tok_tag <= d2_tok_tag; d3_sv <= d2_sv;
+  d3_a0 <= d2_a0; d3_a1 <= d2_a1; d3_a2 <= d2_a2; d3_a3 <= d2_a3;
+  d3_n0 <= d2_n0; d3_n1 <= d2_n1; d3_n2 <= d2_n2; d3_n3 <= d2_n3;
+  d3_l0 <= d2_l0; d3_l1 <= d2_l1; d3_l2 <= d2_l2; d3_l3 <= d2_l3;
+  d3_cin <= {d2_sv[3] && d2_e2 == d2_a3 && d2_a3[%MM%:0] != %M%'d0,
+             d2_sv[2] && d2_e1 == d2_a2 && d2_a2[%MM%:0] != %M%'d0,
+             d2_sv[1] && d2_e0 == d2_a1 && d2_a1[%MM%:0] != %M%'d0, 1'b0};
+  d3_last_end <= d2_sv[3] ? d2_e3 : d2_sv[2] ? d2_e2 : d2_sv[1] ? d2_e1 : d2_e0;
+  d3_al0 <= d2_a0[%MM%:0] == %M%'d0;
+end
+
+// ---- Stage 4: the current beat; whether the next beat continues its last write.
+reg d4_v = 1'b0, d4_ok = 1'b0, d4_tok = 1'b0;
+reg [2:0] d4_reason = 3'd0;
+reg [15:0] d4_tag = 16'd0, d4_tok_tag = 16'd0;
+reg [6:0] d4_cnt = 7'd0;
+reg [511:0] d4_data = 512'd0;
+reg [3:0] d4_sv = 4'd0, d4_cin = 4'd0;
+reg [63:0] d4_a0 = 64'd0, d4_a1 = 64'd0, d4_a2 = 64'd0, d4_a3 = 64'd0, d4_last_end = 64'd0;
+reg [6:0] d4_n0 = 7'd0, d4_n1 = 7'd0, d4_n2 = 7'd0, d4_n3 = 7'd0;
+reg [5:0] d4_l0 = 6'd0, d4_l1 = 6'd0, d4_l2 = 6'd0, d4_l3 = 6'd0;
+reg open = 1'b0;
+wire unused_cin0 = &{1'b0, d4_cin[0]};
+always @(posedge clock) begin
+  d4_v <= d3_v; d4_ok <= d3_ok; d4_reason <= d3_reason; d4_tag <= d3_tag; d4_cnt <= d3_cnt; d4_data <= d3_data;
+  d4_tok <= d3_tok; d4_tok_tag <= d3_tok_tag; d4_sv <= d3_sv; d4_cin <= d3_cin; d4_last_end <= d3_last_end;
+  d4_a0 <= d3_a0; d4_a1 <= d3_a1; d4_a2 <= d3_a2; d4_a3 <= d3_a3;
+  d4_n0 <= d3_n0; d4_n1 <= d3_n1; d4_n2 <= d3_n2; d4_n3 <= d3_n3;
+  d4_l0 <= d3_l0; d4_l1 <= d3_l1; d4_l2 <= d3_l2; d4_l3 <= d3_l3;
+end
+wire cont_x = d4_ok && d3_ok && d4_tag == d3_tag && d4_last_end == d3_a0 && !d3_al0;
+wire [3:0] next_v = {1'b0, d4_sv[3:1]};
+wire [3:0] cin_next = {cont_x, d4_cin[3:1]};
+wire [3:0] eop4 = d4_sv & ((next_v & ~cin_next) | (~next_v & ~{4{cont_x}}));
+always @(posedge clock) begin
+  open <= cont_x;
+  m_dma_valid <= d4_ok;
+  m_dma_tag <= d4_tag;
+  m_dma_data <= d4_data;
+  m_dma_seg_valid <= d4_sv;
+  m_dma_seg_addr <= {d4_a3, d4_a2, d4_a1, d4_a0};
+  m_dma_seg_count <= {d4_n3, d4_n2, d4_n1, d4_n0};
+  m_dma_seg_lane <= {d4_l3, d4_l2, d4_l1, d4_l0};
+  m_dma_seg_sop <= d4_sv & ~{d4_cin[3:1], open};
+  m_dma_seg_eop <= eop4;
+  m_place_valid <= d4_v;
+  m_place_ok <= d4_ok;
+  m_place_reason <= d4_reason;
+  m_done_valid <= d4_tok;
+  m_done_tag <= d4_tok_tag;
+  if (d4_ok) begin
+    m_stat_placed_beats <= m_stat_placed_beats + 32'd1;
+    m_stat_placed_bytes <= m_stat_placed_bytes + {41'd0, d4_cnt};
+  end
+  if (d4_v && d4_reason == 3'd1) m_stat_bad_input <= m_stat_bad_input + 32'd1;
+  if (d4_v && d4_reason == 3'd2) m_stat_not_live <= m_stat_not_live + 32'd1;
+  if (d4_v && d4_reason == 3'd3) m_stat_wrong_flow <= m_stat_wrong_flow + 32'd1;
+  if (d4_v && d4_reason == 3'd4) m_stat_stale <= m_stat_stale + 32'd1;
+  if (d4_v && d4_reason == 3'd5) m_stat_out_of_bounds <= m_stat_out_of_bounds + 32'd1;
+end
+"#;
