@@ -1,6 +1,7 @@
 //! The top-level blocks of hdl/: what `make verilog`, `make lint` and `make synth` cover.
 use crate::crc32c::digest::Crc32cDigest64;
 use crate::crc32c::stream::Crc32cStream64;
+use crate::parser::HeaderParser64;
 use crate::flow::flow_table::FlowTable4096;
 use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::testbench::verilog_for;
@@ -35,6 +36,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "5-tuple -> flow id, 4,096 flows, 4-way hash in block RAM, one lookup per cycle",
         verilog: || verilog_for(&mut FlowTable4096::new(), "flow_table"),
         max_luts: 2000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "header_parser",
+        summary: "Ethernet/802.1Q/IPv4/IPv6/TCP header parser with IPv4 and TCP checksum verdicts, 64 B/cycle",
+        verilog: || verilog_for(&mut HeaderParser64::new(), "header_parser"),
+        max_luts: 6000,
         max_lut_levels: 6,
     },
     TopBlock {

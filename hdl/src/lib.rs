@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod bytes;
 pub mod crc32c;
+pub mod parser;
 pub mod flow;
 pub mod framing;
 pub mod placement;
