@@ -17,9 +17,17 @@ struct TargetProcess {
 
 impl TargetProcess {
     fn start(block_size: &str) -> Self {
+        Self::start_logging(block_size, &[], Stdio::null())
+    }
+
+    /// With extra arguments (such as -v) and stderr sent to `stderr`.
+    fn start_logging(block_size: &str, extra: &[&str], stderr: impl Into<Stdio>) -> Self {
         let mut child = Command::new(BIN)
             .args(["target", "--listen", "127.0.0.1:0", "--nqn", NQN, "--size", "4M", "--block-size", block_size, "--pattern"])
+            .args(extra)
+            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut banner = String::new();
@@ -28,8 +36,18 @@ impl TargetProcess {
         Self { child, port }
     }
 
+    /// Runs the tool against this target, with RUST_LOG unset unless `rust_log` gives it.
+    fn run_with(&self, args: &[&str], rust_log: Option<&str>) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).args(["-a", "127.0.0.1", "-s", &self.port, "-n", NQN]).env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        cmd.output().unwrap()
+    }
+
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).args(["-a", "127.0.0.1", "-s", &self.port, "-n", NQN]).output().unwrap()
+        self.run_with(args, None)
     }
 }
 
@@ -60,8 +78,9 @@ fn identify_read_and_write_through_the_binary() {
     assert!(text.contains(NQN) && text.contains("nsze 1024 blocks of 4096 bytes"), "{text}");
 
     let read_file = dir.join("read.bin");
-    let out = target.run(&["read", "--nsid", "1", "--start-block", "7", "--block-count", "3", "--data", read_file.to_str().unwrap(), "--hdgst", "--ddgst"]);
+    let out = target.run(&["read", "--nsid", "1", "--start-block", "7", "--block-count", "3", "--data", read_file.to_str().unwrap(), "--hdgst", "--ddgst", "--verify-pattern"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "quiet by default");
     let data = std::fs::read(&read_file).unwrap();
     let expected: Vec<u8> = (7..10).flat_map(|lba| expected_block(lba, 4096)).collect();
     assert!(data == expected, "read data differs from the pattern");
@@ -74,6 +93,11 @@ fn identify_read_and_write_through_the_binary() {
     let out = target.run(&["read", "--start-block", "100", "--block-count", "2", "--data", read_file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::read(&read_file).unwrap() == payload, "written data did not read back");
+    // The written blocks no longer hold the pattern: the check fails, in one line.
+    let out = target.run(&["read", "--start-block", "99", "--block-count", "3", "--data", read_file.to_str().unwrap(), "--verify-pattern"]);
+    assert!(!out.status.success());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("block 100 does not hold the LBA pattern"), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -100,4 +124,38 @@ fn failures_exit_non_zero_with_one_line() {
     assert!(!out.status.success());
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot connect to 127.0.0.1:1"));
+}
+
+#[test]
+fn verbose_and_rust_log_show_protocol_events_on_stderr() {
+    let log = std::env::temp_dir().join(format!("ddpnic-cli-target-{}.log", std::process::id()));
+    let target = TargetProcess::start_logging("512", &["-v"], std::fs::File::create(&log).unwrap());
+    let file = std::env::temp_dir().join(format!("ddpnic-cli-verbose-{}.bin", std::process::id()));
+    let read = ["read", "--start-block", "0", "--block-count", "4", "--data", file.to_str().unwrap(), "--hdgst"];
+    let with_v: Vec<&str> = read.iter().copied().chain(["-v"]).collect();
+    for out in [target.run(&with_v), target.run_with(&read, Some("ddpnic=debug"))] {
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        for event in ["TCP connected", "ICReq sent", "ICResp received", "queue connected", "controller ready", "controller shut down"] {
+            assert!(err.contains(event), "no '{event}' in:\n{err}");
+        }
+        assert!(err.contains("hdgst=true"), "{err}");
+    }
+    // A refused Connect is logged on both sides; the tool still fails with its one line last.
+    let out = Command::new(BIN)
+        .args(["identify", "-v", "-a", "127.0.0.1", "-s", &target.port, "-n", "nqn.2026-01.io.ddpnic:nobody"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("Fabrics Connect refused"), "{err}");
+    assert!(err.lines().last().unwrap().starts_with("ddpnic: Connect failed"), "{err}");
+    drop(target);
+    let target_log = std::fs::read_to_string(&log).unwrap();
+    for event in ["target: connection accepted", "target: ICReq received", "maxr2t=0", "target: queue connected", "target: Connect refused"] {
+        assert!(target_log.contains(event), "no '{event}' in the target's log:\n{target_log}");
+    }
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_file(&file);
 }

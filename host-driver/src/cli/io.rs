@@ -1,11 +1,17 @@
 //! `ddpnic read` and `ddpnic write`: one range of blocks between a namespace and a file.
+//! Large transfers show a progress bar when stderr is a terminal.
 
 use super::args::ConnectArgs;
 use super::error::CliError;
 use crate::nvme_tcp::initiator::Controller;
 use crate::nvme_tcp::nvme::pattern;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Transfers larger than this get a progress bar.
+const PROGRESS_THRESHOLD: usize = 8 << 20;
 
 #[derive(clap::Args, Debug)]
 pub struct RangeArgs {
@@ -75,9 +81,12 @@ pub fn read(args: ReadArgs) -> Result<(), CliError> {
     let r = &args.range;
     let mut s = open(r)?;
     let mut buf = vec![0u8; s.len];
+    let bar = progress_bar(s.len, "read");
     let started = Instant::now();
-    s.ctrl.read(r.nsid, r.start_block, s.block_size, &mut buf)?;
+    let result = s.ctrl.read_with_progress(r.nsid, r.start_block, s.block_size, &mut buf, &mut |n| advance(&bar, n));
     let elapsed = started.elapsed();
+    finish(bar);
+    result?;
     s.ctrl.disconnect()?;
     std::fs::write(&args.data, &buf).map_err(CliError::io(format!("cannot write {}", args.data.display())))?;
     report("read", s.len, elapsed);
@@ -104,15 +113,60 @@ pub fn write(args: WriteArgs) -> Result<(), CliError> {
             s.len
         )));
     }
+    let bar = progress_bar(s.len, "write");
     let started = Instant::now();
-    s.ctrl.write(r.nsid, r.start_block, s.block_size, &data)?;
+    let result = s.ctrl.write_with_progress(r.nsid, r.start_block, s.block_size, &data, &mut |n| advance(&bar, n));
     let elapsed = started.elapsed();
+    finish(bar);
+    result?;
     s.ctrl.disconnect()?;
     report("wrote", s.len, elapsed);
     Ok(())
 }
 
-fn report(verb: &str, bytes: usize, elapsed: std::time::Duration) {
+fn report(verb: &str, bytes: usize, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     println!("{verb} {bytes} bytes in {:.3} s ({:.1} MiB/s)", secs, bytes as f64 / secs / (1 << 20) as f64);
+}
+
+/// A progress bar on stderr for transfers above the threshold, if stderr is a terminal.
+fn progress_bar(len: usize, verb: &str) -> Option<ProgressBar> {
+    if !wants_progress(len, std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    )
+    .expect("a valid progress template")
+    .progress_chars("=> ");
+    Some(ProgressBar::new(len as u64).with_style(style).with_message(verb.to_string()))
+}
+
+fn wants_progress(len: usize, stderr_is_terminal: bool) -> bool {
+    len > PROGRESS_THRESHOLD && stderr_is_terminal
+}
+
+fn advance(bar: &Option<ProgressBar>, bytes: usize) {
+    if let Some(b) = bar {
+        b.inc(bytes as u64);
+    }
+}
+
+/// Clears the bar, so that what is printed next stands alone.
+fn finish(bar: Option<ProgressBar>) {
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_only_for_large_transfers_on_a_terminal() {
+        assert!(!wants_progress(PROGRESS_THRESHOLD, true));
+        assert!(wants_progress(PROGRESS_THRESHOLD + 512, true));
+        assert!(!wants_progress(1 << 30, false));
+    }
 }

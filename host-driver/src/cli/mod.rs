@@ -7,6 +7,7 @@ mod bench;
 mod error;
 mod identify;
 mod io;
+mod logging;
 mod size;
 mod target;
 
@@ -16,6 +17,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "ddpnic", version, about = "ddpnic NVMe/TCP tools: software initiator, embedded target, benchmarks")]
 struct Cli {
+    /// Log protocol events to stderr (-v: negotiation and connections, -vv: more);
+    /// RUST_LOG, when set, chooses instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +41,7 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Target(a) => target::run(a),
         Command::Identify(a) => identify::run(a),

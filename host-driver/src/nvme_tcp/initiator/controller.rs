@@ -53,6 +53,15 @@ impl Controller {
         let max_transfer = identity
             .max_transfer_bytes(cap::mpsmin_bytes(cap))
             .map_or(opts.max_transfer, |mdts| opts.max_transfer.min(mdts as usize));
+        tracing::info!(
+            cntlid,
+            version = format_args!("{}.{}.{}", version >> 16, (version >> 8) & 0xFF, version & 0xFF),
+            mqes = cap::mqes(cap),
+            mdts = identity.mdts,
+            max_transfer,
+            io_queue_size = queue_size,
+            "controller ready"
+        );
         let admin = Arc::new(Mutex::new(admin));
         let keep_alive = (opts.kato_ms > 0).then(|| KeepAlive::start(admin.clone(), opts.kato_ms));
         Ok(Self { admin, io, keep_alive, cntlid, cap, version, identity, max_transfer })
@@ -101,16 +110,40 @@ impl Controller {
 
     /// Reads `buf.len()` bytes (a whole number of blocks) starting at `slba`.
     pub fn read(&mut self, nsid: u32, slba: u64, block_size: usize, buf: &mut [u8]) -> Result<(), Error> {
+        self.read_with_progress(nsid, slba, block_size, buf, &mut |_| {})
+    }
+
+    /// `read`, calling `progress` with the byte count of each command as it completes.
+    pub fn read_with_progress(
+        &mut self,
+        nsid: u32,
+        slba: u64,
+        block_size: usize,
+        buf: &mut [u8],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(), Error> {
         let chunk = self.chunk_bytes(block_size, buf.len())?;
         let pieces = buf.chunks_mut(chunk).map(Transfer::FromController).collect();
-        self.run_io(nsid, slba, block_size, pieces, "Read")
+        self.run_io(nsid, slba, block_size, pieces, "Read", progress)
     }
 
     /// Writes `data` (a whole number of blocks) starting at `slba`.
     pub fn write(&mut self, nsid: u32, slba: u64, block_size: usize, data: &[u8]) -> Result<(), Error> {
+        self.write_with_progress(nsid, slba, block_size, data, &mut |_| {})
+    }
+
+    /// `write`, calling `progress` with the byte count of each command as it completes.
+    pub fn write_with_progress(
+        &mut self,
+        nsid: u32,
+        slba: u64,
+        block_size: usize,
+        data: &[u8],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(), Error> {
         let chunk = self.chunk_bytes(block_size, data.len())?;
         let pieces = data.chunks(chunk).map(Transfer::ToController).collect();
-        self.run_io(nsid, slba, block_size, pieces, "Write")
+        self.run_io(nsid, slba, block_size, pieces, "Write", progress)
     }
 
     /// Normal shutdown (CC.SHN, wait for CSTS.SHST complete), then closes both connections.
@@ -118,6 +151,7 @@ impl Controller {
         self.keep_alive = None;
         let mut admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         let result = shutdown(&mut admin, self.cap);
+        tracing::info!(cntlid = self.cntlid, ok = result.is_ok(), "controller shut down");
         self.io.close();
         admin.close();
         result
@@ -139,7 +173,15 @@ impl Controller {
 
     /// One Read or Write per piece, consecutive blocks from `slba`, all in flight together
     /// up to the queue size.
-    fn run_io(&mut self, nsid: u32, slba: u64, block_size: usize, pieces: Vec<Transfer<'_>>, what: &'static str) -> Result<(), Error> {
+    fn run_io(
+        &mut self,
+        nsid: u32,
+        slba: u64,
+        block_size: usize,
+        pieces: Vec<Transfer<'_>>,
+        what: &'static str,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(), Error> {
         let mut lba = slba;
         let mut batch: Vec<Command> = pieces
             .into_iter()
@@ -152,7 +194,8 @@ impl Controller {
             })
             .collect();
         let depth = self.io.queue_size() as usize;
-        for done in self.io.execute_batch(&mut batch, depth)? {
+        let lens: Vec<usize> = batch.iter().map(|c| c.transfer.data_len()).collect();
+        for done in self.io.execute_batch_observed(&mut batch, depth, &mut |i| progress(lens[i]))? {
             check(done, what, CommandSet::Io)?;
         }
         Ok(())

@@ -23,16 +23,25 @@ pub fn exchange(rx: &mut dyn RxPath, tx: &mut PduWriter<TcpStream>, opts: &Conne
     // One outstanding R2T per command (MAXR2T is 0's based).
     let icreq = PduRepr::IcReq { pfv: 0, hpda: opts.hpda, digests: requested, maxr2t: 0 };
     tx.send_repr(&icreq, Emission::INITIAL)?;
+    tracing::debug!(hpda = opts.hpda, hdgst = requested.header, ddgst = requested.data, maxr2t = 0, "ICReq sent");
 
     let header = rx.recv_header()?;
     if header.framing.pdu_type != PduType::IcResp {
         return Err(Error::Protocol(format!("expected ICResp, got {}", header.framing.pdu_type)));
     }
     let resp = IcResp::new_unchecked(header.header());
+    let granted = DigestConfig::from_bits(resp.digest());
+    tracing::debug!(
+        pfv = resp.pfv(),
+        cpda = resp.cpda(),
+        hdgst = granted.header,
+        ddgst = granted.data,
+        maxh2cdata = resp.maxh2cdata(),
+        "ICResp received"
+    );
     if resp.pfv() != 0 {
         return Err(Error::Protocol(format!("unsupported PDU format version {}", resp.pfv())));
     }
-    let granted = DigestConfig::from_bits(resp.digest());
     if granted != requested {
         return Err(Error::Protocol(format!(
             "digest negotiation failed: requested header={} data={}, controller enabled header={} data={}",

@@ -24,7 +24,8 @@ impl KeepAlive {
                     Err(RecvTimeoutError::Timeout) => {
                         let mut queue = admin.lock().unwrap_or_else(|p| p.into_inner());
                         // A failure marks the admin queue failed; the next admin command reports it.
-                        if queue.execute(commands::keep_alive(), Transfer::None).is_err() {
+                        if let Err(e) = queue.execute(commands::keep_alive(), Transfer::None) {
+                            tracing::warn!(error = %e, "Keep Alive failed; keep-alive stops");
                             return;
                         }
                     }

@@ -91,7 +91,9 @@ impl Queue {
         socket::configure(&stream, Some(opts.timeout)).map_err(connect_err)?;
         let mut rx: Box<dyn RxPath> = Box::new(SoftwareRx::new(stream.try_clone().map_err(connect_err)?));
         let mut tx = PduWriter::new(stream.try_clone().map_err(connect_err)?);
-        let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)?;
+        tracing::debug!(addr = %opts.addr, qid, "TCP connected");
+        let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)
+            .inspect_err(|e| tracing::warn!(qid, error = %e, "connection initialisation (ICReq/ICResp) failed"))?;
         Ok(Self {
             qid,
             stream,
@@ -119,7 +121,9 @@ impl Queue {
         let kato = if self.qid == 0 { opts.kato_ms } else { 0 };
         let sqe = commands::connect(self.qid, self.queue_size - 1, kato);
         let done = self.execute(sqe, Transfer::ToController(&data))?;
-        check(done, "Connect", CommandSet::Fabrics)?;
+        check(done, "Connect", CommandSet::Fabrics)
+            .inspect_err(|e| tracing::warn!(qid = self.qid, error = %e, "Fabrics Connect refused"))?;
+        tracing::info!(qid = self.qid, cntlid = done.result as u16, queue_size = self.queue_size, kato_ms = kato, "queue connected");
         self.connected = true;
         Ok(done.result as u16)
     }
@@ -154,11 +158,22 @@ impl Queue {
     /// Completions are returned in command order. A transport or protocol error fails the
     /// whole batch and the queue.
     pub fn execute_batch(&mut self, commands: &mut [Command<'_>], depth: usize) -> Result<Vec<Completion>, Error> {
+        self.execute_batch_observed(commands, depth, &mut |_| {})
+    }
+
+    /// `execute_batch`, calling `completed` with each command's index as it completes.
+    pub fn execute_batch_observed(
+        &mut self,
+        commands: &mut [Command<'_>],
+        depth: usize,
+        completed: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Completion>, Error> {
         if self.failed {
             return Err(Error::QueueFailed(self.qid));
         }
-        let result = self.run(commands, depth.clamp(1, self.queue_size as usize));
-        if result.is_err() {
+        let result = self.run(commands, depth.clamp(1, self.queue_size as usize), completed);
+        if let Err(e) = &result {
+            tracing::warn!(qid = self.qid, error = %e, "queue failed; closing its connection");
             self.failed = true;
             // Nothing more can be trusted on this connection: drop it so the target notices.
             let _ = self.stream.shutdown(Shutdown::Both);
@@ -166,7 +181,7 @@ impl Queue {
         result
     }
 
-    fn run(&mut self, commands: &mut [Command<'_>], depth: usize) -> Result<Vec<Completion>, Error> {
+    fn run(&mut self, commands: &mut [Command<'_>], depth: usize, completed: &mut dyn FnMut(usize)) -> Result<Vec<Completion>, Error> {
         let mut completions: Vec<Option<Completion>> = vec![None; commands.len()];
         let mut in_flight: Vec<Option<InFlight>> = (0..self.queue_size).map(|_| None).collect();
         let (mut next, mut outstanding) = (0, 0);
@@ -181,6 +196,7 @@ impl Queue {
             }
             if let Some((cid, index, completion)) = self.process_pdu(commands, &mut in_flight)? {
                 completions[index] = Some(completion);
+                completed(index);
                 in_flight[cid as usize] = None;
                 self.cids.give_back(cid);
                 outstanding -= 1;

@@ -26,6 +26,11 @@ impl Connection {
         let sqe = Sqe::new_unchecked(&sqe_bytes[..]);
         let cid = sqe.command_id();
         let (status, result) = self.try_connect(&sqe, data);
+        if let (true, Some(qid)) = (status.is_success(), self.qid) {
+            tracing::info!(qid, cntlid = result as u16, sqsize = self.reply.queue_size, "target: queue connected");
+        } else {
+            tracing::warn!(%status, "target: Connect refused");
+        }
         self.reply.capsule_resp(cid, status, result);
         Ok(())
     }

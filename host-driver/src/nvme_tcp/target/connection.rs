@@ -8,7 +8,7 @@ use crate::nvme_tcp::nvme::opcodes::{admin, fctype};
 use crate::nvme_tcp::nvme::commands::fabrics_field;
 use crate::nvme_tcp::status::{generic, sct, Status};
 use crate::nvme_tcp::transport::{socket, RxPath, SoftwareRx, TransportError};
-use crate::nvme_tcp::wire::{CapsuleCmd, DigestConfig, IcReq, PduType, TermReqStatus, WireError};
+use crate::nvme_tcp::wire::{CapsuleCmd, DigestConfig, IcReq, PduType, TermReq, TermReqStatus, WireError};
 use std::collections::HashMap;
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -116,8 +116,17 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
         host_max_r2ts: 1,
         held_reads: Vec::new(),
     };
-    if let Err(Ending::Terminate { status, fei }) = conn.run() {
-        conn.reply.term_req(status.code(), fei, &[]);
+    let peer = conn.stream.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+    tracing::debug!(%peer, "target: connection accepted");
+    let result = conn.run();
+    let qid = conn.qid.map_or_else(|| "none".into(), |q| q.to_string());
+    match result {
+        Ok(()) => tracing::debug!(%peer, %qid, "target: host closed the connection"),
+        Err(Ending::Quiet) => tracing::debug!(%peer, %qid, "target: connection ended"),
+        Err(Ending::Terminate { status, fei }) => {
+            tracing::warn!(%peer, %qid, %status, fei, "target: fatal protocol error by the host, sending C2HTermReq");
+            conn.reply.term_req(status.code(), fei, &[]);
+        }
     }
     if conn.qid == Some(0) {
         conn.subsystem.remove_controller(conn.cntlid);
@@ -153,7 +162,12 @@ impl Connection {
                     self.dispatch(&sqe, data)?;
                 }
                 PduType::H2CData => self.receive_h2c_data(&header)?,
-                PduType::H2CTermReq => return Err(Ending::Quiet),
+                PduType::H2CTermReq => {
+                    let term = TermReq::new_unchecked(header.header());
+                    let status = TermReqStatus::from_u16(term.fes());
+                    tracing::warn!(%status, fei = term.fei(), "target: host terminated the connection (H2CTermReq)");
+                    return Err(Ending::Quiet);
+                }
                 _ => return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 0 }),
             }
         }
@@ -174,6 +188,15 @@ impl Connection {
         self.host_max_r2ts = usize::try_from(req.maxr2t()).map_or(usize::MAX, |m| m.saturating_add(1));
         let digests = DigestConfig::from_bits(req.digest());
         let config = &self.subsystem.config;
+        tracing::debug!(
+            hpda = req.hpda(),
+            hdgst = digests.header,
+            ddgst = digests.data,
+            maxr2t = req.maxr2t(),
+            cpda = config.cpda,
+            maxh2cdata = config.maxh2cdata,
+            "target: ICReq received, ICResp sent"
+        );
         self.reply.ic_resp(digests, req.hpda(), config.cpda, config.maxh2cdata);
         self.rx.set_digests(digests);
         // From here an idle I/O queue is legitimate; the admin queue gets KATO after Connect.

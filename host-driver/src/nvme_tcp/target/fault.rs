@@ -44,6 +44,7 @@ pub enum Fault {
 
 impl Connection {
     pub(super) fn misbehave(&mut self, fault: Fault, cid: u16, data: &[u8]) {
+        tracing::info!(?fault, cid, len = data.len(), "target: injecting a fault instead of answering a read");
         let emission = self.reply.emission();
         let c2h = PduRepr::C2HData { command_id: cid, data_offset: 0, last: true, success: false, data };
         let mut bytes = c2h.emit(emission);
