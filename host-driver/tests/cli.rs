@@ -80,7 +80,12 @@ fn identify_read_and_write_through_the_binary() {
     let read_file = dir.join("read.bin");
     let out = target.run(&["read", "--nsid", "1", "--start-block", "7", "--block-count", "3", "--data", read_file.to_str().unwrap(), "--hdgst", "--ddgst", "--verify-pattern"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "quiet by default");
+    // Quiet by default: nothing on stdout, one summary line on stderr.
+    assert_eq!(stdout(&out), "");
+    let summary = stderr(&out);
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    assert!(summary.starts_with("read 12288 bytes (0.0 MiB) in "), "{summary}");
+    assert!(summary.contains(" MiB/s, hdgst on, ddgst on, pattern verified for blocks 7..10"), "{summary}");
     let data = std::fs::read(&read_file).unwrap();
     let expected: Vec<u8> = (7..10).flat_map(|lba| expected_block(lba, 4096)).collect();
     assert!(data == expected, "read data differs from the pattern");
@@ -90,6 +95,8 @@ fn identify_read_and_write_through_the_binary() {
     std::fs::write(&write_file, &payload).unwrap();
     let out = target.run(&["write", "--start-block", "100", "--block-count", "2", "--data", write_file.to_str().unwrap(), "--ddgst"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stderr(&out);
+    assert!(summary.starts_with("wrote 8192 bytes") && summary.trim_end().ends_with("hdgst off, ddgst on"), "{summary}");
     let out = target.run(&["read", "--start-block", "100", "--block-count", "2", "--data", read_file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::read(&read_file).unwrap() == payload, "written data did not read back");
@@ -140,6 +147,7 @@ fn verbose_and_rust_log_show_protocol_events_on_stderr() {
             assert!(err.contains(event), "no '{event}' in:\n{err}");
         }
         assert!(err.contains("hdgst=true"), "{err}");
+        assert!(err.lines().last().unwrap().starts_with("read 2048 bytes"), "{err}");
     }
     // A refused Connect is logged on both sides; the tool still fails with its one line last.
     let out = Command::new(BIN)

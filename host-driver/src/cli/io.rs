@@ -1,5 +1,6 @@
 //! `ddpnic read` and `ddpnic write`: one range of blocks between a namespace and a file.
-//! Large transfers show a progress bar when stderr is a terminal.
+//! Large transfers show a progress bar when stderr is a terminal; each successful run ends
+//! with a one-line summary on stderr.
 
 use super::args::ConnectArgs;
 use super::error::CliError;
@@ -89,13 +90,17 @@ pub fn read(args: ReadArgs) -> Result<(), CliError> {
     result?;
     s.ctrl.disconnect()?;
     std::fs::write(&args.data, &buf).map_err(CliError::io(format!("cannot write {}", args.data.display())))?;
-    report("read", s.len, elapsed);
+    let mut integrity = None;
     if args.verify_pattern {
         if let Some(lba) = pattern::first_mismatch(&buf, r.start_block, s.block_size) {
-            return Err(CliError::Invalid(format!("block {lba} does not hold the LBA pattern")));
+            return Err(CliError::Invalid(format!(
+                "block {lba} does not hold the LBA pattern (data saved to {})",
+                args.data.display()
+            )));
         }
-        println!("pattern verified for blocks {}..{}", r.start_block, r.start_block + r.block_count);
+        integrity = Some(format!("pattern verified for blocks {}..{}", r.start_block, r.start_block + r.block_count));
     }
+    eprintln!("{}", summary("read", s.len, elapsed, &r.connect, integrity.as_deref()));
     Ok(())
 }
 
@@ -120,13 +125,8 @@ pub fn write(args: WriteArgs) -> Result<(), CliError> {
     finish(bar);
     result?;
     s.ctrl.disconnect()?;
-    report("wrote", s.len, elapsed);
+    eprintln!("{}", summary("wrote", s.len, elapsed, &r.connect, None));
     Ok(())
-}
-
-fn report(verb: &str, bytes: usize, elapsed: Duration) {
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    println!("{verb} {bytes} bytes in {:.3} s ({:.1} MiB/s)", secs, bytes as f64 / secs / (1 << 20) as f64);
 }
 
 /// A progress bar on stderr for transfers above the threshold, if stderr is a terminal.
@@ -152,11 +152,29 @@ fn advance(bar: &Option<ProgressBar>, bytes: usize) {
     }
 }
 
-/// Clears the bar, so that what is printed next stands alone.
+/// Clears the bar, so that the summary or the error line stands alone.
 fn finish(bar: Option<ProgressBar>) {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+}
+
+/// The one line that ends a successful read or write.
+fn summary(verb: &str, bytes: usize, elapsed: Duration, connect: &ConnectArgs, integrity: Option<&str>) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mib = bytes as f64 / (1 << 20) as f64;
+    let on_off = |b: bool| if b { "on" } else { "off" };
+    let mut line = format!(
+        "{verb} {bytes} bytes ({mib:.1} MiB) in {secs:.3} s, {:.1} MiB/s, hdgst {}, ddgst {}",
+        mib / secs,
+        on_off(connect.hdgst),
+        on_off(connect.ddgst)
+    );
+    if let Some(text) = integrity {
+        line.push_str(", ");
+        line.push_str(text);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -168,5 +186,30 @@ mod tests {
         assert!(!wants_progress(PROGRESS_THRESHOLD, true));
         assert!(wants_progress(PROGRESS_THRESHOLD + 512, true));
         assert!(!wants_progress(1 << 30, false));
+    }
+
+    #[test]
+    fn summary_is_one_line_with_rate_digests_and_integrity() {
+        let mut connect = ConnectArgs {
+            traddr: "127.0.0.1".into(),
+            trsvcid: 4420,
+            nqn: "nqn.x".into(),
+            hostnqn: None,
+            hdgst: false,
+            ddgst: true,
+            queue_size: 128,
+            kato_ms: 0,
+            timeout_ms: 1000,
+        };
+        let line = summary("read", 32 << 20, Duration::from_millis(500), &connect, Some("pattern verified for blocks 0..8"));
+        assert_eq!(
+            line,
+            "read 33554432 bytes (32.0 MiB) in 0.500 s, 64.0 MiB/s, hdgst off, ddgst on, pattern verified for blocks 0..8"
+        );
+        connect.hdgst = true;
+        assert_eq!(
+            summary("wrote", 4096, Duration::from_secs(2), &connect, None),
+            "wrote 4096 bytes (0.0 MiB) in 2.000 s, 0.0 MiB/s, hdgst on, ddgst on"
+        );
     }
 }
