@@ -4,6 +4,10 @@ use crate::crc32c::stream::Crc32cStream64;
 use crate::parser::HeaderParser64;
 use crate::flow::flow_table::FlowTable4096;
 use crate::framing::lane_decoder::PduLaneDecoder64;
+use crate::placement::dma_writer::DmaWriter;
+use crate::placement::sgl_store::SglStore;
+use crate::placement::tag_table::TagTable;
+use crate::placement::PlacementParams;
 use crate::testbench::verilog_for;
 
 pub struct TopBlock {
@@ -50,6 +54,27 @@ pub fn all() -> Vec<TopBlock> {
         summary: "NVMe/TCP header rules checked at all 64 lanes of a beat (multi-PDU walking, resync search)",
         verilog: || verilog_for(&mut PduLaneDecoder64::new(), "pdu_lane_decoder"),
         max_luts: 8000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "placement_tags",
+        summary: "placement: control port, (flow, CID) -> tag lookup (2 x 8K buckets x 8 ways in URAM), teardown handshake",
+        verilog: || verilog_for(&mut TagTable::new(PlacementParams::default()), "placement_tags"),
+        max_luts: 20000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "placement_sgl",
+        summary: "placement: tag descriptors, 128K-entry SGL pool, two-level prefix-sum offset search, one beat per cycle",
+        verilog: || verilog_for(&mut SglStore::new(PlacementParams::default()), "placement_sgl"),
+        max_luts: 20000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "placement_dma",
+        summary: "placement: SGL pieces -> up to 4 DMA segments per beat, MPS/4 KiB splits, write coalescing",
+        verilog: || verilog_for(&mut DmaWriter::new(PlacementParams::default()), "placement_dma"),
+        max_luts: 20000,
         max_lut_levels: 6,
     }]
 }

@@ -29,6 +29,11 @@ enum Step {
         #[arg(long, default_value = "hdl/lint/waivers.vlt")]
         waivers: PathBuf,
     },
+    /// Placement benchmark in Verilator: setup/teardown cycles, DMA writer bytes per cycle.
+    Bench {
+        #[arg(long, default_value = "build/bench")]
+        out: PathBuf,
+    },
     /// Yosys synth_xilinx for UltraScale+; writes <block>.json and summary.md.
     Synth {
         #[arg(long, default_value = "build/verilog")]
@@ -67,6 +72,12 @@ fn run(cli: Cli) -> Result<(), String> {
             if dirty > 0 {
                 return Err(format!("lint: {dirty} findings outside {}", waivers.display()));
             }
+        }
+        Step::Bench { out } => {
+            let report = ddpnic_hdl::placement::bench::run(&out.join("placement"))?;
+            print!("{report}");
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            std::fs::write(out.join("placement.md"), report).map_err(|e| e.to_string())?;
         }
         Step::Synth { verilog, out } => {
             let (mut reports, mut over) = (Vec::new(), Vec::new());

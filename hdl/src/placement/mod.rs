@@ -22,6 +22,7 @@
 //! All three blocks have hand-written Verilog bodies (`Verilog::Custom`) generated from
 //! [`PlacementParams`]; their rust-hdl `update()` does nothing, so they are simulated only
 //! through Verilator ([`cosim`]), never with rust-hdl's simulator.
+pub mod bench;
 pub mod cosim;
 pub mod dma_writer;
 pub mod model;
