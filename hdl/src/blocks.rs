@@ -3,6 +3,7 @@ use crate::crc32c::digest::Crc32cDigest64;
 use crate::crc32c::stream::Crc32cStream64;
 use crate::parser::HeaderParser64;
 use crate::flow::flow_table::FlowTable4096;
+use crate::framing::chain_walk::PduChainWalk64;
 use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
@@ -54,6 +55,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "NVMe/TCP header rules checked at all 64 lanes of a beat (multi-PDU walking, resync search)",
         verilog: || verilog_for(&mut PduLaneDecoder64::new(), "pdu_lane_decoder"),
         max_luts: 8000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_chain_walk",
+        summary: "PDU header positions of an in-sync stream, up to 3 a beat, one beat per cycle",
+        verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
+        max_luts: 16000,
         max_lut_levels: 6,
     },
     TopBlock {

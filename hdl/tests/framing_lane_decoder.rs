@@ -5,7 +5,7 @@ mod common;
 
 use common::pdu_stream::pdu_stream;
 use ddpnic_hdl::bytes::bits_from_lanes;
-use ddpnic_hdl::framing::lane_decoder::PduLaneDecoder;
+use ddpnic_hdl::framing::lane_decoder::{PduLaneDecoder, LOOKAHEAD_BITS};
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
 use num_bigint::BigUint;
@@ -145,7 +145,7 @@ fn drive<const W: usize, const D: usize>(beats: &[Beat]) -> Vec<Decoded> {
             Some(b) => {
                 uut.s_valid.next = true;
                 uut.s_data.next = bits_from_lanes(&b.data);
-                uut.s_next.next = bits_from_lanes(&b.next);
+                uut.s_next.next = bits_from_lanes(&b.next[..19]);
                 uut.s_hdgst.next = b.cfg.hdgst;
                 uut.s_ddgst.next = b.cfg.ddgst;
                 uut.s_cpda.next = u64::from(b.cfg.cpda).into();
@@ -208,7 +208,7 @@ fn replay_through_verilog<const W: usize, const D: usize>(name: &str, beats: &[B
     let cycles: Vec<Cycle> = (0..beats.len() + latency)
         .map(|i| {
             let inputs = match beats.get(i) {
-                Some(b) => vec![big(1), BigUint::from_bytes_le(&b.data), BigUint::from_bytes_le(&b.next), big(b.cfg.hdgst.into()), big(b.cfg.ddgst.into()), big(b.cfg.cpda.into())],
+                Some(b) => vec![big(1), BigUint::from_bytes_le(&b.data), BigUint::from_bytes_le(&b.next[..19]), big(b.cfg.hdgst.into()), big(b.cfg.ddgst.into()), big(b.cfg.cpda.into())],
                 None => vec![big(0); 6],
             };
             let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
@@ -232,7 +232,7 @@ fn replay_through_verilog<const W: usize, const D: usize>(name: &str, beats: &[B
         top: name.into(),
         verilog: verilog_for(&mut PduLaneDecoder::<W, D>::new(), name),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_data", D), ("s_next", D), ("s_hdgst", 1), ("s_ddgst", 1), ("s_cpda", 5)],
+        inputs: vec![("s_valid", 1), ("s_data", D), ("s_next", LOOKAHEAD_BITS), ("s_hdgst", 1), ("s_ddgst", 1), ("s_cpda", 5)],
         outputs: vec![("m_valid", 1), ("m_header_ok", W), ("m_plen", 32 * 64)],
     };
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}"));

@@ -22,8 +22,9 @@ pub struct PduLaneDecoder<const W: usize, const DATA_BITS: usize> {
     pub clock: Signal<In, Clock>,
     pub s_valid: Signal<In, Bit>,
     pub s_data: Signal<In, Bits<DATA_BITS>>,
-    /// The beat after `s_data` (only its first 23 bytes matter).
-    pub s_next: Signal<In, Bits<DATA_BITS>>,
+    /// The first 19 bytes of the beat after `s_data`: the rest of the rule fields (header
+    /// bytes 0..19) of a header that starts late in the beat.
+    pub s_next: Signal<In, Bits<LOOKAHEAD_BITS>>,
     pub s_hdgst: Signal<In, Bit>,
     pub s_ddgst: Signal<In, Bit>,
     pub s_cpda: Signal<In, Bits<5>>,
@@ -36,6 +37,10 @@ pub struct PduLaneDecoder<const W: usize, const DATA_BITS: usize> {
 }
 
 pub type PduLaneDecoder64 = PduLaneDecoder<64, 512>;
+
+/// The rules read header bytes 0..19, so a header in the last lane needs 19 more bytes.
+pub const LOOKAHEAD_BITS: usize = 8 * (RULE_BYTES - 1);
+const RULE_BYTES: usize = 20;
 
 impl<const W: usize, const DATA_BITS: usize> PduLaneDecoder<W, DATA_BITS> {
     pub const LATENCY: usize = 2;
@@ -58,8 +63,11 @@ impl<const W: usize, const DATA_BITS: usize> PduLaneDecoder<W, DATA_BITS> {
     }
 
     /// The per-lane answer, from the protocol rules: the model and the tests' reference.
+    /// `next` holds at least the first 19 bytes of the following beat.
     pub fn decode(beat: &[u8], next: &[u8], cfg: &QueueConfig) -> (Vec<bool>, Vec<u32>) {
-        let bytes: Vec<u8> = beat.iter().chain(next).copied().collect();
+        // Header bytes past the rule fields do not change the verdict: zeros stand in.
+        let mut bytes: Vec<u8> = beat.iter().chain(&next[..RULE_BYTES - 1]).copied().collect();
+        bytes.resize(beat.len() + HLEN, 0);
         (0..beat.len())
             .map(|lane| match parse_header(&bytes[lane..lane + HLEN], cfg) {
                 Ok(h) => (true, h.plen),
@@ -138,7 +146,7 @@ fn data_pdo_function() -> String {
 /// hardware terms; the tests compare every lane with it.
 fn verilog_body(w: usize) -> String {
     let mut v = String::new();
-    let db = 16 * w - 1;
+    let db = 8 * w + LOOKAHEAD_BITS - 1;
     let _ = write!(
         v,
         "

@@ -2,3 +2,4 @@
 pub mod pdu_rules;
 pub mod reference;
 pub mod lane_decoder;
+pub mod chain_walk;
