@@ -47,7 +47,7 @@ pub fn all() -> Vec<TopBlock> {
         name: "header_parser",
         summary: "Ethernet/802.1Q/IPv4/IPv6/TCP header parser with IPv4 and TCP checksum verdicts, 64 B/cycle",
         verilog: || verilog_for(&mut HeaderParser64::new(), "header_parser"),
-        max_luts: 6000,
+        max_luts: 6500,
         max_lut_levels: 6,
     },
     TopBlock {

@@ -42,7 +42,7 @@
 //! - `m_tcp_csum_ok`: ones-complement sum of pseudo-header, TCP header and payload (up to the
 //!   IP length, within the frame) is 0xFFFF, for TCP frames; 0 otherwise.
 //!
-//! # Pipeline (W = 64: `LATENCY` 18)
+//! # Pipeline (W = 64: `LATENCY` 18; W = 8: 31)
 //! 1. input register `q0`; `sof` from an in-frame bit.
 //! 2. header window: the beat delay line `q0 .. q{H-1}`, `H = ceil(138 / W)` beats. When a
 //!    first beat reaches `q{H-1}`, the frame's bytes in the window (up to its last beat or a
@@ -55,7 +55,9 @@
 //!    flags. All L4 offsets are even (14 or 18 + 4*IHL, or + 40), so the TCP 16-bit words
 //!    are always lane pairs (2k, 2k+1) and no byte swap is needed anywhere.
 //! 4. frame context at `q{H+6}`: the first beat loads it, later beats use it; per beat the
-//!    lane masks compare (beat index, lane) with the TCP start, payload start and IP end.
+//!    lane masks compare (beat index, lane) with the TCP start, payload start and IP end:
+//!    one beat-index compare per threshold, and lane thermometers precomputed per frame in
+//!    the parse (abc9 otherwise chains the per-lane `lo <= i` compares 7 LUTs deep).
 //! 5. checksum: the masked beat's W/2 words in an adder tree, two levels per stage; a 32-bit
 //!    accumulator per frame starting at the pseudo-header sum; two folds at the last beat.
 //!

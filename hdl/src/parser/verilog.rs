@@ -136,21 +136,24 @@ pub fn verilog_body(w: usize, lane_bits: usize) -> String {
             p = pb - 1,
             d = db - 1
         );
-        if i <= e + 1 {
+        if (1..=e + 1).contains(&i) {
             let _ = writeln!(v, "reg [{}:0] q{i}_lv = {w}'d0;", w - 1);
         }
     }
     let _ = writeln!(v, "always @(posedge clock) begin\n  q0_v <= s_valid; q0_sof <= s_valid & ~in_frame; q0_last <= s_valid & s_last; q0_len <= s_len; q0_d <= s_data;");
     for i in 1..=last_q {
         let _ = writeln!(v, "  q{i}_v <= q{j}_v; q{i}_sof <= q{j}_sof; q{i}_last <= q{j}_last; q{i}_len <= q{j}_len; q{i}_d <= q{j}_d;", j = i - 1);
-        if i <= e + 1 {
+        if (2..=e + 1).contains(&i) {
             let _ = writeln!(v, "  q{i}_lv <= q{j}_lv;", j = i - 1);
         }
     }
     let _ = writeln!(v, "end");
     // Lanes holding frame bytes: all of a beat that is not the last, lanes < len of the last.
+    // Decoded from registered q0 into q1 (not from the ports): the newest window slot q0
+    // never holds snapshot bytes, since (H-1)*W >= HV_BYTES for every W.
+    assert!((h - 1) * w >= HV_BYTES);
     for i in 0..w {
-        let _ = writeln!(v, "always @(posedge clock) q0_lv[{i}] <= ~s_last | (s_len > {pb}'d{i});");
+        let _ = writeln!(v, "always @(posedge clock) q1_lv[{i}] <= ~q0_last | (q0_len > {pb}'d{i});");
     }
 
     // --- Header window: slot j = q{h-1-j}; slot 0 holds the frame's first beat when q{h-1}_sof.
@@ -184,26 +187,33 @@ pub fn verilog_body(w: usize, lane_bits: usize) -> String {
     let _ = writeln!(v, "end");
 
     // --- P1: Ethernet and 802.1Q; the IP view (120 bytes from the L3 start).
-    let _ = writeln!(v, "wire [15:0] et0 = {};\nwire vlan0 = et0 == 16'h8100;\nwire [15:0] et1 = vlan0 ? {} : et0;", be16("s_hv", 12), be16("s_hv", 16));
+    // Both candidate ethertypes and IHL nibbles are compared in parallel, then selected by the
+    // VLAN flag (keeps this stage at three LUT levels).
+    let _ = writeln!(
+        v,
+        "wire [15:0] et0 = {};\nwire [15:0] et1 = {};\nwire vlan0 = et0 == 16'h8100;",
+        be16("s_hv", 12),
+        be16("s_hv", 16)
+    );
+    let onehot: Vec<String> = (0..16).rev().map(|k| format!("(vlan0 ? s_hv[147:144] == 4'd{k} : s_hv[115:112] == 4'd{k})")).collect();
     regs(
         &mut v,
         &[
             ("p1_wlen", 8, "s_wlen".into()),
             ("p1_vlan", 1, "vlan0".into()),
             ("p1_vid", 12, format!("vlan0 ? {{{}, {}}} : 12'd0", "s_hv[115:112]", byte("s_hv", 15))),
-            ("p1_ipv4", 1, "et1 == 16'h0800".into()),
-            ("p1_ipv6", 1, "et1 == 16'h86DD".into()),
+            ("p1_ipv4", 1, "vlan0 ? et1 == 16'h0800 : et0 == 16'h0800".into()),
+            ("p1_ipv6", 1, "vlan0 ? et1 == 16'h86DD : et0 == 16'h86DD".into()),
+            ("p1_ihl_oh", 16, format!("{{{}}}", onehot.join(", "))),
             ("p1_ip", IP_BYTES * 8, format!("vlan0 ? s_hv[{}:{}] : s_hv[{}:{}]", 18 * 8 + IP_BYTES * 8 - 1, 18 * 8, 14 * 8 + IP_BYTES * 8 - 1, 14 * 8)),
         ],
     );
 
     // --- P2: IP fields, the TCP header's first 14 bytes, first levels of the sums.
     let ip = "p1_ip";
-    let _ = writeln!(v, "wire [3:0] ihl1 = {ip}[3:0];\nreg [111:0] tv4;\nalways @* begin\n  case (ihl1)");
-    for ihl in 0..16 {
-        let _ = writeln!(v, "    4'd{ihl}: tv4 = {ip}[{}:{}];", 32 * ihl + 111, 32 * ihl);
-    }
-    let _ = writeln!(v, "  endcase\nend");
+    // The TCP header's first 14 bytes at 4*IHL: an AND-OR mux on the one-hot IHL.
+    let arms: Vec<String> = (0..16).map(|k| format!("({{112{{p1_ihl_oh[{k}]}}}} & {ip}[{}:{}])", 32 * k + 111, 32 * k)).collect();
+    let _ = writeln!(v, "wire [3:0] ihl1 = {ip}[3:0];\nwire [111:0] tv4 = {};", arms.join(" | "));
     let _ = writeln!(
         v,
         "wire [127:0] src1 = p1_ipv6 ? {} : {{96'd0, {}}};\nwire [127:0] dst1 = p1_ipv6 ? {} : {{96'd0, {}}};",
@@ -352,37 +362,59 @@ pub fn verilog_body(w: usize, lane_bits: usize) -> String {
     regs(&mut v, &list5);
 
     // --- P6: IPv4 header checksum verdict and the header-time candidate.
-    let pass6: Vec<(&str, usize)> = pass5.iter().copied().chain([("hdr_cut", 1), ("hdr_ok", 1)]).collect();
+    let pass6: Vec<(&str, usize)> = pass5.iter().copied().filter(|f| f.0 != "l4s").chain([("hdr_cut", 1), ("hdr_ok", 1)]).collect();
     let owned6: Vec<(String, usize, String)> = pass6.iter().map(|&(n, wd)| (format!("p6_{n}"), wd, format!("p5_{n}"))).collect();
     let mut list6: Vec<(&str, usize, String)> = owned6.iter().map(|(n, wd, s)| (n.as_str(), *wd, s.clone())).collect();
     let _ = writeln!(v, "wire [15:0] ipf2 = p5_ipf1[15:0] + {{15'd0, p5_ipf1[16]}};\nwire ip_ok5 = p5_ipv6 | (p5_ipv4 & (ipf2 == 16'hFFFF));");
     list6.push(("p6_ip_csum_ok", 1, "ip_ok5".into()));
     list6.push(("p6_cand", 1, "p5_is_tcp & p5_hdr_ok & ~p5_frag & ip_ok5 & ~p5_hdr_cut".into()));
+    // Lane thermometers of the three thresholds: bit i set when lane i is at or past the
+    // threshold's lane (the top lane always is).
+    for (x, src) in [("l4", "p5_l4s"), ("ps", "p5_pstart"), ("ie", "p5_ip_end")] {
+        let bits: Vec<String> = (0..w).rev().map(|i| if i == w - 1 { "1'b1".to_string() } else { format!("({src}[{}:0] <= {lb}'d{i})", lb - 1) }).collect();
+        let _ = writeln!(v, "wire [{}:0] th_{x}5 = {{{}}};", w - 1, bits.join(", "));
+    }
+    list6.push(("p6_th_l4", w, "th_l45".into()));
+    list6.push(("p6_l4s_hi", 8 - lb, format!("p5_l4s[7:{lb}]")));
+    list6.push(("p6_ps_hi", 8 - lb, format!("p5_pstart[7:{lb}]")));
+    list6.push(("p6_th_ps", w, "th_ps5".into()));
+    list6.push(("p6_th_ie", w, "th_ie5".into()));
     regs(&mut v, &list6);
     assert_eq!(PARSE_STAGES, 6, "the generator writes six parse stages");
 
     // --- Frame context at q{e}: the parse result of a first beat, held for the others.
-    let ctx = [("cand", 1), ("is_tcp", 1), ("hdr_cut", 1), ("ipv4", 1), ("ipv6", 1), ("l4s", 8), ("pstart", 8), ("ip_end", OFF_BITS), ("pseudo", 21)];
+    let ctx = [
+        ("cand", 1),
+        ("is_tcp", 1),
+        ("hdr_cut", 1),
+        ("ipv4", 1),
+        ("ipv6", 1),
+        ("l4s_hi", 8 - lb),
+        ("ps_hi", 8 - lb),
+        ("ip_end", OFF_BITS),
+        ("pseudo", 21),
+        ("th_l4", w),
+        ("th_ps", w),
+        ("th_ie", w),
+    ];
     for (n, wd) in ctx {
         let _ = writeln!(v, "reg [{}:0] c_{n} = {wd}'d0;\nwire [{}:0] u_{n} = q{e}_sof ? p6_{n} : c_{n};\nalways @(posedge clock) if (q{e}_sof) c_{n} <= p6_{n};", wd - 1, wd - 1);
     }
     let _ = writeln!(v, "reg [{c}:0] cnt_e = {cb}'d0;\nalways @(posedge clock) if (q{p}_v) cnt_e <= q{p}_sof ? {cb}'d0 : cnt_e + {cb}'d1;", c = cb - 1, p = e - 1);
-    let _ = writeln!(v, "wire [{}:0] l4s_e = {{{}'d0, u_l4s}};\nwire [{}:0] ps_e = {{{}'d0, u_pstart}};", OFF_BITS - 1, OFF_BITS - 8, OFF_BITS - 1, OFF_BITS - 8);
-    let hi = |x: &str| format!("{x}[{}:{lb}]", OFF_BITS - 1);
-    let lo = |x: &str| format!("{x}[{}:0]", lb - 1);
+    let _ = writeln!(v, "wire [{c}:0] l4s_e = {{{z}'d0, u_l4s_hi}};\nwire [{c}:0] ps_e = {{{z}'d0, u_ps_hi}};\nwire [{c}:0] ie_e = u_ip_end[{}:{lb}];", OFF_BITS - 1, c = cb - 1, z = OFF_BITS - 8);
+    // Per lane: the lane's frame offset is at or past the threshold (beat after the
+    // threshold's beat, or the same beat and a lane at or past its lane).
+    for (x, t) in [("l4", "l4s_e"), ("ps", "ps_e"), ("ie", "ie_e")] {
+        let _ = writeln!(v, "wire lt_{x}e = {t} < cnt_e;\nwire eq_{x}e = {t} == cnt_e;");
+    }
     regs(
         &mut v,
         &[
-            ("m0_lt_l4", 1, format!("{} < cnt_e", hi("l4s_e"))),
-            ("m0_eq_l4", 1, format!("{} == cnt_e", hi("l4s_e"))),
-            ("m0_lo_l4", lb, lo("l4s_e")),
-            ("m0_lt_ps", 1, format!("{} < cnt_e", hi("ps_e"))),
-            ("m0_eq_ps", 1, format!("{} == cnt_e", hi("ps_e"))),
-            ("m0_lo_ps", lb, lo("ps_e")),
-            ("m0_lt_ie", 1, format!("{} < cnt_e", hi("u_ip_end"))),
-            ("m0_eq_ie", 1, format!("{} == cnt_e", hi("u_ip_end"))),
-            ("m0_lo_ie", lb, lo("u_ip_end")),
+            ("m0_ge_l4", w, format!("{{{w}{{lt_l4e}}}} | ({{{w}{{eq_l4e}}}} & u_th_l4)")),
+            ("m0_ge_ps", w, format!("{{{w}{{lt_pse}}}} | ({{{w}{{eq_pse}}}} & u_th_ps)")),
+            ("m0_ge_ie", w, format!("{{{w}{{lt_iee}}}} | ({{{w}{{eq_iee}}}} & u_th_ie)")),
             ("m0_short", 1, format!("{{1'b0, cnt_e, {lb}'d0}} + {{{z}'d0, (q{e}_last ? q{e}_len : {pb}'d{w})}} < {{1'b0, u_ip_end}}", z = OFF_BITS + 1 - pb)),
+            ("m0_pv", 1, format!("q{e}_v & u_cand")),
             ("m0_cand", 1, "u_cand".into()),
             ("m0_is_tcp", 1, "u_is_tcp".into()),
             ("m0_hdr_cut", 1, "u_hdr_cut".into()),
@@ -395,15 +427,9 @@ pub fn verilog_body(w: usize, lane_bits: usize) -> String {
     let m = e + 1;
     let _ = writeln!(v, "reg [{}:0] m1_md = {db}'d0;", db - 1);
     for i in 0..w {
-        // Lane i is at or past threshold x's lane (always true in the top lane).
-        let ge = |x: &str| if i == w - 1 { format!("(m0_lt_{x} | m0_eq_{x})") } else { format!("(m0_lt_{x} | (m0_eq_{x} & (m0_lo_{x} <= {lb}'d{i})))") };
         let _ = writeln!(
             v,
-            "wire cm_{i} = {} & ~{} & q{m}_lv[{i}];\nwire pm_{i} = {} & ~{} & q{m}_lv[{i}] & q{m}_v & m0_cand;\nalways @(posedge clock) {} <= {} & {{8{{cm_{i}}}}};",
-            ge("l4"),
-            ge("ie"),
-            ge("ps"),
-            ge("ie"),
+            "wire cm_{i} = m0_ge_l4[{i}] & ~m0_ge_ie[{i}] & q{m}_lv[{i}];\nwire pm_{i} = m0_ge_ps[{i}] & ~m0_ge_ie[{i}] & q{m}_lv[{i}] & m0_pv;\nalways @(posedge clock) {} <= {} & {{8{{cm_{i}}}}};",
             byte("m1_md", i),
             byte(&format!("q{m}_d"), i),
         );
