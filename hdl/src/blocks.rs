@@ -68,21 +68,21 @@ pub fn all() -> Vec<TopBlock> {
         name: "placement_tags",
         summary: "placement: control port, (flow, CID) -> tag lookup (2 x 8K buckets x 8 ways in URAM), teardown handshake",
         verilog: || verilog_for(&mut TagTable::new(PlacementParams::default()), "placement_tags"),
-        max_luts: 20000,
+        max_luts: 2900,
         max_lut_levels: 6,
     },
     TopBlock {
         name: "placement_sgl",
         summary: "placement: tag descriptors, 128K-entry SGL pool, two-level prefix-sum offset search, one beat per cycle",
         verilog: || verilog_for(&mut SglStore::new(PlacementParams::default()), "placement_sgl"),
-        max_luts: 20000,
+        max_luts: 4500,
         max_lut_levels: 6,
     },
     TopBlock {
         name: "placement_dma",
         summary: "placement: SGL pieces -> up to 4 DMA segments per beat, MPS/4 KiB splits, write coalescing",
         verilog: || verilog_for(&mut DmaWriter::new(PlacementParams::default()), "placement_dma"),
-        max_luts: 20000,
+        max_luts: 600,
         max_lut_levels: 6,
     }]
 }

@@ -1,6 +1,6 @@
 //! `DmaWriter`: turns the resolved pieces of a beat into DMA write segments.
 //!
-//! Input: `SglStore`'s `m_res_*` (one beat a cycle). Output, `DMA_LATENCY` (5) clock edges
+//! Input: `SglStore`'s `m_res_*` (one beat a cycle). Output, `DMA_LATENCY` (6) clock edges
 //! later, one beat a cycle: the beat's data and up to `SEGS` = 4 segments, each (host
 //! address, 1..=64 bytes, first data lane), in address order of the data: piece 1 cut at its
 //! first MPS-aligned address boundary, then piece 2 cut the same way. Segment `k` uses lanes
@@ -10,7 +10,8 @@
 //! across consecutive beats (coalescing). Segments join a run only when they are of the same
 //! tag, contiguous in host memory and not starting at an MPS-aligned address, so a write never
 //! exceeds MPS bytes and never crosses a 4 KiB boundary. The decision to end a run needs the
-//! next beat, which is why the output trails the input by one extra stage; a beat that is not
+//! next beat, which is why the output trails the input by one extra stage (the comparison
+//! itself is made a cycle ahead, between stages 3 and 2); a beat that is not
 //! placed (or no beat) ends the run, so every write ends at most one cycle after its last byte.
 //!
 //! Teardown tokens leave on `m_done_*` with the beat they joined, in the cycle the last segment
@@ -64,7 +65,7 @@ pub struct DmaWriter {
 
 impl DmaWriter {
     /// Clock edges from `s_res_*` to `m_dma_*`, counting the edge that samples the input.
-    pub const DMA_LATENCY: usize = 5;
+    pub const DMA_LATENCY: usize = 6;
 
     pub fn new(params: PlacementParams) -> Self {
         params.check();
@@ -155,61 +156,83 @@ initial begin
   m_stat_wrong_flow = 32'd0; m_stat_stale = 32'd0; m_stat_out_of_bounds = 32'd0;
 end
 
-// ---- Stage 1: cut each piece at its first MPS boundary.
-wire [6:0] b2_0 = s_res_count - s_res_b1;
-wire [12:0] tob1_0 = 13'd%MPS% - {%PAD%'d0, s_res_a1[%MM%:0]};
-wire [12:0] tob2_0 = 13'd%MPS% - {%PAD%'d0, s_res_a2[%MM%:0]};
-wire [6:0] n1a_0 = ({6'd0, s_res_b1} <= tob1_0) ? s_res_b1 : tob1_0[6:0];
-wire [6:0] n2a_0 = ({6'd0, b2_0} <= tob2_0) ? b2_0 : tob2_0[6:0];
-wire [6:0] n1b_0 = s_res_b1 - n1a_0;
-wire [6:0] n2b_0 = b2_0 - n2a_0;
-wire [63:0] a1b_0 = {s_res_a1[63:%M%] + %HI%'d1, %M%'d0};
-wire [63:0] a2b_0 = {s_res_a2[63:%M%] + %HI%'d1, %M%'d0};
-reg d1_v = 1'b0, d1_ok = 1'b0, d1_tok = 1'b0;
+// ---- Stage 0: distances to the next MPS boundary, second-piece size, ends of the pieces.
+reg d0_v = 1'b0, d0_ok = 1'b0, d0_tok = 1'b0;
+reg [2:0] d0_reason = 3'd0;
+reg [15:0] d0_tag = 16'd0, d0_tok_tag = 16'd0;
+reg [6:0] d0_cnt = 7'd0, d0_b1 = 7'd0, d0_b2 = 7'd0;
+reg [511:0] d0_data = 512'd0;
+reg [63:0] d0_a1 = 64'd0, d0_a2 = 64'd0, d0_a1b = 64'd0, d0_a2b = 64'd0, d0_e1 = 64'd0;
+reg [12:0] d0_tob1 = 13'd0, d0_tob2 = 13'd0;
+reg [5:0] d0_lane = 6'd0, d0_l1b = 6'd0, d0_l2a = 6'd0;
+always @(posedge clock) begin
+  d0_v <= s_res_valid; d0_ok <= s_res_valid && s_res_ok; d0_reason <= s_res_reason; d0_tag <= s_res_tag;
+  d0_cnt <= s_res_count; d0_data <= s_res_data; d0_tok <= s_res_token_valid; d0_tok_tag <= s_res_token_tag;
+  d0_b1 <= s_res_b1; d0_b2 <= s_res_count - s_res_b1;
+  d0_a1 <= s_res_a1; d0_a2 <= s_res_a2;
+  d0_tob1 <= 13'd%MPS% - {%PAD%'d0, s_res_a1[%MM%:0]};
+  d0_tob2 <= 13'd%MPS% - {%PAD%'d0, s_res_a2[%MM%:0]};
+  d0_a1b <= {s_res_a1[63:%M%] + %HI%'d1, %M%'d0};
+  d0_a2b <= {s_res_a2[63:%M%] + %HI%'d1, %M%'d0};
+  d0_e1 <= s_res_a1 + {57'd0, s_res_b1};
+  d0_lane <= s_res_lane;
+  d0_l1b <= s_res_lane - s_res_a1[5:0];
+  d0_l2a <= s_res_lane + s_res_b1[5:0];
+end
+
+// ---- Stage 1: cut each piece at its first MPS boundary (segments 1a, 1b, 2a, 2b).
+wire gt1 = (d0_tob1[12:7] == 6'd0) && (d0_b1 > d0_tob1[6:0]);
+wire gt2 = (d0_tob2[12:7] == 6'd0) && (d0_b2 > d0_tob2[6:0]);
+reg d1_v = 1'b0, d1_ok = 1'b0, d1_tok = 1'b0, d1_cont12 = 1'b0, d1_has2 = 1'b0;
 reg [2:0] d1_reason = 3'd0;
 reg [15:0] d1_tag = 16'd0, d1_tok_tag = 16'd0;
 reg [6:0] d1_cnt = 7'd0;
 reg [511:0] d1_data = 512'd0;
 reg [3:0] d1_sv = 4'd0;
-reg [63:0] d1_a0 = 64'd0, d1_a1 = 64'd0, d1_a2 = 64'd0, d1_a3 = 64'd0;
+reg [63:0] d1_a0 = 64'd0, d1_a1 = 64'd0, d1_a2 = 64'd0, d1_a3 = 64'd0, d1_e1 = 64'd0, d1_e2 = 64'd0;
 reg [6:0] d1_n0 = 7'd0, d1_n1 = 7'd0, d1_n2 = 7'd0, d1_n3 = 7'd0;
 reg [5:0] d1_l0 = 6'd0, d1_l1 = 6'd0, d1_l2 = 6'd0, d1_l3 = 6'd0;
 always @(posedge clock) begin
-  d1_v <= s_res_valid; d1_ok <= s_res_valid && s_res_ok; d1_reason <= s_res_reason; d1_tag <= s_res_tag;
-  d1_cnt <= s_res_count; d1_data <= s_res_data; d1_tok <= s_res_token_valid; d1_tok_tag <= s_res_token_tag;
-  d1_sv <= {4{s_res_valid && s_res_ok}} & {n2b_0 != 7'd0, b2_0 != 7'd0, n1b_0 != 7'd0, 1'b1};
-  d1_a0 <= s_res_a1; d1_n0 <= n1a_0; d1_l0 <= s_res_lane;
-  d1_a1 <= a1b_0; d1_n1 <= n1b_0; d1_l1 <= s_res_lane + n1a_0[5:0];
-  d1_a2 <= s_res_a2; d1_n2 <= n2a_0; d1_l2 <= s_res_lane + s_res_b1[5:0];
-  d1_a3 <= a2b_0; d1_n3 <= n2b_0; d1_l3 <= s_res_lane + s_res_b1[5:0] + n2a_0[5:0];
+  d1_v <= d0_v; d1_ok <= d0_ok; d1_reason <= d0_reason; d1_tag <= d0_tag;
+  d1_cnt <= d0_cnt; d1_data <= d0_data; d1_tok <= d0_tok; d1_tok_tag <= d0_tok_tag;
+  d1_sv <= {4{d0_ok}} & {gt2, d0_b2 != 7'd0, gt1, 1'b1};
+  d1_a0 <= d0_a1; d1_n0 <= gt1 ? d0_tob1[6:0] : d0_b1; d1_l0 <= d0_lane;
+  d1_a1 <= d0_a1b; d1_n1 <= d0_b1 - d0_tob1[6:0]; d1_l1 <= d0_l1b;
+  d1_a2 <= d0_a2; d1_n2 <= gt2 ? d0_tob2[6:0] : d0_b2; d1_l2 <= d0_l2a;
+  d1_a3 <= d0_a2b; d1_n3 <= d0_b2 - d0_tob2[6:0]; d1_l3 <= d0_l2a + d0_tob2[5:0];
+  // Piece 2 continues piece 1 when the next entry follows in host memory.
+  d1_cont12 <= (d0_a2 == d0_e1) && (d0_a2[%MM%:0] != %M%'d0);
+  d1_has2 <= d0_b2 != 7'd0;
+  d1_e1 <= d0_e1;
+  d1_e2 <= d0_a2 + {57'd0, d0_b2};
 end
 
-// ---- Stage 2: pack the valid segments to the front; their end addresses.
+// ---- Stage 2: pack the valid segments to the front; where the beat's data ends.
 wire sk1 = !d1_sv[1];
-reg d2_v = 1'b0, d2_ok = 1'b0, d2_tok = 1'b0;
+reg d2_v = 1'b0, d2_ok = 1'b0, d2_tok = 1'b0, d2_al0 = 1'b0;
 reg [2:0] d2_reason = 3'd0;
 reg [15:0] d2_tag = 16'd0, d2_tok_tag = 16'd0;
 reg [6:0] d2_cnt = 7'd0;
 reg [511:0] d2_data = 512'd0;
-reg [3:0] d2_sv = 4'd0;
-reg [63:0] d2_a0 = 64'd0, d2_a1 = 64'd0, d2_a2 = 64'd0, d2_a3 = 64'd0;
-reg [63:0] d2_e0 = 64'd0, d2_e1 = 64'd0, d2_e2 = 64'd0, d2_e3 = 64'd0;
+reg [3:0] d2_sv = 4'd0, d2_cin = 4'd0;
+reg [63:0] d2_a0 = 64'd0, d2_a1 = 64'd0, d2_a2 = 64'd0, d2_a3 = 64'd0, d2_last_end = 64'd0;
 reg [6:0] d2_n0 = 7'd0, d2_n1 = 7'd0, d2_n2 = 7'd0, d2_n3 = 7'd0;
 reg [5:0] d2_l0 = 6'd0, d2_l1 = 6'd0, d2_l2 = 6'd0, d2_l3 = 6'd0;
 always @(posedge clock) begin
   d2_v <= d1_v; d2_ok <= d1_ok; d2_reason <= d1_reason; d2_tag <= d1_tag; d2_cnt <= d1_cnt; d2_data <= d1_data;
   d2_tok <= d1_tok; d2_tok_tag <= d1_tok_tag;
   d2_sv <= sk1 ? {1'b0, d1_sv[3:2], d1_sv[0]} : d1_sv;
-  d2_a0 <= d1_a0; d2_n0 <= d1_n0; d2_l0 <= d1_l0; d2_e0 <= d1_a0 + {57'd0, d1_n0};
+  d2_cin <= sk1 ? {2'b00, d1_sv[2] && d1_cont12, 1'b0} : {1'b0, d1_sv[2] && d1_cont12, 2'b00};
+  d2_a0 <= d1_a0; d2_n0 <= d1_n0; d2_l0 <= d1_l0;
   d2_a1 <= sk1 ? d1_a2 : d1_a1; d2_n1 <= sk1 ? d1_n2 : d1_n1; d2_l1 <= sk1 ? d1_l2 : d1_l1;
-  d2_e1 <= sk1 ? d1_a2 + {57'd0, d1_n2} : d1_a1 + {57'd0, d1_n1};
   d2_a2 <= sk1 ? d1_a3 : d1_a2; d2_n2 <= sk1 ? d1_n3 : d1_n2; d2_l2 <= sk1 ? d1_l3 : d1_l2;
-  d2_e2 <= sk1 ? d1_a3 + {57'd0, d1_n3} : d1_a2 + {57'd0, d1_n2};
-  d2_a3 <= d1_a3; d2_n3 <= d1_n3; d2_l3 <= d1_l3; d2_e3 <= d1_a3 + {57'd0, d1_n3};
+  d2_a3 <= d1_a3; d2_n3 <= d1_n3; d2_l3 <= d1_l3;
+  d2_last_end <= d1_has2 ? d1_e2 : d1_e1;
+  d2_al0 <= d1_a0[%MM%:0] == %M%'d0;
 end
 
-// ---- Stage 3: which segments continue the one before them inside the beat.
-reg d3_v = 1'b0, d3_ok = 1'b0, d3_tok = 1'b0, d3_al0 = 1'b0;
+// ---- Stage 3: the beat before the current one.
+reg d3_v = 1'b0, d3_ok = 1'b0, d3_tok = 1'b0;
 reg [2:0] d3_reason = 3'd0;
 reg [15:0] d3_tag = 16'd0, d3_tok_tag = 16'd0;
 reg [6:0] d3_cnt = 7'd0;
@@ -218,17 +241,16 @@ reg [3:0] d3_sv = 4'd0, d3_cin = 4'd0;
 reg [63:0] d3_a0 = 64'd0, d3_a1 = 64'd0, d3_a2 = 64'd0, d3_a3 = 64'd0, d3_last_end = 64'd0;
 reg [6:0] d3_n0 = 7'd0, d3_n1 = 7'd0, d3_n2 = 7'd0, d3_n3 = 7'd0;
 reg [5:0] d3_l0 = 6'd0, d3_l1 = 6'd0, d3_l2 = 6'd0, d3_l3 = 6'd0;
+// Whether the beat now in stage 2 continues the last write of the beat in stage 3; it is
+// used one cycle later, when the two beats are in stages 4 and 3.
+reg cont_next = 1'b0;
 always @(posedge clock) begin
   d3_v <= d2_v; d3_ok <= d2_ok; d3_reason <= d2_reason; d3_tag <= d2_tag; d3_cnt <= d2_cnt; d3_data <= d2_data;
-  d3_tok <= d2_tok; d3_tok_tag <= d2_tok_tag; d3_sv <= d2_sv;
+  d3_tok <= d2_tok; d3_tok_tag <= d2_tok_tag; d3_sv <= d2_sv; d3_cin <= d2_cin; d3_last_end <= d2_last_end;
   d3_a0 <= d2_a0; d3_a1 <= d2_a1; d3_a2 <= d2_a2; d3_a3 <= d2_a3;
   d3_n0 <= d2_n0; d3_n1 <= d2_n1; d3_n2 <= d2_n2; d3_n3 <= d2_n3;
   d3_l0 <= d2_l0; d3_l1 <= d2_l1; d3_l2 <= d2_l2; d3_l3 <= d2_l3;
-  d3_cin <= {d2_sv[3] && d2_e2 == d2_a3 && d2_a3[%MM%:0] != %M%'d0,
-             d2_sv[2] && d2_e1 == d2_a2 && d2_a2[%MM%:0] != %M%'d0,
-             d2_sv[1] && d2_e0 == d2_a1 && d2_a1[%MM%:0] != %M%'d0, 1'b0};
-  d3_last_end <= d2_sv[3] ? d2_e3 : d2_sv[2] ? d2_e2 : d2_sv[1] ? d2_e1 : d2_e0;
-  d3_al0 <= d2_a0[%MM%:0] == %M%'d0;
+  cont_next <= d3_ok && d2_ok && d3_tag == d2_tag && d3_last_end == d2_a0 && !d2_al0;
 end
 
 // ---- Stage 4: the current beat; whether the next beat continues its last write.
@@ -238,19 +260,19 @@ reg [15:0] d4_tag = 16'd0, d4_tok_tag = 16'd0;
 reg [6:0] d4_cnt = 7'd0;
 reg [511:0] d4_data = 512'd0;
 reg [3:0] d4_sv = 4'd0, d4_cin = 4'd0;
-reg [63:0] d4_a0 = 64'd0, d4_a1 = 64'd0, d4_a2 = 64'd0, d4_a3 = 64'd0, d4_last_end = 64'd0;
+reg [63:0] d4_a0 = 64'd0, d4_a1 = 64'd0, d4_a2 = 64'd0, d4_a3 = 64'd0;
 reg [6:0] d4_n0 = 7'd0, d4_n1 = 7'd0, d4_n2 = 7'd0, d4_n3 = 7'd0;
 reg [5:0] d4_l0 = 6'd0, d4_l1 = 6'd0, d4_l2 = 6'd0, d4_l3 = 6'd0;
 reg open = 1'b0;
 wire unused_cin0 = &{1'b0, d4_cin[0]};
 always @(posedge clock) begin
   d4_v <= d3_v; d4_ok <= d3_ok; d4_reason <= d3_reason; d4_tag <= d3_tag; d4_cnt <= d3_cnt; d4_data <= d3_data;
-  d4_tok <= d3_tok; d4_tok_tag <= d3_tok_tag; d4_sv <= d3_sv; d4_cin <= d3_cin; d4_last_end <= d3_last_end;
+  d4_tok <= d3_tok; d4_tok_tag <= d3_tok_tag; d4_sv <= d3_sv; d4_cin <= d3_cin;
   d4_a0 <= d3_a0; d4_a1 <= d3_a1; d4_a2 <= d3_a2; d4_a3 <= d3_a3;
   d4_n0 <= d3_n0; d4_n1 <= d3_n1; d4_n2 <= d3_n2; d4_n3 <= d3_n3;
   d4_l0 <= d3_l0; d4_l1 <= d3_l1; d4_l2 <= d3_l2; d4_l3 <= d3_l3;
 end
-wire cont_x = d4_ok && d3_ok && d4_tag == d3_tag && d4_last_end == d3_a0 && !d3_al0;
+wire cont_x = cont_next;
 wire [3:0] next_v = {1'b0, d4_sv[3:1]};
 wire [3:0] cin_next = {cont_x, d4_cin[3:1]};
 wire [3:0] eop4 = d4_sv & ((next_v & ~cin_next) | (~next_v & ~{4{cont_x}}));

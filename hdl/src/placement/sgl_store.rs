@@ -1,7 +1,7 @@
 //! `SglStore`: tag descriptors, the SGL entry pool and the data-offset search.
 //!
 //! One beat a cycle on `s_place_*`: (flow, tag, generation, data offset of the first placed
-//! byte, its lane, byte count <= 64, the 64-byte beat). `PLACE_LATENCY` (8) clock edges later
+//! byte, its lane, byte count <= 64, the 64-byte beat). `PLACE_LATENCY` (9) clock edges later
 //! `m_res_*` gives the verdict and, when placed, up to two pieces: `a1`/`b1` (host address and
 //! bytes in the SGL entry that holds the offset) and `a2` (the next entry's address; its
 //! `count - b1` bytes). A beat never spans more than two entries because every entry except
@@ -64,7 +64,7 @@ pub struct SglStore {
 
 impl SglStore {
     /// Clock edges from `s_place_*` to `m_res_*`, counting the edge that samples the input.
-    pub const PLACE_LATENCY: usize = 8;
+    pub const PLACE_LATENCY: usize = 9;
 
     pub fn new(params: PlacementParams) -> Self {
         params.check();
@@ -237,10 +237,10 @@ initial begin
   m_res_token_valid = 1'b0; m_res_token_tag = 16'd0;
 end
 // Data rides along in a delay line.
-reg [511:0] dly0 = 512'd0, dly1 = 512'd0, dly2 = 512'd0, dly3 = 512'd0, dly4 = 512'd0, dly5 = 512'd0, dly6 = 512'd0;
+reg [511:0] dly0 = 512'd0, dly1 = 512'd0, dly2 = 512'd0, dly3 = 512'd0, dly4 = 512'd0, dly5 = 512'd0, dly6 = 512'd0, dly7 = 512'd0;
 always @(posedge clock) begin
-  dly0 <= s_place_data; dly1 <= dly0; dly2 <= dly1; dly3 <= dly2; dly4 <= dly3; dly5 <= dly4; dly6 <= dly5;
-  m_res_data <= dly6;
+  dly0 <= s_place_data; dly1 <= dly0; dly2 <= dly1; dly3 <= dly2; dly4 <= dly3; dly5 <= dly4; dly6 <= dly5; dly7 <= dly6;
+  m_res_data <= dly7;
 end
 
 // ---- Descriptors: {live, gen[7:0], flow[11:0], base, last[7:0] (count - 1), total[31:0]}.
@@ -262,6 +262,7 @@ always @(posedge clock) begin
   r1_off <= s_place_offset; r1_lane <= s_place_lane; r1_cnt <= s_place_count;
 end
 wire [7:0] r1_end_lane = {2'b00, r1_lane} + {1'b0, r1_cnt};
+wire [32:0] r1_end = {1'b0, r1_off} + {26'd0, r1_cnt};
 wire r1_bad = (r1_cnt == 7'd0) || (r1_end_lane > 8'd64) || %TAG_BAD%;
 
 // ---- Stage 2: checks; level-1 read.
@@ -275,9 +276,10 @@ reg [6:0] r2_cnt = 7'd0;
 reg [%DWM%:0] r2_desc = %DW%'d0;
 reg r2_tok = 1'b0;
 reg [15:0] r2_tok_tag = 16'd0;
+reg [32:0] r2_end = 33'd0;
 always @(posedge clock) begin
   r2_v <= r1_v; r2_bad <= r1_bad; r2_flow <= r1_flow; r2_tag <= r1_tag; r2_gen <= r1_gen;
-  r2_off <= r1_off; r2_lane <= r1_lane; r2_cnt <= r1_cnt;
+  r2_off <= r1_off; r2_lane <= r1_lane; r2_cnt <= r1_cnt; r2_end <= r1_end;
   r2_desc <= desc_mem[r1_tag[%TBM%:0]];
   r2_tok <= s_token_valid; r2_tok_tag <= s_token_tag;
 end
@@ -287,9 +289,9 @@ wire [11:0] r2_dflow = r2_desc[%DWM% - 9 -: 12];
 wire [%PM%:0] r2_base = r2_desc[40 + %P% - 1 -: %P%];
 wire [7:0] r2_last = r2_desc[39:32];
 wire [31:0] r2_total = r2_desc[31:0];
-wire [32:0] r2_end = {1'b0, r2_off} + {26'd0, r2_cnt};
+// Bounds are checked in stage 3 and merged into the reason in stage 4.
 wire [2:0] r2_reason = r2_bad ? 3'd1 : !r2_live ? 3'd2 : (r2_dflow != r2_flow) ? 3'd3 :
-                       (r2_dgen != r2_gen) ? 3'd4 : (r2_end > {1'b0, r2_total}) ? 3'd5 : 3'd0;
+                       (r2_dgen != r2_gen) ? 3'd4 : 3'd0;
 %L1%
 // ---- Stage 3: level-1 compares (which of the tag's rows start at or before the offset).
 reg r3_v = 1'b0, r3_tok = 1'b0;
@@ -300,7 +302,9 @@ reg [5:0] r3_lane = 6'd0;
 reg [6:0] r3_cnt = 7'd0;
 reg [%PM%:0] r3_base = %P%'d0;
 reg [7:0] r3_last = 8'd0;
+reg [32:0] r3_end = 33'd0;
 always @(posedge clock) begin
+  r3_end <= r2_end;
   r3_v <= r2_v; r3_tok <= r2_tok; r3_reason <= r2_reason; r3_tag <= r2_tag; r3_tok_tag <= r2_tok_tag;
   r3_off <= r2_off; r3_total <= r2_total; r3_lane <= r2_lane; r3_cnt <= r2_cnt; r3_base <= r2_base; r3_last <= r2_last;
 end
@@ -318,15 +322,19 @@ reg [5:0] r4_lane = 6'd0;
 reg [6:0] r4_cnt = 7'd0;
 reg [%PM%:0] r4_base = %P%'d0;
 reg [7:0] r4_last = 8'd0;
+reg r4_oob = 1'b0;
+reg [15:0] r4_lastrow_oh = 16'd0;
+wire [3:0] r3_lastrow = r3_base[7:4] + r3_last[7:4];
 always @(posedge clock) begin
+  r4_oob <= r3_end > {1'b0, r3_total};
+  r4_lastrow_oh <= 16'd1 << r3_lastrow;
   r4_v <= r3_v; r4_tok <= r3_tok; r4_reason <= r3_reason; r4_tag <= r3_tag; r4_tok_tag <= r3_tok_tag;
   r4_off <= r3_off; r4_total <= r3_total; r4_lane <= r3_lane; r4_cnt <= r3_cnt; r4_base <= r3_base; r4_last <= r3_last;
 end
 wire [15:0] oh1 = r4_m1 & ~{1'b0, r4_m1[15:1]};
 wire [3:0] j1 = {|(oh1 & 16'hff00), |(oh1 & 16'hf0f0), |(oh1 & 16'hcccc), |(oh1 & 16'haaaa)};
 wire r4_small = r4_last[7:4] == 4'd0;
-wire [3:0] r4_lastrow = r4_base[7:4] + r4_last[7:4];
-wire r4_is_last_row = j1 == r4_lastrow;
+wire r4_is_last_row = |(oh1 & r4_lastrow_oh);
 wire [%PM4%:0] row4 = r4_small ? r4_base[%PM%:4] : {r4_base[%PM%:8], j1};
 wire [31:0] nrs4 = %NRS%;
 %L2%
@@ -340,7 +348,7 @@ reg [6:0] r5_cnt = 7'd0;
 reg [%PM4%:0] r5_row = {(%P% - 4){1'b0}};
 reg [3:0] r5_lo = 4'd0, r5_hi = 4'd0;
 always @(posedge clock) begin
-  r5_v <= r4_v; r5_tok <= r4_tok; r5_reason <= r4_reason; r5_tag <= r4_tag; r5_tok_tag <= r4_tok_tag;
+  r5_v <= r4_v; r5_tok <= r4_tok; r5_reason <= (r4_reason != 3'd0) ? r4_reason : (r4_oob ? 3'd5 : 3'd0); r5_tag <= r4_tag; r5_tok_tag <= r4_tok_tag;
   r5_off <= r4_off; r5_total <= r4_total; r5_lane <= r4_lane; r5_cnt <= r4_cnt; r5_row <= row4;
   r5_nrs <= nrs4;
   r5_more <= !r4_small && !r4_is_last_row;
@@ -359,19 +367,24 @@ reg [31:0] r6_off = 32'd0, r6_total = 32'd0, r6_nrs = 32'd0;
 reg [5:0] r6_lane = 6'd0;
 reg [6:0] r6_cnt = 7'd0;
 reg [%PM4%:0] r6_row = {(%P% - 4){1'b0}};
-reg [3:0] r6_hi = 4'd0;
+reg [15:0] r6_lthi = 16'd0;
+reg [%PM4%:0] r6_row_p1 = {(%P% - 4){1'b0}};
 always @(posedge clock) begin
+  r6_lthi <= ~(16'hffff << r5_hi);
+  r6_row_p1 <= r5_row + {{(%P% - 5){1'b0}}, 1'b1};
   r6_v <= r5_v; r6_tok <= r5_tok; r6_more <= r5_more; r6_reason <= r5_reason; r6_tag <= r5_tag; r6_tok_tag <= r5_tok_tag;
-  r6_off <= r5_off; r6_total <= r5_total; r6_nrs <= r5_nrs; r6_lane <= r5_lane; r6_cnt <= r5_cnt; r6_row <= r5_row; r6_hi <= r5_hi;
+  r6_off <= r5_off; r6_total <= r5_total; r6_nrs <= r5_nrs; r6_lane <= r5_lane; r6_cnt <= r5_cnt; r6_row <= r5_row;
 end
 wire [15:0] oh2 = r6_m2 & ~{1'b0, r6_m2[15:1]};
 wire [3:0] k6 = {|(oh2 & 16'hff00), |(oh2 & 16'hf0f0), |(oh2 & 16'hcccc), |(oh2 & 16'haaaa)};
 wire [%PM%:0] e6 = {r6_row, k6};
 wire [31:0] start6 = %START_SEL%;
 wire [31:0] next_in_row6 = %NEXT_SEL%;
-wire in_row6 = k6 < r6_hi;
+wire in_row6 = |(oh2 & r6_lthi);
 wire [31:0] end6 = in_row6 ? next_in_row6 : (r6_more ? r6_nrs : r6_total);
-wire [%PM2%:0] bank0_ra = e6[%PM%:1] + {{(%P% - 2){1'b0}}, e6[0]};
+// Entry e+1 is in the even bank when e is odd: row*8 + (k+1)/2, the next row after k = 15.
+wire [2:0] half_up6 = {|(oh2 & 16'h7f80), |(oh2 & 16'h7878), |(oh2 & 16'h6666)};
+wire [%PM2%:0] bank0_ra = oh2[15] ? {r6_row_p1, 3'd0} : {r6_row, half_up6};
 wire [%PM2%:0] bank1_ra = e6[%PM%:1];
 (* ram_style = "ultra" *) reg [63:0] bank0 [0:%BANK_DEPTH%];
 (* ram_style = "ultra" *) reg [63:0] bank1 [0:%BANK_DEPTH%];
@@ -383,7 +396,7 @@ always @(posedge clock) begin
   bq1 <= bank1[bank1_ra];
 end
 
-// ---- Stage 7: the pieces.
+// ---- Stage 7: offset into the entry and room left in it.
 reg r7_v = 1'b0, r7_tok = 1'b0, r7_odd = 1'b0;
 reg [2:0] r7_reason = 3'd0;
 reg [15:0] r7_tag = 16'd0, r7_tok_tag = 16'd0;
@@ -394,22 +407,35 @@ always @(posedge clock) begin
   r7_v <= r6_v; r7_tok <= r6_tok; r7_reason <= r6_reason; r7_tag <= r6_tag; r7_tok_tag <= r6_tok_tag;
   r7_off <= r6_off; r7_lane <= r6_lane; r7_cnt <= r6_cnt; r7_odd <= e6[0]; r7_start <= start6; r7_end <= end6;
 end
-wire [63:0] addr7 = r7_odd ? bq1 : bq0;
-wire [63:0] next7 = r7_odd ? bq0 : bq1;
-wire [31:0] into7 = r7_off - r7_start;
-wire [31:0] room7 = r7_end - r7_off;
-wire [6:0] b1_7 = (room7 >= {25'd0, r7_cnt}) ? r7_cnt : room7[6:0];
+reg r8_v = 1'b0, r8_tok = 1'b0;
+reg [2:0] r8_reason = 3'd0;
+reg [15:0] r8_tag = 16'd0, r8_tok_tag = 16'd0;
+reg [31:0] r8_into = 32'd0, r8_room = 32'd0;
+reg [63:0] r8_addr = 64'd0, r8_next = 64'd0;
+reg [5:0] r8_lane = 6'd0;
+reg [6:0] r8_cnt = 7'd0;
 always @(posedge clock) begin
-  m_res_valid <= r7_v;
-  m_res_ok <= r7_v && r7_reason == 3'd0;
-  m_res_reason <= r7_reason;
-  m_res_tag <= r7_tag;
-  m_res_lane <= r7_lane;
-  m_res_count <= r7_cnt;
-  m_res_a1 <= addr7 + {32'd0, into7};
-  m_res_b1 <= b1_7;
-  m_res_a2 <= next7;
-  m_res_token_valid <= r7_tok;
-  m_res_token_tag <= r7_tok_tag;
+  r8_v <= r7_v; r8_tok <= r7_tok; r8_reason <= r7_reason; r8_tag <= r7_tag; r8_tok_tag <= r7_tok_tag;
+  r8_lane <= r7_lane; r8_cnt <= r7_cnt;
+  r8_into <= r7_off - r7_start;
+  r8_room <= r7_end - r7_off;
+  r8_addr <= r7_odd ? bq1 : bq0;
+  r8_next <= r7_odd ? bq0 : bq1;
+end
+
+// ---- Stage 8: the pieces.
+wire [6:0] b1_8 = ((r8_room[31:7] != 25'd0) || (r8_room[6:0] >= r8_cnt)) ? r8_cnt : r8_room[6:0];
+always @(posedge clock) begin
+  m_res_valid <= r8_v;
+  m_res_ok <= r8_v && r8_reason == 3'd0;
+  m_res_reason <= r8_reason;
+  m_res_tag <= r8_tag;
+  m_res_lane <= r8_lane;
+  m_res_count <= r8_cnt;
+  m_res_a1 <= r8_addr + {32'd0, r8_into};
+  m_res_b1 <= b1_8;
+  m_res_a2 <= r8_next;
+  m_res_token_valid <= r8_tok;
+  m_res_token_tag <= r8_tok_tag;
 end
 "#;
