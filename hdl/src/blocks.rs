@@ -61,7 +61,7 @@ pub fn all() -> Vec<TopBlock> {
         name: "pdu_chain_walk",
         summary: "PDU header positions of an in-sync stream, up to 3 a beat, one beat per cycle",
         verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
-        max_luts: 16000,
+        max_luts: 20000,
         max_lut_levels: 6,
     },
     TopBlock {

@@ -12,9 +12,9 @@
 //! raises `m_lost` for the beat (reporting none of its headers) and stays lost until
 //! `s_restart` loads a new distance (stream start, or a confirmed resync).
 //!
-//! Latency `LATENCY` = 7 cycles: hops, exits of chains from their second header, exits of
-//! any chain, the loop, the second and third header positions, the output. Throughput one
-//! beat per cycle.
+//! Latency `LATENCY` = 8 cycles: hops, exits of chains from their second header, those
+//! exits pre-selected in groups of eight lanes, exits of any chain, the loop, the second and
+//! third header positions, the output. Throughput one beat per cycle.
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -74,7 +74,7 @@ pub fn walk_beat(w: usize, ok: &[bool], plen: &[u32], dist: u64, lost: bool) -> 
 }
 
 impl<const W: usize, const LANE_BITS: usize> PduChainWalk<W, LANE_BITS> {
-    pub const LATENCY: usize = 7;
+    pub const LATENCY: usize = 8;
 
     pub fn new() -> Self {
         assert!(1 << LANE_BITS == W && W >= MIN_PDU && W <= 64);
@@ -160,13 +160,14 @@ fn verilog_body(w: usize, lb: usize) -> String {
         v,
         "
 // Stage 1: per lane, the hop L + plen[L]: in the beat (ib, lane nl) or out (remainder rem).
-reg s1_valid = 1'b0, s1_restart = 1'b0;
+reg s1_valid = 1'b0, s1_restart = 1'b0, s1_dist_far = 1'b0;
 reg [31:0] s1_dist = 32'd0;
-reg [{w1}:0] s1_ok = {w}'d0, s1_ib = {w}'d0;
+reg [{w1}:0] s1_ok = {w}'d0, s1_ib = {w}'d0, s1_rem_far = {w}'d0;
 reg [{nl1}:0] s1_nl = {nlw}'d0;
 reg [{rem1}:0] s1_rem = {remw}'d0;
 always @(posedge clock) begin
   s1_valid <= s_valid; s1_restart <= s_restart; s1_dist <= s_restart_dist;
+  s1_dist_far <= |s_restart_dist[31:{lb}];
 end
 ",
         w1 = w - 1,
@@ -174,18 +175,24 @@ end
         nlw = w * lb,
         rem1 = 32 * w - 1,
         remw = 32 * w,
+        lb = lb,
     );
     for l in 0..w {
         let _ = write!(
             v,
-            "wire [32:0] hop{l} = {{1'b0, s_plen[{hi}:{lo}]}} + 33'd{l};
+            "// plen against the room left after lane {l}: one compare and one subtract of constants.
+wire [31:0] plen{l} = s_plen[{hi}:{lo}];
+wire [31:0] rem{l} = plen{l} - 32'd{room};
 always @(posedge clock) begin
   s1_ok[{l}] <= s_header_ok[{l}];
-  s1_ib[{l}] <= s_header_ok[{l}] && hop{l} < 33'd{w};
-  s1_nl[{nh}:{nlo}] <= hop{l}[{lb1}:0];
-  s1_rem[{hi}:{lo}] <= hop{l}[31:0] - 32'd{w};
+  s1_ib[{l}] <= s_header_ok[{l}] && plen{l} < 32'd{room};
+  s1_nl[{nh}:{nlo}] <= plen{l}[{lb1}:0] + {lb}'d{l};
+  s1_rem[{hi}:{lo}] <= rem{l};
+  s1_rem_far[{l}] <= plen{l} >= 32'd{room_far};
 end
 ",
+            room_far = 2 * w - l,
+            room = w - l,
             hi = 32 * l + 31,
             lo = 32 * l,
             nh = lb * l + lb - 1,
@@ -197,17 +204,17 @@ end
     // of the chain from k: its own remainder, or that of the header after it (lanes k+24..).
     let _ = write!(
         v,
-        "reg s2_valid = 1'b0, s2_restart = 1'b0;
+        "reg s2_valid = 1'b0, s2_restart = 1'b0, s2_dist_far = 1'b0;
 reg [31:0] s2_dist = 32'd0;
-reg [{w1}:0] s2_ok = {w}'d0, s2_ib = {w}'d0;
+reg [{w1}:0] s2_ok = {w}'d0, s2_ib = {w}'d0, s2_rem_far = {w}'d0;
 // Only lanes from MIN_PDU on can hold a chain's second header.
-reg [{w1}:{min}] s2_bad2 = {bad2w}'d0;
+reg [{w1}:{min}] s2_bad2 = {bad2w}'d0, s2_ex2_far = {bad2w}'d0;
 reg [{nl1}:0] s2_nl = {nlw}'d0;
 reg [{rem1}:0] s2_rem = {remw}'d0;
 reg [{rem1}:{exlo}] s2_ex2 = {ex2w}'d0;
 always @(posedge clock) begin
-  s2_valid <= s1_valid; s2_restart <= s1_restart; s2_dist <= s1_dist;
-  s2_ok <= s1_ok; s2_ib <= s1_ib; s2_nl <= s1_nl; s2_rem <= s1_rem;
+  s2_valid <= s1_valid; s2_restart <= s1_restart; s2_dist <= s1_dist; s2_dist_far <= s1_dist_far;
+  s2_ok <= s1_ok; s2_ib <= s1_ib; s2_nl <= s1_nl; s2_rem <= s1_rem; s2_rem_far <= s1_rem_far;
 end
 ",
         w1 = w - 1,
@@ -226,15 +233,15 @@ end
         let mut cases = String::new();
         for m in (k + MIN_PDU)..w {
             // A header that far along always leaves the beat: its remainder is the exit.
-            let _ = writeln!(cases, "      {lb}'d{m}: begin s2_ex2[{hi}:{lo}] <= {r}; s2_bad2[{k}] <= !s1_ok[{m}]; end", hi = 32 * k + 31, lo = 32 * k, r = rem("s1", m));
+            let _ = writeln!(cases, "      {lb}'d{m}: begin s2_ex2[{hi}:{lo}] <= {r}; s2_ex2_far[{k}] <= s1_rem_far[{m}]; s2_bad2[{k}] <= !s1_ok[{m}]; end", hi = 32 * k + 31, lo = 32 * k, r = rem("s1", m));
         }
         let _ = write!(
             v,
             "always @(posedge clock) begin
-  if (!s1_ok[{k}]) begin s2_ex2[{hi}:{lo}] <= 32'd0; s2_bad2[{k}] <= 1'b1; end
-  else if (!s1_ib[{k}]) begin s2_ex2[{hi}:{lo}] <= {own}; s2_bad2[{k}] <= 1'b0; end
+  if (!s1_ok[{k}]) begin s2_ex2[{hi}:{lo}] <= 32'd0; s2_ex2_far[{k}] <= 1'b0; s2_bad2[{k}] <= 1'b1; end
+  else if (!s1_ib[{k}]) begin s2_ex2[{hi}:{lo}] <= {own}; s2_ex2_far[{k}] <= s1_rem_far[{k}]; s2_bad2[{k}] <= 1'b0; end
   else case ({nlk})
-{cases}      default: begin s2_ex2[{hi}:{lo}] <= 32'd0; s2_bad2[{k}] <= 1'b1; end
+{cases}      default: begin s2_ex2[{hi}:{lo}] <= 32'd0; s2_ex2_far[{k}] <= 1'b0; s2_bad2[{k}] <= 1'b1; end
     endcase
 end
 ",
@@ -244,18 +251,58 @@ end
             nlk = nl("s1", k),
         );
     }
-    // Stage 3: the exit of the chain from every lane L: its own remainder, or the exit from
-    // its second header (lanes L+24..).
+    // Stage 3a: the exits of second headers, pre-selected in groups of eight lanes by the low
+    // bits of each lane's hop (a wide mux in one stage is too deep).
     let _ = write!(
         v,
-        "reg s3_valid = 1'b0, s3_restart = 1'b0;
+        "reg s2b_valid = 1'b0, s2b_restart = 1'b0, s2b_dist_far = 1'b0;
+reg [31:0] s2b_dist = 32'd0;
+reg [{w1}:0] s2b_ok = {w}'d0, s2b_ib = {w}'d0, s2b_rem_far = {w}'d0;
+reg [{nl1}:0] s2b_nl = {nlw}'d0;
+reg [{rem1}:0] s2b_rem = {remw}'d0;
+always @(posedge clock) begin
+  s2b_valid <= s2_valid; s2b_restart <= s2_restart; s2b_dist <= s2_dist; s2b_dist_far <= s2_dist_far;
+  s2b_ok <= s2_ok; s2b_ib <= s2_ib; s2b_nl <= s2_nl; s2b_rem <= s2_rem; s2b_rem_far <= s2_rem_far;
+end
+",
+        w1 = w - 1,
+        nl1 = w * lb - 1,
+        nlw = w * lb,
+        rem1 = 32 * w - 1,
+        remw = 32 * w,
+    );
+    let groups = |l: usize| ((l + MIN_PDU) / 8..w / 8).collect::<Vec<usize>>();
+    for l in 0..w.saturating_sub(MIN_PDU) {
+        for g in groups(l) {
+            let mut cases = String::new();
+            for k in (g * 8).max(l + MIN_PDU)..(g + 1) * 8 {
+                let _ = writeln!(cases, "    3'd{}: s2b_x{l}_{g} <= {{s2_bad2[{k}], s2_ex2_far[{k}], s2_ex2[{}:{}]}};", k % 8, 32 * k + 31, 32 * k);
+            }
+            let _ = write!(
+                v,
+                "reg [33:0] s2b_x{l}_{g} = 34'd0;
+always @(posedge clock)
+  case (s2_nl[{lo3}:{lo}])
+{cases}    default: s2b_x{l}_{g} <= {{1'b1, 33'd0}};
+  endcase
+",
+                lo = lb * l,
+                lo3 = lb * l + 2,
+            );
+        }
+    }
+    // Stage 3b: the exit of the chain from every lane L: its own remainder, or the exit from
+    // its second header's group.
+    let _ = write!(
+        v,
+        "reg s3_valid = 1'b0, s3_restart = 1'b0, s3_dist_far = 1'b0;
 reg [31:0] s3_dist = 32'd0;
-reg [{w1}:0] s3_ib = {w}'d0, s3_bad = {w}'d0;
+reg [{w1}:0] s3_ib = {w}'d0, s3_bad = {w}'d0, s3_exit_far = {w}'d0;
 reg [{nl1}:0] s3_nl = {nlw}'d0;
 reg [{rem1}:0] s3_exit = {remw}'d0;
 always @(posedge clock) begin
-  s3_valid <= s2_valid; s3_restart <= s2_restart; s3_dist <= s2_dist;
-  s3_ib <= s2_ib; s3_nl <= s2_nl;
+  s3_valid <= s2b_valid; s3_restart <= s2b_restart; s3_dist <= s2b_dist; s3_dist_far <= s2b_dist_far;
+  s3_ib <= s2b_ib; s3_nl <= s2b_nl;
 end
 ",
         w1 = w - 1,
@@ -266,23 +313,32 @@ end
     );
     for l in 0..w {
         let mut cases = String::new();
-        for k in (l + MIN_PDU)..w {
-            let _ = writeln!(cases, "      {lb}'d{k}: begin s3_exit[{hi}:{lo}] <= s2_ex2[{khi}:{klo}]; s3_bad[{l}] <= s2_bad2[{k}]; end", hi = 32 * l + 31, lo = 32 * l, khi = 32 * k + 31, klo = 32 * k);
+        if l + MIN_PDU < w {
+            for g in groups(l) {
+                let _ = writeln!(
+                    cases,
+                    "      {gb}'d{g}: begin s3_exit[{hi}:{lo}] <= s2b_x{l}_{g}[31:0]; s3_exit_far[{l}] <= s2b_x{l}_{g}[32]; s3_bad[{l}] <= s2b_x{l}_{g}[33]; end",
+                    gb = lb - 3,
+                    hi = 32 * l + 31,
+                    lo = 32 * l,
+                );
+            }
         }
         let _ = write!(
             v,
             "always @(posedge clock) begin
-  if (!s2_ok[{l}]) begin s3_exit[{hi}:{lo}] <= 32'd0; s3_bad[{l}] <= 1'b1; end
-  else if (!s2_ib[{l}]) begin s3_exit[{hi}:{lo}] <= {own}; s3_bad[{l}] <= 1'b0; end
-  else case ({nll})
-{cases}      default: begin s3_exit[{hi}:{lo}] <= 32'd0; s3_bad[{l}] <= 1'b1; end
+  if (!s2b_ok[{l}]) begin s3_exit[{hi}:{lo}] <= 32'd0; s3_exit_far[{l}] <= 1'b0; s3_bad[{l}] <= 1'b1; end
+  else if (!s2b_ib[{l}]) begin s3_exit[{hi}:{lo}] <= {own}; s3_exit_far[{l}] <= s2b_rem_far[{l}]; s3_bad[{l}] <= 1'b0; end
+  else case (s2b_nl[{nhi}:{nlo3}])
+{cases}      default: begin s3_exit[{hi}:{lo}] <= 32'd0; s3_exit_far[{l}] <= 1'b0; s3_bad[{l}] <= 1'b1; end
     endcase
 end
 ",
             hi = 32 * l + 31,
             lo = 32 * l,
-            own = rem("s2", l),
-            nll = nl("s2", l),
+            own = rem("s2b", l),
+            nhi = lb * l + lb - 1,
+            nlo3 = lb * l + 3,
         );
     }
     // Stage 4: the loop. R is the distance from this beat's lane 0 to the next header.
@@ -292,7 +348,12 @@ end
 reg walk_lost = 1'b0;
 wire [31:0] walk_dist_in = s3_restart ? s3_dist : walk_dist;
 wire lost_in = s3_restart ? 1'b0 : walk_lost;
-wire far = |walk_dist_in[31:{lb}];
+// Whether the next header is beyond this beat, kept as a flag beside the distance so the
+// loop does not wait for a 26-input OR.
+reg walk_far = 1'b0;
+wire far = s3_restart ? s3_dist_far : walk_far;
+wire [31:0] far_next = walk_dist_in - 32'd{w};
+wire far_far = |walk_dist_in[31:{lb1p}];
 wire [{lb1}:0] first_lane = walk_dist_in[{lb1}:0];
 reg s4_valid = 1'b0, s4_lost = 1'b0, s4_p0_valid = 1'b0;
 reg [{lb1}:0] s4_p0 = {lb}'d0;
@@ -301,11 +362,10 @@ reg [{nl1}:0] s4_nl = {nlw}'d0;
 always @(posedge clock) begin
   s4_valid <= s3_valid; s4_ib <= s3_ib; s4_nl <= s3_nl;
   if (s3_valid) begin
-    if (lost_in || (!far && s3_bad[first_lane])) begin
-      walk_dist <= 32'd0; walk_lost <= 1'b1;
-    end else begin
-      walk_dist <= far ? walk_dist_in - 32'd{w} : s3_exit[first_lane * 32 +: 32]; walk_lost <= 1'b0;
-    end
+    // The distance is meaningless once lost, so it is not gated by it (a shorter path).
+    walk_dist <= far ? far_next : s3_exit[first_lane * 32 +: 32];
+    walk_far <= far ? far_far : s3_exit_far[first_lane];
+    walk_lost <= lost_in || (!far && s3_bad[first_lane]);
     s4_lost <= lost_in || (!far && s3_bad[first_lane]);
     s4_p0_valid <= !lost_in && !far && !s3_bad[first_lane];
     s4_p0 <= first_lane;
@@ -344,6 +404,7 @@ always @(posedge clock) begin
 end
 ",
         lb1 = lb - 1,
+        lb1p = lb + 1,
         w1 = w - 1,
         nl1 = w * lb - 1,
         nlw = w * lb,

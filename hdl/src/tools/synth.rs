@@ -2,7 +2,7 @@
 //!
 //! Resource counts come from the cell types of the flattened netlist. `lut_levels` is the
 //! largest number of LUTs on any path between sequential elements (flip-flops, block RAM,
-//! ports); `logic_levels` also counts the MUXF7/8/9, CARRY8 and inverter cells on that path.
+//! ports); `logic_levels` also counts the MUXF7/8/9, CARRY4/CARRY8 (Yosys 0.23 maps xcup adders to CARRY4) and inverter cells on that path.
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ pub struct SynthReport {
     pub lut_levels: usize,
     pub logic_levels: usize,
     pub muxf: usize,
-    pub carry8: usize,
+    pub carry: usize,
     /// A net at the end of the deepest path, to find it in the design.
     pub deepest_net: String,
 }
@@ -67,7 +67,7 @@ fn is_lut(t: &str) -> bool {
 
 /// Cells whose outputs follow their inputs within the cycle.
 fn is_combinational(t: &str) -> bool {
-    is_lut(t) || t.starts_with("MUXF") || t == "CARRY8" || t == "INV"
+    is_lut(t) || t.starts_with("MUXF") || t.starts_with("CARRY") || t == "INV"
 }
 
 fn figures(block: &str, cells: Vec<&Value>, names: &HashMap<u64, String>) -> SynthReport {
@@ -83,7 +83,7 @@ fn figures(block: &str, cells: Vec<&Value>, names: &HashMap<u64, String>) -> Syn
         lut_levels,
         logic_levels,
         muxf: count(&|t| t.starts_with("MUXF")),
-        carry8: count(&|t| t == "CARRY8"),
+        carry: count(&|t| t.starts_with("CARRY")),
         deepest_net: names.get(&deepest).cloned().unwrap_or_default(),
     }
 }
