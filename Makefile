@@ -59,9 +59,12 @@ demo: deps
 	$(DDPNIC) read $$c --nsid 1 --start-block 1000 --block-count 2048 --data $$dir/back.bin --hdgst --ddgst; \
 	cmp $$dir/in.bin $$dir/back.bin && echo "demo: write read back identical"
 
-# Benchmarks: one JSON line per figure.
-bench:
+# Benchmarks: one JSON line per figure. The software NVMe/TCP path (the baseline the offload
+# is measured against), then the placement blocks in Verilator (control cycles per I/O, DMA
+# bytes per cycle).
+bench: deps hdl-tool
 	$(CARGO) run --release -q -p ddpnic -- bench
+	$(HDL_TOOL) bench
 
 clean:
 	rm -rf build
