@@ -152,6 +152,20 @@ impl<const W: usize, const LANE_BITS: usize> Logic for PduChainWalk<W, LANE_BITS
     }
 }
 
+/// Registers `<to>_<name>` that take `<from>_<name>` every cycle, for each (name, width).
+fn delayed(to: &str, from: &str, fields: &[(&str, usize)]) -> String {
+    let mut v = String::new();
+    for (name, width) in fields {
+        let _ = writeln!(v, "reg [{}:0] {to}_{name} = {width}'d0;", width - 1);
+    }
+    v.push_str("always @(posedge clock) begin\n");
+    for (name, _) in fields {
+        let _ = writeln!(v, "  {to}_{name} <= {from}_{name};");
+    }
+    v.push_str("end\n");
+    v
+}
+
 /// Verilog: see the module comment for the stages. Lane `L`'s values are `<name>[L]` arrays
 /// flattened into vectors; the muxes over reachable lanes are written out as case lists.
 fn verilog_body(w: usize, lb: usize) -> String {
@@ -202,26 +216,16 @@ end
     }
     // Stage 2: for each lane k that can be a chain's second header (k >= MIN_PDU), the exit
     // of the chain from k: its own remainder, or that of the header after it (lanes k+24..).
+    let carried = [("valid", 1), ("restart", 1), ("dist", 32), ("dist_far", 1), ("ok", w), ("ib", w), ("rem_far", w), ("nl", w * lb), ("rem", 32 * w)];
+    v.push_str(&delayed("s2", "s1", &carried));
     let _ = write!(
         v,
-        "reg s2_valid = 1'b0, s2_restart = 1'b0, s2_dist_far = 1'b0;
-reg [31:0] s2_dist = 32'd0;
-reg [{w1}:0] s2_ok = {w}'d0, s2_ib = {w}'d0, s2_rem_far = {w}'d0;
-// Only lanes from MIN_PDU on can hold a chain's second header.
+        "// Only lanes from MIN_PDU on can hold a chain's second header.
 reg [{w1}:{min}] s2_bad2 = {bad2w}'d0, s2_ex2_far = {bad2w}'d0;
-reg [{nl1}:0] s2_nl = {nlw}'d0;
-reg [{rem1}:0] s2_rem = {remw}'d0;
 reg [{rem1}:{exlo}] s2_ex2 = {ex2w}'d0;
-always @(posedge clock) begin
-  s2_valid <= s1_valid; s2_restart <= s1_restart; s2_dist <= s1_dist; s2_dist_far <= s1_dist_far;
-  s2_ok <= s1_ok; s2_ib <= s1_ib; s2_nl <= s1_nl; s2_rem <= s1_rem; s2_rem_far <= s1_rem_far;
-end
 ",
         w1 = w - 1,
-        nl1 = w * lb - 1,
-        nlw = w * lb,
         rem1 = 32 * w - 1,
-        remw = 32 * w,
         min = MIN_PDU,
         bad2w = w - MIN_PDU,
         exlo = 32 * MIN_PDU,
@@ -253,24 +257,7 @@ end
     }
     // Stage 3a: the exits of second headers, pre-selected in groups of eight lanes by the low
     // bits of each lane's hop (a wide mux in one stage is too deep).
-    let _ = write!(
-        v,
-        "reg s2b_valid = 1'b0, s2b_restart = 1'b0, s2b_dist_far = 1'b0;
-reg [31:0] s2b_dist = 32'd0;
-reg [{w1}:0] s2b_ok = {w}'d0, s2b_ib = {w}'d0, s2b_rem_far = {w}'d0;
-reg [{nl1}:0] s2b_nl = {nlw}'d0;
-reg [{rem1}:0] s2b_rem = {remw}'d0;
-always @(posedge clock) begin
-  s2b_valid <= s2_valid; s2b_restart <= s2_restart; s2b_dist <= s2_dist; s2b_dist_far <= s2_dist_far;
-  s2b_ok <= s2_ok; s2b_ib <= s2_ib; s2b_nl <= s2_nl; s2b_rem <= s2_rem; s2b_rem_far <= s2_rem_far;
-end
-",
-        w1 = w - 1,
-        nl1 = w * lb - 1,
-        nlw = w * lb,
-        rem1 = 32 * w - 1,
-        remw = 32 * w,
-    );
+    v.push_str(&delayed("s2b", "s2", &carried));
     let groups = |l: usize| ((l + MIN_PDU) / 8..w / 8).collect::<Vec<usize>>();
     for l in 0..w.saturating_sub(MIN_PDU) {
         for g in groups(l) {
@@ -293,21 +280,13 @@ always @(posedge clock)
     }
     // Stage 3b: the exit of the chain from every lane L: its own remainder, or the exit from
     // its second header's group.
+    v.push_str(&delayed("s3", "s2b", &[("valid", 1), ("restart", 1), ("dist", 32), ("dist_far", 1), ("ib", w), ("nl", w * lb)]));
     let _ = write!(
         v,
-        "reg s3_valid = 1'b0, s3_restart = 1'b0, s3_dist_far = 1'b0;
-reg [31:0] s3_dist = 32'd0;
-reg [{w1}:0] s3_ib = {w}'d0, s3_bad = {w}'d0, s3_exit_far = {w}'d0;
-reg [{nl1}:0] s3_nl = {nlw}'d0;
+        "reg [{w1}:0] s3_bad = {w}'d0, s3_exit_far = {w}'d0;
 reg [{rem1}:0] s3_exit = {remw}'d0;
-always @(posedge clock) begin
-  s3_valid <= s2b_valid; s3_restart <= s2b_restart; s3_dist <= s2b_dist; s3_dist_far <= s2b_dist_far;
-  s3_ib <= s2b_ib; s3_nl <= s2b_nl;
-end
 ",
         w1 = w - 1,
-        nl1 = w * lb - 1,
-        nlw = w * lb,
         rem1 = 32 * w - 1,
         remw = 32 * w,
     );
