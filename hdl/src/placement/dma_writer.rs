@@ -16,7 +16,11 @@
 //!
 //! Teardown tokens leave on `m_done_*` with the beat they joined, in the cycle the last segment
 //! of that tag leaves `m_dma` with `eop`.
-use super::{subst, PlacementParams, TAG_PORT_BITS};
+//!
+//! `update()` is a bit-exact plain-Rust model of the Verilog body (same registers, same
+//! widths, same wrap-around), simulated with rust-hdl; `tests/placement_dma.rs` checks it
+//! against a reference written from the contract above and replays it through the Verilog.
+use super::{subst, wide, PlacementParams, TAG_PORT_BITS};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -61,6 +65,78 @@ pub struct DmaWriter {
     pub m_stat_stale: Signal<Out, Bits<32>>,
     pub m_stat_out_of_bounds: Signal<Out, Bits<32>>,
     _params: PlacementParams,
+    _state: Box<DmaState>,
+}
+
+/// A beat in stages d0..d4 of the Verilog: the fields every stage carries. Fields a stage
+/// does not have in the Verilog are simply unused there.
+#[derive(Clone, Default)]
+struct DBeat {
+    v: bool,
+    ok: bool,
+    tok: bool,
+    reason: u64,
+    tag: u64,
+    tok_tag: u64,
+    cnt: u64,
+    data: Bits<512>,
+}
+
+/// Every register of the Verilog body, with its Verilog name in the comment where it differs.
+#[derive(Clone, Default)]
+struct DmaState {
+    // Stage 0.
+    d0: DBeat,
+    d0_b1: u64,
+    d0_b2: u64,
+    d0_a1: u64,
+    d0_a2: u64,
+    d0_a1b: u64,
+    d0_a2b: u64,
+    d0_e1: u64,
+    d0_tob1: u64,
+    d0_tob2: u64,
+    d0_lane: u64,
+    d0_l1b: u64,
+    d0_l2a: u64,
+    // Stage 1.
+    d1: DBeat,
+    d1_sv: u64,
+    d1_a: [u64; 4],
+    d1_n: [u64; 4],
+    d1_l: [u64; 4],
+    d1_e1: u64,
+    d1_e2: u64,
+    d1_cont12: bool,
+    d1_has2: bool,
+    // Stages 2, 3, 4: segments packed to the front.
+    d2: DBeat,
+    d2_sv: u64,
+    d2_cin: u64,
+    d2_a: [u64; 4],
+    d2_n: [u64; 4],
+    d2_l: [u64; 4],
+    d2_last_end: u64,
+    d2_al0: bool,
+    d3: DBeat,
+    d3_sv: u64,
+    d3_cin: u64,
+    d3_a: [u64; 4],
+    d3_n: [u64; 4],
+    d3_l: [u64; 4],
+    d3_last_end: u64,
+    cont_next: bool,
+    d4: DBeat,
+    d4_sv: u64,
+    d4_cin: u64,
+    d4_a: [u64; 4],
+    d4_n: [u64; 4],
+    d4_l: [u64; 4],
+    open: bool,
+    // Statistics.
+    placed_beats: u64,
+    placed_bytes: u64,
+    refused: [u64; 5],
 }
 
 impl DmaWriter {
@@ -105,13 +181,139 @@ impl DmaWriter {
             m_stat_stale: Default::default(),
             m_stat_out_of_bounds: Default::default(),
             _params: params,
+            _state: Box::default(),
         }
+    }
+
+    /// One rising edge of the Verilog body: every register's next value from the current ones.
+    fn edge(&mut self) {
+        const M7: u64 = 0x7f;
+        const M6: u64 = 0x3f;
+        let m = self._params.mps_bits() as u32;
+        let mps = self._params.mps as u64;
+        let low = mps - 1;
+        let cur = &*self._state;
+        let mut nx = cur.clone();
+        // Stage 0.
+        let (valid, ok) = (self.s_res_valid.val(), self.s_res_ok.val());
+        let (a1, a2) = (self.s_res_a1.val().to_u64(), self.s_res_a2.val().to_u64());
+        let (b1, cnt, lane) = (self.s_res_b1.val().to_u64(), self.s_res_count.val().to_u64(), self.s_res_lane.val().to_u64());
+        nx.d0 = DBeat {
+            v: valid,
+            ok: valid && ok,
+            tok: self.s_res_token_valid.val(),
+            reason: self.s_res_reason.val().to_u64(),
+            tag: self.s_res_tag.val().to_u64(),
+            tok_tag: self.s_res_token_tag.val().to_u64(),
+            cnt,
+            data: self.s_res_data.val(),
+        };
+        nx.d0_b1 = b1;
+        nx.d0_b2 = cnt.wrapping_sub(b1) & M7;
+        nx.d0_a1 = a1;
+        nx.d0_a2 = a2;
+        nx.d0_tob1 = mps - (a1 & low);
+        nx.d0_tob2 = mps - (a2 & low);
+        // {a[63:m] + 1, m'd0}: the carry out of bit 63 is lost.
+        nx.d0_a1b = ((a1 >> m).wrapping_add(1)) << m;
+        nx.d0_a2b = ((a2 >> m).wrapping_add(1)) << m;
+        nx.d0_e1 = a1.wrapping_add(b1);
+        nx.d0_lane = lane;
+        nx.d0_l1b = lane.wrapping_sub(a1 & M6) & M6;
+        nx.d0_l2a = (lane + (b1 & M6)) & M6;
+        // Stage 1.
+        let gt1 = (cur.d0_tob1 >> 7) == 0 && cur.d0_b1 > (cur.d0_tob1 & M7);
+        let gt2 = (cur.d0_tob2 >> 7) == 0 && cur.d0_b2 > (cur.d0_tob2 & M7);
+        nx.d1 = cur.d0.clone();
+        nx.d1_sv = if cur.d0.ok { (u64::from(gt2) << 3) | (u64::from(cur.d0_b2 != 0) << 2) | (u64::from(gt1) << 1) | 1 } else { 0 };
+        nx.d1_a = [cur.d0_a1, cur.d0_a1b, cur.d0_a2, cur.d0_a2b];
+        nx.d1_n = [
+            if gt1 { cur.d0_tob1 & M7 } else { cur.d0_b1 },
+            cur.d0_b1.wrapping_sub(cur.d0_tob1 & M7) & M7,
+            if gt2 { cur.d0_tob2 & M7 } else { cur.d0_b2 },
+            cur.d0_b2.wrapping_sub(cur.d0_tob2 & M7) & M7,
+        ];
+        nx.d1_l = [cur.d0_lane, cur.d0_l1b, cur.d0_l2a, (cur.d0_l2a + (cur.d0_tob2 & M6)) & M6];
+        nx.d1_cont12 = cur.d0_a2 == cur.d0_e1 && (cur.d0_a2 & low) != 0;
+        nx.d1_has2 = cur.d0_b2 != 0;
+        nx.d1_e1 = cur.d0_e1;
+        nx.d1_e2 = cur.d0_a2.wrapping_add(cur.d0_b2);
+        // Stage 2.
+        let sk1 = cur.d1_sv >> 1 & 1 == 0;
+        let sv2 = cur.d1_sv >> 2 & 1 == 1;
+        let c12 = u64::from(sv2 && cur.d1_cont12);
+        nx.d2 = cur.d1.clone();
+        if sk1 {
+            nx.d2_sv = (cur.d1_sv >> 2 & 3) << 1 | (cur.d1_sv & 1);
+            nx.d2_cin = c12 << 1;
+            nx.d2_a = [cur.d1_a[0], cur.d1_a[2], cur.d1_a[3], cur.d1_a[3]];
+            nx.d2_n = [cur.d1_n[0], cur.d1_n[2], cur.d1_n[3], cur.d1_n[3]];
+            nx.d2_l = [cur.d1_l[0], cur.d1_l[2], cur.d1_l[3], cur.d1_l[3]];
+        } else {
+            nx.d2_sv = cur.d1_sv;
+            nx.d2_cin = c12 << 2;
+            nx.d2_a = cur.d1_a;
+            nx.d2_n = cur.d1_n;
+            nx.d2_l = cur.d1_l;
+        }
+        nx.d2_last_end = if cur.d1_has2 { cur.d1_e2 } else { cur.d1_e1 };
+        nx.d2_al0 = cur.d1_a[0] & low == 0;
+        // Stage 3.
+        nx.d3 = cur.d2.clone();
+        (nx.d3_sv, nx.d3_cin, nx.d3_a, nx.d3_n, nx.d3_l, nx.d3_last_end) = (cur.d2_sv, cur.d2_cin, cur.d2_a, cur.d2_n, cur.d2_l, cur.d2_last_end);
+        nx.cont_next = cur.d3.ok && cur.d2.ok && cur.d3.tag == cur.d2.tag && cur.d3_last_end == cur.d2_a[0] && !cur.d2_al0;
+        // Stage 4.
+        nx.d4 = cur.d3.clone();
+        (nx.d4_sv, nx.d4_cin, nx.d4_a, nx.d4_n, nx.d4_l) = (cur.d3_sv, cur.d3_cin, cur.d3_a, cur.d3_n, cur.d3_l);
+        // Output stage.
+        let cont_x = cur.cont_next;
+        let next_v = cur.d4_sv >> 1;
+        let cin_next = (u64::from(cont_x) << 3) | (cur.d4_cin >> 1);
+        let all_cont = if cont_x { 0xf } else { 0 };
+        let eop = cur.d4_sv & ((next_v & !cin_next) | (!next_v & !all_cont & 0xf));
+        let sop = cur.d4_sv & !(((cur.d4_cin >> 1) << 1) | u64::from(cur.open)) & 0xf;
+        nx.open = cont_x;
+        let d4 = &cur.d4;
+        self.m_dma_valid.next = d4.ok;
+        self.m_dma_tag.next = d4.tag.into();
+        self.m_dma_data.next = d4.data.clone();
+        self.m_dma_seg_valid.next = cur.d4_sv.into();
+        self.m_dma_seg_addr.next = wide(&cur.d4_a, 64);
+        self.m_dma_seg_count.next = (0..4).fold(0u64, |acc, k| acc | cur.d4_n[k] << (7 * k)).into();
+        self.m_dma_seg_lane.next = (0..4).fold(0u64, |acc, k| acc | cur.d4_l[k] << (6 * k)).into();
+        self.m_dma_seg_sop.next = sop.into();
+        self.m_dma_seg_eop.next = eop.into();
+        self.m_place_valid.next = d4.v;
+        self.m_place_ok.next = d4.ok;
+        self.m_place_reason.next = d4.reason.into();
+        self.m_done_valid.next = d4.tok;
+        self.m_done_tag.next = d4.tok_tag.into();
+        if d4.ok {
+            nx.placed_beats = (cur.placed_beats + 1) & 0xFFFF_FFFF;
+            nx.placed_bytes = (cur.placed_bytes + d4.cnt) & 0xFFFF_FFFF_FFFF;
+        }
+        if d4.v && (1..=5).contains(&d4.reason) {
+            let r = d4.reason as usize - 1;
+            nx.refused[r] = (cur.refused[r] + 1) & 0xFFFF_FFFF;
+        }
+        self.m_stat_placed_beats.next = nx.placed_beats.into();
+        self.m_stat_placed_bytes.next = nx.placed_bytes.into();
+        self.m_stat_bad_input.next = nx.refused[0].into();
+        self.m_stat_not_live.next = nx.refused[1].into();
+        self.m_stat_wrong_flow.next = nx.refused[2].into();
+        self.m_stat_stale.next = nx.refused[3].into();
+        self.m_stat_out_of_bounds.next = nx.refused[4].into();
+        *self._state = nx;
     }
 }
 
 impl Logic for DmaWriter {
-    /// Verilator-only block (see the module docs of `placement`).
-    fn update(&mut self) {}
+    /// Bit-exact model of the Verilog body (see `edge`).
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.edge();
+        }
+    }
 
     fn connect(&mut self) {
         self.m_dma_valid.connect();

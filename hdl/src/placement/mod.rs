@@ -151,6 +151,15 @@ pub fn hash(table: usize, bits: usize, flow: u64, cid: u64) -> usize {
     hash_masks(table, bits).iter().enumerate().fold(0, |h, (b, m)| h | (((key & m).count_ones() as usize & 1) << b))
 }
 
+/// `words[k]` in bits `[width*k + width-1 : width*k]` of a wide value.
+pub(crate) fn wide<const N: usize>(words: &[u64], width: usize) -> rust_hdl::prelude::Bits<N> {
+    let mut x = num_bigint::BigUint::default();
+    for (k, &w) in words.iter().enumerate() {
+        x |= num_bigint::BigUint::from(w) << (width * k);
+    }
+    x.into()
+}
+
 /// Replaces `%NAME%` placeholders in a Verilog template (the templates use no `%`).
 pub(crate) fn subst(template: &str, vars: &[(&str, String)]) -> String {
     let mut out = template.to_string();
