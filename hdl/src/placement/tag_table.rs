@@ -21,6 +21,10 @@
 //!   left `m_dma`), the tag is freed and `EV_TEARDOWN_DONE` is queued (2 cycles).
 //! - Events: a 16-deep FIFO on `m_event_*` (valid/ready). Commands are accepted only while the
 //!   event FIFO and the done queue have room, so nothing is ever lost.
+//!
+//! `update()` is a bit-exact plain-Rust model of the Verilog body (every register and memory,
+//! same widths); `tests/placement_tags.rs` checks it against a reference of the contract and
+//! replays it through the Verilog.
 use super::{hash_masks, subst, PlacementParams, BASE_PORT_BITS, CID_BITS, FLOW_BITS, GEN_BITS, TAG_PORT_BITS};
 use rust_hdl::prelude::*;
 use std::fmt::Write;
@@ -78,6 +82,85 @@ pub struct TagTable {
     pub m_stat_setup_fails: Signal<Out, Bits<32>>,
     pub m_stat_teardowns: Signal<Out, Bits<32>>,
     _params: PlacementParams,
+    _s: Box<TagState>,
+}
+
+const ST_IDLE: u8 = 0;
+const ST_ENT: u8 = 1;
+const ST_FIN: u8 = 2;
+const ST_WR: u8 = 3;
+const ST_TDRD: u8 = 4;
+const ST_TDWR: u8 = 5;
+const ST_DONE: u8 = 6;
+const ST_EV: u8 = 7;
+
+/// Every register and memory of the Verilog body, under its Verilog name.
+#[derive(Clone, Default)]
+struct TagState {
+    masks: [Vec<u32>; 2],
+    // Lookup pipeline.
+    lk1_v: bool,
+    lk1_key: u64,
+    lk2_v: bool,
+    lk2_key: u64,
+    lk2_h: [usize; 2],
+    lk3_v: bool,
+    lk3_key: u64,
+    /// `way{t}_{w}[bucket]` at `ways[t][w][bucket]`; `wq` indexed `8t + w`.
+    ways: [Vec<Vec<u64>>; 2],
+    wq: [u64; 16],
+    lk4_v: bool,
+    lk4_match: u16,
+    lk4_val: [u64; 16],
+    // Control side.
+    key_mem: Vec<u64>,
+    key_q: u64,
+    occ_mem: [Vec<u8>; 2],
+    occ_q: [u8; 2],
+    done_mem: [u64; 16],
+    done_wr: u64,
+    done_rd: u64,
+    done_cnt: u64,
+    ev_mem: [u64; 16],
+    ev_wr: u64,
+    ev_rd: u64,
+    ev_cnt: u64,
+    st: u8,
+    f_tag: u64,
+    f_flow: u64,
+    f_cid: u64,
+    f_base: u64,
+    f_count: u64,
+    f_idx: u64,
+    f_acc: u64,
+    f_err: u64,
+    f_nowrite: bool,
+    f_large: bool,
+    f_h0: usize,
+    f_h1: usize,
+    f_kind: u64,
+    f_kq: u64,
+    f_gen: u64,
+    f_way0: u64,
+    f_way1: u64,
+    f_has0: bool,
+    f_has1: bool,
+    f_le: bool,
+    outstanding: u64,
+    // Registered outputs that count.
+    stat_lookup_miss: u64,
+    stat_setups: u64,
+    stat_setup_fails: u64,
+    stat_teardowns: u64,
+}
+
+fn h3(masks: &[u32], key: u64) -> usize {
+    masks.iter().enumerate().fold(0, |h, (b, m)| h | (((key as u32 & m).count_ones() as usize & 1) << b))
+}
+
+/// Verilog `lowest`: index of the lowest set bit, 0 when none.
+fn lowest(v: u8) -> u64 {
+    if v == 0 { 0 } else { u64::from(v.trailing_zeros()) }
 }
 
 impl TagTable {
@@ -132,13 +215,304 @@ impl TagTable {
             m_stat_setup_fails: Default::default(),
             m_stat_teardowns: Default::default(),
             _params: params,
+            _s: Box::new(TagState {
+                masks: [hash_masks(0, params.hash_bits), hash_masks(1, params.hash_bits)],
+                ways: std::array::from_fn(|_| vec![vec![0; 1 << params.hash_bits]; 8]),
+                key_mem: vec![0; 1 << 16],
+                occ_mem: std::array::from_fn(|_| vec![0; 1 << params.hash_bits]),
+                ..Default::default()
+            }),
         }
+    }
+
+    /// Outputs that the Verilog computes combinationally from registers (`always @(*)`).
+    fn comb_outputs(&mut self) {
+        let s = &*self._s;
+        let ready = s.st == ST_ENT || (s.st == ST_IDLE && s.done_cnt == 0 && s.ev_cnt < 16 && s.outstanding < 15);
+        let ev = s.ev_mem[s.ev_rd as usize];
+        self.s_ctrl_ready.next = ready;
+        self.m_event_valid.next = s.ev_cnt != 0;
+        self.m_event_kind.next = (ev >> 20).into();
+        self.m_event_status.next = (ev >> 16 & 0xf).into();
+        self.m_event_tag.next = (ev & 0xffff).into();
+    }
+
+    /// One rising edge of the Verilog body. Combinational values first (from the registers and
+    /// the inputs), then every register and memory takes its next value.
+    fn edge(&mut self) {
+        let p = self._params;
+        let (h, pb) = (p.hash_bits, p.pool_bits);
+        let kw = 42 + h;
+        let kw_mask = (1u64 << kw) - 1;
+        let pmask = (1u64 << pb) - 1;
+        let s = &mut *self._s;
+        // Inputs.
+        let (c_valid, c_op, c_tag) = (self.s_ctrl_valid.val(), self.s_ctrl_op.val().to_u64(), self.s_ctrl_tag.val().to_u64());
+        let (c_flow, c_cid, c_base) = (self.s_ctrl_flow.val().to_u64(), self.s_ctrl_cid.val().to_u64(), self.s_ctrl_base.val().to_u64());
+        let (c_count, c_addr, c_len) = (self.s_ctrl_count.val().to_u64(), self.s_ctrl_addr.val().to_u64(), self.s_ctrl_len.val().to_u64());
+        let ev_ready = self.m_event_ready.val();
+
+        // ---- Combinational control logic (always @(*) and wires).
+        let kq_busy = s.key_q >> (kw - 1) & 1 == 1;
+        let kq_live = s.key_q >> (kw - 2) & 1 == 1;
+        let kq_gen = s.key_q >> (kw - 10) & 0xff;
+        let kq_bucket = (s.key_q & ((1 << h) - 1)) as usize;
+        let done_head = s.done_mem[s.done_rd as usize];
+        let ev_valid = s.ev_cnt != 0;
+        let ev_pop = ev_valid && ev_ready;
+        let done_pop = s.st == ST_DONE;
+        let ready = s.st == ST_ENT || (s.st == ST_IDLE && s.done_cnt == 0 && s.ev_cnt < 16 && s.outstanding < 15);
+        let key_ra = if s.st == ST_IDLE { if s.done_cnt != 0 { done_head } else { c_tag } } else { s.f_tag } as usize;
+        let occ_ra = if s.st == ST_TDRD { [kq_bucket, kq_bucket] } else { [s.f_h0, s.f_h1] };
+        // Setup geometry.
+        let g_c = c_count;
+        let g_rows = ((g_c >> 4) + u64::from(g_c & 0xf != 0)) & 31;
+        let g_small = g_c <= 16;
+        let base_high_bad = c_base >> pb != 0;
+        let g_bad = g_c == 0
+            || g_c > 256
+            || base_high_bad
+            || if g_small { ((c_base & 0xf) + (g_c & 31)) & 31 > 16 } else { (c_base & 0xf) != 0 || ((c_base >> 4 & 0xf) + g_rows) & 31 > 16 };
+        let ctrl_tag_bad = c_tag >> p.tag_bits != 0;
+        // Entry checks.
+        let e_sum = (s.f_acc + c_len) & ((1 << 33) - 1);
+        let e_interior = s.f_idx != 0 && s.f_idx != (s.f_count.wrapping_sub(1) & 0x1ff);
+        let e_err = if c_op != 2 {
+            5
+        } else if c_len == 0 || (e_interior && c_len < 64) {
+            3
+        } else if e_sum >> 32 & 1 == 1 || s.f_acc >> 32 & 1 == 1 {
+            4
+        } else {
+            0
+        };
+        let use0 = s.f_has0 && (!s.f_has1 || s.f_le);
+        let use_way = if use0 { s.f_way0 } else { s.f_way1 };
+        let use_occ = if use0 { s.occ_q[0] } else { s.occ_q[1] };
+        let use_bucket = if use0 { s.f_h0 } else { s.f_h1 };
+        // Write ports: (table, way, bucket, data), key word, occupancy (table, bucket, word), event.
+        let mut hw: Option<(usize, usize, usize, u64)> = None;
+        let mut key_w: Option<u64> = None;
+        let mut occ_w: Option<(usize, usize, u8)> = None;
+        let mut ev_w: Option<u64> = None;
+        let ev_default = s.f_kind << 20 | s.f_err << 16 | s.f_tag;
+        match s.st {
+            ST_WR => {
+                if s.f_err == 0 {
+                    ev_w = Some(s.f_tag);
+                    let t = usize::from(!use0);
+                    hw = Some((t, use_way as usize, use_bucket, 1 << 52 | s.f_flow << 40 | s.f_cid << 24 | s.f_tag << 8 | s.f_gen));
+                    occ_w = Some((t, use_bucket, use_occ | (1 << use_way)));
+                    key_w = Some(
+                        3 << (kw - 2) | s.f_gen << (kw - 10) | s.f_flow << (kw - 22) | s.f_cid << (kw - 38) | (t as u64) << (h + 3) | use_way << h | use_bucket as u64,
+                    );
+                } else {
+                    ev_w = Some(1 << 20 | s.f_err << 16 | s.f_tag);
+                }
+            }
+            ST_TDWR => {
+                let t = (s.f_kq >> (h + 3) & 1) as usize;
+                let way = s.f_kq >> h & 7;
+                let bucket = (s.f_kq & ((1 << h) - 1)) as usize;
+                hw = Some((t, way as usize, bucket, 0));
+                occ_w = Some((t, bucket, s.occ_q[t] & !(1u8 << way)));
+                key_w = Some(1 << (kw - 1) | (s.f_kq & ((1 << (kw - 2)) - 1)));
+            }
+            ST_DONE => {
+                key_w = Some(s.key_q & ((1 << (kw - 2)) - 1));
+                ev_w = Some(2 << 20 | s.f_tag);
+            }
+            ST_EV => ev_w = Some(ev_default),
+            _ => {}
+        }
+
+        // ---- Lookup pipeline (the way read is read-first: it sees the old word).
+        let l_key = self.s_lookup_flow.val().to_u64() << 16 | self.s_lookup_cid.val().to_u64();
+        let lk4_one = s.lk4_match != 0 && s.lk4_match & s.lk4_match.wrapping_sub(1) == 0;
+        let lk4_sel = (0..16).filter(|i| s.lk4_match >> i & 1 == 1).fold(0, |acc, i| acc | s.lk4_val[i]);
+        self.m_lookup_valid.next = s.lk4_v;
+        self.m_lookup_hit.next = s.lk4_v && lk4_one;
+        self.m_lookup_tag.next = (lk4_sel >> 8 & 0xffff).into();
+        self.m_lookup_gen.next = (lk4_sel & 0xff).into();
+        if s.lk4_v && !lk4_one {
+            s.stat_lookup_miss = (s.stat_lookup_miss + 1) & 0xFFFF_FFFF;
+        }
+        s.lk4_v = s.lk3_v;
+        for i in 0..16 {
+            let wq = s.wq[i];
+            s.lk4_match = s.lk4_match & !(1 << i) | (u16::from(wq >> 52 & 1 == 1 && (wq >> 24 & 0xFFF_FFFF) == s.lk3_key) << i);
+            s.lk4_val[i] = wq & 0xFF_FFFF;
+        }
+        for t in 0..2 {
+            for w in 0..8 {
+                s.wq[8 * t + w] = s.ways[t][w][s.lk2_h[t]];
+            }
+        }
+        s.lk3_v = s.lk2_v;
+        s.lk3_key = s.lk2_key;
+        s.lk2_v = s.lk1_v;
+        s.lk2_key = s.lk1_key;
+        s.lk2_h = [h3(&s.masks[0], s.lk1_key), h3(&s.masks[1], s.lk1_key)];
+        s.lk1_v = self.s_lookup_valid.val();
+        s.lk1_key = l_key;
+
+        // ---- Memories: reads see the old contents, then the writes.
+        let key_q_next = s.key_mem[key_ra];
+        let occ_q_next = [s.occ_mem[0][occ_ra[0]], s.occ_mem[1][occ_ra[1]]];
+        if let Some((t, w, b, d)) = hw {
+            s.ways[t][w][b] = d;
+        }
+        if let Some(d) = key_w {
+            s.key_mem[s.f_tag as usize] = d & kw_mask;
+        }
+        if let Some((t, b, d)) = occ_w {
+            s.occ_mem[t][b] = d;
+        }
+        // ---- Control FSM (registered outputs and state).
+        self.m_desc_we.next = false;
+        self.m_token_valid.next = false;
+        self.m_entry_we.next = false;
+        let (key_q, occ_q) = (s.key_q, s.occ_q);
+        match s.st {
+            ST_IDLE => {
+                if s.done_cnt != 0 {
+                    if s.ev_cnt < 16 {
+                        s.st = ST_DONE;
+                        s.f_tag = done_head;
+                    }
+                } else if c_valid && ready {
+                    (s.f_tag, s.f_flow, s.f_cid, s.f_base) = (c_tag, c_flow, c_cid, c_base & pmask);
+                    (s.f_count, s.f_idx, s.f_acc, s.f_large) = (c_count, 0, 0, !g_small);
+                    s.f_h0 = h3(&s.masks[0], c_flow << 16 | c_cid);
+                    s.f_h1 = h3(&s.masks[1], c_flow << 16 | c_cid);
+                    s.f_nowrite = g_bad || ctrl_tag_bad;
+                    s.f_err = if ctrl_tag_bad { 1 } else if g_bad { 2 } else { 0 };
+                    s.f_kind = 3;
+                    if c_op == 1 {
+                        s.st = if c_count == 0 { ST_FIN } else { ST_ENT };
+                    } else if c_op == 3 {
+                        s.st = if ctrl_tag_bad { ST_EV } else { ST_TDRD };
+                    } else {
+                        s.f_err = 5;
+                        s.st = ST_EV;
+                    }
+                }
+            }
+            ST_ENT => {
+                if c_valid {
+                    self.m_entry_we.next = !s.f_nowrite;
+                    self.m_entry_index.next = ((s.f_base + s.f_idx) & pmask).into();
+                    self.m_entry_addr.next = c_addr.into();
+                    self.m_entry_start.next = (s.f_acc & 0xFFFF_FFFF).into();
+                    self.m_entry_l1.next = s.f_large && s.f_idx & 0xf == 0;
+                    s.f_acc = e_sum;
+                    if s.f_err == 0 {
+                        s.f_err = e_err;
+                    }
+                    if s.f_idx == (s.f_count.wrapping_sub(1) & 0x1ff) {
+                        s.st = ST_FIN;
+                    }
+                    s.f_idx = (s.f_idx + 1) & 0x1ff;
+                }
+            }
+            ST_FIN => {
+                if s.f_err == 0 && kq_busy {
+                    s.f_err = 6;
+                } else if s.f_err == 0 && occ_q == [0xff, 0xff] {
+                    s.f_err = 7;
+                }
+                s.f_gen = (kq_gen + 1) & 0xff;
+                s.f_has0 = occ_q[0] != 0xff;
+                s.f_has1 = occ_q[1] != 0xff;
+                s.f_way0 = lowest(!occ_q[0]);
+                s.f_way1 = lowest(!occ_q[1]);
+                s.f_le = occ_q[0].count_ones() <= occ_q[1].count_ones();
+                s.st = ST_WR;
+            }
+            ST_WR => {
+                if s.f_err == 0 {
+                    self.m_desc_we.next = true;
+                    self.m_desc_tag.next = s.f_tag.into();
+                    self.m_desc_live.next = true;
+                    self.m_desc_gen.next = s.f_gen.into();
+                    self.m_desc_flow.next = s.f_flow.into();
+                    self.m_desc_base.next = s.f_base.into();
+                    self.m_desc_last.next = (s.f_count.wrapping_sub(1) & 0xff).into();
+                    self.m_desc_total.next = (s.f_acc & 0xFFFF_FFFF).into();
+                    s.stat_setups = (s.stat_setups + 1) & 0xFFFF_FFFF;
+                } else {
+                    s.stat_setup_fails = (s.stat_setup_fails + 1) & 0xFFFF_FFFF;
+                }
+                s.st = ST_IDLE;
+            }
+            ST_TDRD => {
+                s.f_kq = key_q;
+                if !kq_busy {
+                    s.f_err = 8;
+                    s.st = ST_EV;
+                } else if !kq_live {
+                    s.f_err = 9;
+                    s.st = ST_EV;
+                } else {
+                    s.st = ST_TDWR;
+                }
+            }
+            ST_TDWR => {
+                self.m_desc_we.next = true;
+                self.m_desc_tag.next = s.f_tag.into();
+                self.m_desc_live.next = false;
+                self.m_desc_gen.next = (s.f_kq >> (kw - 10) & 0xff).into();
+                self.m_desc_flow.next = 0u64.into();
+                self.m_desc_base.next = 0u64.into();
+                self.m_desc_last.next = 0u64.into();
+                self.m_desc_total.next = 0u64.into();
+                self.m_token_valid.next = true;
+                self.m_token_tag.next = s.f_tag.into();
+                s.stat_teardowns = (s.stat_teardowns + 1) & 0xFFFF_FFFF;
+                s.outstanding = (s.outstanding + 1) & 31;
+                s.st = ST_IDLE;
+            }
+            ST_DONE => {
+                s.outstanding = s.outstanding.wrapping_sub(1) & 31;
+                s.st = ST_IDLE;
+            }
+            _ => s.st = ST_IDLE,
+        }
+        // Done queue and event FIFO (after the FSM, which reads their old counts).
+        if self.s_done_valid.val() {
+            s.done_mem[s.done_wr as usize] = self.s_done_tag.val().to_u64();
+            s.done_wr = (s.done_wr + 1) & 15;
+        }
+        if done_pop {
+            s.done_rd = (s.done_rd + 1) & 15;
+        }
+        s.done_cnt = (s.done_cnt + u64::from(self.s_done_valid.val())).wrapping_sub(u64::from(done_pop)) & 31;
+        if let Some(d) = ev_w {
+            s.ev_mem[s.ev_wr as usize] = d;
+            s.ev_wr = (s.ev_wr + 1) & 15;
+        }
+        if ev_pop {
+            s.ev_rd = (s.ev_rd + 1) & 15;
+        }
+        s.ev_cnt = (s.ev_cnt + u64::from(ev_w.is_some())).wrapping_sub(u64::from(ev_pop)) & 31;
+
+        s.key_q = key_q_next;
+        s.occ_q = occ_q_next;
+        self.m_stat_lookup_miss.next = s.stat_lookup_miss.into();
+        self.m_stat_setups.next = s.stat_setups.into();
+        self.m_stat_setup_fails.next = s.stat_setup_fails.into();
+        self.m_stat_teardowns.next = s.stat_teardowns.into();
     }
 }
 
 impl Logic for TagTable {
-    /// Verilator-only block (see the module docs of `placement`).
-    fn update(&mut self) {}
+    /// Bit-exact model of the Verilog body (see `edge`).
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.edge();
+        }
+        self.comb_outputs();
+    }
 
     fn connect(&mut self) {
         self.s_ctrl_ready.connect();
