@@ -78,8 +78,8 @@ fn random_sgl(rng: &mut SmallRng, mps: u64) -> Vec<(u64, u64)> {
         let addr = match rng.gen_range(0..10) {
             // The next entry follows the previous one in host memory.
             0..=2 if i > 0 => at,
-            3 | 4 => (at + 4095) / 4096 * 4096,
-            5 => (at + mps - 1) / mps * mps + mps - rng.gen_range(1..64),
+            3 | 4 => at.div_ceil(4096) * 4096,
+            5 => at.div_ceil(mps) * mps + mps - rng.gen_range(1..64),
             _ => at + rng.gen_range(0..8192),
         };
         out.push((addr, len));

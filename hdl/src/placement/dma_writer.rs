@@ -276,7 +276,7 @@ impl DmaWriter {
         let d4 = &cur.d4;
         self.m_dma_valid.next = d4.ok;
         self.m_dma_tag.next = d4.tag.into();
-        self.m_dma_data.next = d4.data.clone();
+        self.m_dma_data.next = d4.data;
         self.m_dma_seg_valid.next = cur.d4_sv.into();
         self.m_dma_seg_addr.next = wide(&cur.d4_a, 64);
         self.m_dma_seg_count.next = (0..4).fold(0u64, |acc, k| acc | cur.d4_n[k] << (7 * k)).into();

@@ -17,8 +17,13 @@
 //! Verdict order (`reason`): bad input, tag not live, wrong flow, stale generation, out of
 //! bounds. The teardown token (`s_token_*`, in the cycle of the killing descriptor write) joins
 //! the beat that read the descriptor in that cycle, the last one that can still be placed.
+//!
+//! `update()` is a bit-exact plain-Rust model of the Verilog body (every register and memory,
+//! same widths); `tests/placement_sgl.rs` checks it against a reference that walks the SGL
+//! entry by entry and replays it through the Verilog.
 use super::{subst, PlacementParams, BASE_PORT_BITS, FLOW_BITS, GEN_BITS, TAG_PORT_BITS};
 use rust_hdl::prelude::*;
+use std::collections::VecDeque;
 use std::fmt::Write;
 
 #[derive(LogicBlock)]
@@ -60,6 +65,100 @@ pub struct SglStore {
     pub m_res_token_valid: Signal<Out, Bit>,
     pub m_res_token_tag: Signal<Out, Bits<TAG_PORT_BITS>>,
     _params: PlacementParams,
+    _m: Box<SglMem>,
+    _r: Box<SglRegs>,
+}
+
+/// A descriptor word: `{live, gen, flow, base, last, total}`.
+#[derive(Clone, Copy, Default)]
+struct Desc {
+    live: bool,
+    gen: u64,
+    flow: u64,
+    base: u64,
+    last: u64,
+    total: u64,
+}
+
+/// The memories of the Verilog body.
+#[derive(Default)]
+struct SglMem {
+    desc: Vec<Desc>,
+    /// `l1m{j}[superblock]` at `l1[superblock][j]`.
+    l1: Vec<[u64; 16]>,
+    /// Level 2, column `j` of row `r` (`l2m{j/2}[r]` half `j%2`) at `l2[r][j]`.
+    l2: Vec<[u64; 16]>,
+    bank: [Vec<u64>; 2],
+    /// `dly0..dly7`, the newest at the back.
+    dly: VecDeque<Bits<512>>,
+}
+
+/// What every stage carries (a stage that lacks a field in the Verilog ignores it).
+#[derive(Clone, Copy, Default)]
+struct Beat {
+    v: bool,
+    tok: bool,
+    tok_tag: u64,
+    reason: u64,
+    tag: u64,
+    flow: u64,
+    gen: u64,
+    off: u64,
+    total: u64,
+    lane: u64,
+    cnt: u64,
+}
+
+/// The registers of the Verilog body, under their Verilog names (`rN` = the `Beat` of stage N).
+#[derive(Clone, Default)]
+struct SglRegs {
+    r1: Beat,
+    r2: Beat,
+    r2_bad: bool,
+    r2_end: u64,
+    r2_desc: Desc,
+    l1q: [u64; 16],
+    r3: Beat,
+    r3_end: u64,
+    r3_base: u64,
+    r3_last: u64,
+    r4: Beat,
+    r4_m1: u64,
+    r4_l1q: [u64; 16],
+    r4_base: u64,
+    r4_last: u64,
+    r4_oob: bool,
+    r4_lastrow_oh: u64,
+    l2q: [u64; 16],
+    r5: Beat,
+    r5_more: bool,
+    r5_nrs: u64,
+    r5_row: u64,
+    r5_lo: u64,
+    r5_hi: u64,
+    r6: Beat,
+    r6_m2: u64,
+    r6_s: [u64; 16],
+    r6_more: bool,
+    r6_nrs: u64,
+    r6_row: u64,
+    r6_lthi: u64,
+    r6_row_p1: u64,
+    bq: [u64; 2],
+    r7: Beat,
+    r7_odd: bool,
+    r7_start: u64,
+    r7_end: u64,
+    r8: Beat,
+    r8_into: u64,
+    r8_room: u64,
+    r8_addr: u64,
+    r8_next: u64,
+}
+
+/// `{|(oh & 16'hff00), |(oh & 16'hf0f0), |(oh & 16'hcccc), |(oh & 16'haaaa)}`.
+fn encode16(oh: u64) -> u64 {
+    [0xaaaa, 0xcccc, 0xf0f0, 0xff00].iter().enumerate().fold(0, |acc, (b, m)| acc | (u64::from(oh & m != 0) << b))
 }
 
 impl SglStore {
@@ -106,13 +205,178 @@ impl SglStore {
             m_res_token_valid: Default::default(),
             m_res_token_tag: Default::default(),
             _params: params,
+            _m: Box::new(SglMem {
+                desc: vec![Desc::default(); 1 << params.tag_bits],
+                l1: vec![[0; 16]; 1 << (params.pool_bits - 8)],
+                l2: vec![[0; 16]; 1 << (params.pool_bits - 4)],
+                bank: [vec![0; 1 << (params.pool_bits - 1)], vec![0; 1 << (params.pool_bits - 1)]],
+                dly: VecDeque::from(vec![Bits::<512>::default(); 8]),
+            }),
+            _r: Box::default(),
         }
+    }
+
+    /// One rising edge of the Verilog body: memory reads see the old contents, then the writes
+    /// land and every register takes the value computed from the old registers.
+    fn edge(&mut self) {
+        const W32: u64 = 0xFFFF_FFFF;
+        let p = self._params;
+        let pb = p.pool_bits;
+        let pmask = (1u64 << pb) - 1;
+        let rowmask = (1u64 << (pb - 4)) - 1;
+        let c = (*self._r).clone();
+        let m = &mut *self._m;
+        let mut n = c.clone();
+
+        // Stage 1: inputs.
+        n.r1 = Beat {
+            v: self.s_place_valid.val(),
+            flow: self.s_place_flow.val().to_u64(),
+            tag: self.s_place_tag.val().to_u64(),
+            gen: self.s_place_gen.val().to_u64(),
+            off: self.s_place_offset.val().to_u64(),
+            lane: self.s_place_lane.val().to_u64(),
+            cnt: self.s_place_count.val().to_u64(),
+            ..Default::default()
+        };
+        // Stage 2: checks; descriptor read.
+        let r1_end_lane = c.r1.lane + c.r1.cnt;
+        let r1_bad = c.r1.cnt == 0 || r1_end_lane > 64 || c.r1.tag >> p.tag_bits != 0;
+        n.r2 = c.r1;
+        n.r2.tok = self.s_token_valid.val();
+        n.r2.tok_tag = self.s_token_tag.val().to_u64();
+        n.r2_bad = r1_bad;
+        n.r2_end = c.r1.off + c.r1.cnt;
+        n.r2_desc = m.desc[(c.r1.tag & ((1 << p.tag_bits) - 1)) as usize];
+        // Stage 3: level-1 read.
+        let d = c.r2_desc;
+        let r2_reason = if c.r2_bad {
+            1
+        } else if !d.live {
+            2
+        } else if d.flow != c.r2.flow {
+            3
+        } else if d.gen != c.r2.gen {
+            4
+        } else {
+            0
+        };
+        n.r3 = Beat { reason: r2_reason, total: d.total, ..c.r2 };
+        n.r3_end = c.r2_end;
+        n.r3_base = d.base;
+        n.r3_last = d.last;
+        n.l1q = m.l1[(d.base >> 8) as usize];
+        // Stage 4: level-1 compares.
+        let (b74, l74) = (c.r3_base >> 4 & 15, c.r3_last >> 4 & 15);
+        n.r4_m1 = 0;
+        for j in 0..16u64 {
+            let hit = c.r3.off >= c.l1q[j as usize] && (j == 15 || j >= b74) && (j == 0 || j <= b74 + l74);
+            n.r4_m1 |= u64::from(hit) << j;
+        }
+        n.r4_l1q = c.l1q;
+        n.r4 = c.r3;
+        n.r4_base = c.r3_base;
+        n.r4_last = c.r3_last;
+        n.r4_oob = c.r3_end > c.r3.total;
+        n.r4_lastrow_oh = 1 << ((b74 + l74) & 15);
+        // Stage 5: the row; level-2 read.
+        let oh1 = c.r4_m1 & !(c.r4_m1 >> 1);
+        let j1 = encode16(oh1);
+        let r4_small = c.r4_last >> 4 & 15 == 0;
+        let r4_is_last_row = oh1 & c.r4_lastrow_oh != 0;
+        let row4 = if r4_small { c.r4_base >> 4 } else { (c.r4_base >> 8) << 4 | j1 } & rowmask;
+        let nrs4 = (0..15).filter(|j| oh1 >> j & 1 == 1).fold(0, |acc, j| acc | c.r4_l1q[j + 1]);
+        n.l2q = m.l2[row4 as usize];
+        n.r5 = Beat { reason: if c.r4.reason != 0 { c.r4.reason } else if c.r4_oob { 5 } else { 0 }, ..c.r4 };
+        n.r5_row = row4;
+        n.r5_nrs = nrs4;
+        n.r5_more = !r4_small && !r4_is_last_row;
+        n.r5_lo = if r4_small { c.r4_base & 15 } else { 0 };
+        n.r5_hi = if r4_small { ((c.r4_base & 15) + (c.r4_last & 15)) & 15 } else if r4_is_last_row { c.r4_last & 15 } else { 15 };
+        // Stage 6: level-2 compares.
+        n.r6_m2 = 0;
+        for j in 0..16u64 {
+            let hit = c.r5.off >= c.l2q[j as usize] && (j == 15 || j >= c.r5_lo) && (j == 0 || j <= c.r5_hi);
+            n.r6_m2 |= u64::from(hit) << j;
+        }
+        n.r6_s = c.l2q;
+        n.r6_lthi = !(0xffffu64 << c.r5_hi) & 0xffff;
+        n.r6_row_p1 = (c.r5_row + 1) & rowmask;
+        n.r6 = c.r5;
+        n.r6_more = c.r5_more;
+        n.r6_nrs = c.r5_nrs;
+        n.r6_row = c.r5_row;
+        // Stage 7: the entry; address-bank reads.
+        let oh2 = c.r6_m2 & !(c.r6_m2 >> 1);
+        let k6 = encode16(oh2);
+        let e6 = c.r6_row << 4 | k6;
+        let start6 = (0..16).filter(|j| oh2 >> j & 1 == 1).fold(0, |acc, j| acc | c.r6_s[j]);
+        let next_in_row6 = (0..15).filter(|j| oh2 >> j & 1 == 1).fold(0, |acc, j| acc | c.r6_s[j + 1]);
+        let in_row6 = oh2 & c.r6_lthi != 0;
+        let end6 = if in_row6 { next_in_row6 } else if c.r6_more { c.r6_nrs } else { c.r6.total };
+        let half_up6 = u64::from(oh2 & 0x6666 != 0) | u64::from(oh2 & 0x7878 != 0) << 1 | u64::from(oh2 & 0x7f80 != 0) << 2;
+        let bank0_ra = if oh2 >> 15 & 1 == 1 { c.r6_row_p1 << 3 } else { c.r6_row << 3 | half_up6 };
+        let bank1_ra = e6 >> 1;
+        n.bq = [m.bank[0][bank0_ra as usize], m.bank[1][bank1_ra as usize]];
+        n.r7 = c.r6;
+        n.r7_odd = e6 & 1 == 1;
+        n.r7_start = start6;
+        n.r7_end = end6;
+        // Stage 8: offset into the entry, room left in it.
+        n.r8 = c.r7;
+        n.r8_into = c.r7.off.wrapping_sub(c.r7_start) & W32;
+        n.r8_room = c.r7_end.wrapping_sub(c.r7.off) & W32;
+        n.r8_addr = if c.r7_odd { c.bq[1] } else { c.bq[0] };
+        n.r8_next = if c.r7_odd { c.bq[0] } else { c.bq[1] };
+        // Output: the pieces.
+        let r8 = c.r8;
+        let b1 = if c.r8_room >> 7 != 0 || c.r8_room & 0x7f >= r8.cnt { r8.cnt } else { c.r8_room & 0x7f };
+        self.m_res_valid.next = r8.v;
+        self.m_res_ok.next = r8.v && r8.reason == 0;
+        self.m_res_reason.next = r8.reason.into();
+        self.m_res_tag.next = r8.tag.into();
+        self.m_res_lane.next = r8.lane.into();
+        self.m_res_count.next = r8.cnt.into();
+        self.m_res_a1.next = c.r8_addr.wrapping_add(c.r8_into).into();
+        self.m_res_b1.next = b1.into();
+        self.m_res_a2.next = c.r8_next.into();
+        self.m_res_token_valid.next = r8.tok;
+        self.m_res_token_tag.next = r8.tok_tag.into();
+        // The data delay line.
+        m.dly.push_back(self.s_place_data.val());
+        self.m_res_data.next = m.dly.pop_front().expect("eight stages");
+
+        // Memory writes.
+        if self.s_desc_we.val() {
+            m.desc[(self.s_desc_tag.val().to_u64() & ((1 << p.tag_bits) - 1)) as usize] = Desc {
+                live: self.s_desc_live.val(),
+                gen: self.s_desc_gen.val().to_u64(),
+                flow: self.s_desc_flow.val().to_u64(),
+                base: self.s_desc_base.val().to_u64() & pmask,
+                last: self.s_desc_last.val().to_u64(),
+                total: self.s_desc_total.val().to_u64(),
+            };
+        }
+        if self.s_entry_we.val() {
+            let index = self.s_entry_index.val().to_u64() & pmask;
+            let start = self.s_entry_start.val().to_u64();
+            if self.s_entry_l1.val() {
+                m.l1[(index >> 8) as usize][(index >> 4 & 15) as usize] = start;
+            }
+            m.l2[(index >> 4) as usize][(index & 15) as usize] = start;
+            m.bank[(index & 1) as usize][(index >> 1) as usize] = self.s_entry_addr.val().to_u64();
+        }
+        *self._r = n;
     }
 }
 
 impl Logic for SglStore {
-    /// Verilator-only block (see the module docs of `placement`).
-    fn update(&mut self) {}
+    /// Bit-exact model of the Verilog body (see `edge`).
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            self.edge();
+        }
+    }
 
     fn connect(&mut self) {
         self.m_res_valid.connect();

@@ -13,7 +13,8 @@
 //!   `OP_ENTRY` addr, len. Entry `i` goes to pool entry `base + i` with its prefix sum. The
 //!   host allocates tags and pool ranges (see `status::BAD_GEOMETRY` for the rules) and reuses
 //!   them only after `EV_TEARDOWN_DONE`. Cost: `count + 3` cycles; result event
-//!   `EV_SETUP_OK`/`EV_SETUP_FAILED`. The tag matches lookups from the cycle after.
+//!   `EV_SETUP_OK`/`EV_SETUP_FAILED`. The key matches lookups presented from the cycle after
+//!   the setup's last word is taken.
 //! - `OP_TEARDOWN` tag: 3 cycles. The hash way is cleared at once (lookups miss from the next
 //!   cycle) and the descriptor is marked dead one cycle later, together with a teardown token
 //!   that follows the last beat that could still be placed through `SglStore` and
