@@ -334,7 +334,7 @@ wire far = s3_restart ? s3_dist_far : walk_far;
 wire [31:0] far_next = walk_dist_in - 32'd{w};
 wire far_far = |walk_dist_in[31:{lb1p}];
 wire [{lb1}:0] first_lane = walk_dist_in[{lb1}:0];
-reg s4_valid = 1'b0, s4_lost = 1'b0, s4_p0_valid = 1'b0;
+reg s4_valid = 1'b0, s4_lost = 1'b0, s4_p0_valid = 1'b0, s4_p1_valid = 1'b0;
 reg [{lb1}:0] s4_p0 = {lb}'d0;
 reg [{w1}:0] s4_ib = {w}'d0;
 reg [{nl1}:0] s4_nl = {nlw}'d0;
@@ -347,19 +347,23 @@ always @(posedge clock) begin
     walk_lost <= lost_in || (!far && s3_bad[first_lane]);
     s4_lost <= lost_in || (!far && s3_bad[first_lane]);
     s4_p0_valid <= !lost_in && !far && !s3_bad[first_lane];
+    // Whether the first header has a successor in the beat, decided beside the loop so the
+    // later stages need no wide bit mux.
+    s4_p1_valid <= !lost_in && !far && !s3_bad[first_lane] && s3_ib[first_lane];
     s4_p0 <= first_lane;
   end
 end
 // Stages 5 and 6: the second and third header of the beat, then the output.
 reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0;
 reg [{lb1}:0] s5_p0 = {lb}'d0, s5_p1 = {lb}'d0;
-reg [{w1}:0] s5_ib = {w}'d0;
+reg [{w1}:0] s5_ib = {w}'d0, s5_p1_onehot = {w}'d0;
 reg [{nl1}:0] s5_nl = {nlw}'d0;
 reg [31:0] s5_dist = 32'd0;
 always @(posedge clock) begin
   s5_valid <= s4_valid; s5_lost <= s4_lost; s5_p0_valid <= s4_p0_valid; s5_p0 <= s4_p0;
-  s5_p1_valid <= s4_p0_valid && s4_ib[s4_p0];
+  s5_p1_valid <= s4_p1_valid;
   s5_p1 <= s4_nl[s4_p0 * {lb} +: {lb}];
+  s5_p1_onehot <= {w}'d1 << s4_nl[s4_p0 * {lb} +: {lb}];
   s5_ib <= s4_ib; s5_nl <= s4_nl; s5_dist <= walk_dist;
 end
 reg s6_valid = 1'b0, s6_lost = 1'b0, s6_p0_valid = 1'b0, s6_p1_valid = 1'b0, s6_p2_valid = 1'b0;
@@ -368,7 +372,7 @@ reg [31:0] s6_dist = 32'd0;
 always @(posedge clock) begin
   s6_valid <= s5_valid; s6_lost <= s5_lost; s6_p0_valid <= s5_p0_valid; s6_p0 <= s5_p0;
   s6_p1_valid <= s5_p1_valid; s6_p1 <= s5_p1;
-  s6_p2_valid <= s5_p1_valid && s5_ib[s5_p1];
+  s6_p2_valid <= s5_p1_valid && |(s5_ib & s5_p1_onehot);
   s6_p2 <= s5_nl[s5_p1 * {lb} +: {lb}];
   s6_dist <= s5_dist;
 end
