@@ -17,6 +17,7 @@
 //! Latency `LATENCY` = 5 cycles: input registers, hash (XOR trees of at most 3 LUT levels),
 //! block-RAM read, key compare (4 LUT levels), way encode. Throughput one lookup per cycle.
 use super::toeplitz::{columns, hash, FiveTuple};
+use crate::bytes::lanes_from_bits;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -57,9 +58,7 @@ pub type FlowTable4096 = FlowTable<10, 12>;
 pub type FlowTable64 = FlowTable<4, 6>;
 
 fn addr(bits: Bits<128>) -> [u8; 16] {
-    let mut bytes = num_bigint::BigUint::from(bits).to_bytes_le();
-    bytes.resize(16, 0);
-    bytes.try_into().expect("16 bytes")
+    lanes_from_bits(bits).try_into().expect("128 bits are 16 bytes")
 }
 
 impl<const SET_BITS: usize, const FLOW_BITS: usize> FlowTable<SET_BITS, FLOW_BITS> {
@@ -95,20 +94,12 @@ impl<const SET_BITS: usize, const FLOW_BITS: usize> FlowTable<SET_BITS, FLOW_BIT
     pub fn set_of(flow: &FiveTuple) -> usize {
         hash(flow) as usize & ((1 << SET_BITS) - 1)
     }
-
-    fn lookup_key(&self) -> FiveTuple {
-        let ipv6 = self.s_ipv6.val();
-        canonical(FiveTuple { ipv6, src_addr: addr(self.s_src_addr.val()), dst_addr: addr(self.s_dst_addr.val()), src_port: self.s_src_port.val().index() as u16, dst_port: self.s_dst_port.val().index() as u16 })
-    }
-
-    fn control_key(&self) -> FiveTuple {
-        let ipv6 = self.c_ipv6.val();
-        canonical(FiveTuple { ipv6, src_addr: addr(self.c_src_addr.val()), dst_addr: addr(self.c_dst_addr.val()), src_port: self.c_src_port.val().index() as u16, dst_port: self.c_dst_port.val().index() as u16 })
-    }
 }
 
-/// IPv4 keys compare only their 4 address bytes: the upper 12 are ignored on both paths.
-fn canonical(mut t: FiveTuple) -> FiveTuple {
+/// The key on the lookup or control ports. IPv4 keys compare only their 4 address bytes: the
+/// upper 12 are ignored on both paths.
+fn key_of(ipv6: bool, src_addr: Bits<128>, dst_addr: Bits<128>, src_port: Bits<16>, dst_port: Bits<16>) -> FiveTuple {
+    let mut t = FiveTuple { ipv6, src_addr: addr(src_addr), dst_addr: addr(dst_addr), src_port: src_port.index() as u16, dst_port: dst_port.index() as u16 };
     if !t.ipv6 {
         t.src_addr[4..].fill(0);
         t.dst_addr[4..].fill(0);
@@ -130,10 +121,10 @@ impl<const SET_BITS: usize, const FLOW_BITS: usize> Logic for FlowTable<SET_BITS
         // The lookup reads the RAM two edges after its inputs are sampled; a control write
         // lands one edge after it is sampled, so the lookup sees it when sampled together.
         if self.c_valid.val() {
-            let key = self.c_add.val().then(|| self.control_key());
+            let key = self.c_add.val().then(|| key_of(self.c_ipv6.val(), self.c_src_addr.val(), self.c_dst_addr.val(), self.c_src_port.val(), self.c_dst_port.val()));
             self._slots[self.c_flow.val().index()] = key;
         }
-        let lookup = self.s_valid.val().then(|| self.lookup_key());
+        let lookup = self.s_valid.val().then(|| key_of(self.s_ipv6.val(), self.s_src_addr.val(), self.s_dst_addr.val(), self.s_src_port.val(), self.s_dst_port.val()));
         let result = lookup.map(|key| {
             let set = Self::set_of(&key);
             (0..WAYS).map(|way| set * WAYS + way).find(|&slot| self._slots[slot] == Some(key))

@@ -138,8 +138,8 @@ impl FlowTracker {
             report.roles[i] = self.byte(byte_seq, byte, &mut report);
         }
         self.expected_seq = self.expected_seq.wrapping_add((payload.len() - skip) as u32);
-        let any_untracked_pdu_byte = report.roles.iter().any(|r| *r == ByteRole::Untracked);
-        if any_untracked_pdu_byte || report.lost_sync || report.data_pdus.iter().any(|p| p.digest_ok == Some(false)) {
+        let any_untracked = report.roles.iter().any(|r| *r == ByteRole::Untracked);
+        if any_untracked || report.lost_sync || report.data_pdus.iter().any(|p| p.digest_ok == Some(false)) {
             report.crc_ok = false;
         }
         report

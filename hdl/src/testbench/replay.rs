@@ -112,6 +112,14 @@ endmodule
     }
 
     /// Build with Verilator in `dir` and run the cycles; `Err` when the tools fail.
+    /// Runs the replay in `<tmp>/replay-<top>` and panics unless every cycle matched; the
+    /// panic message carries the report, with the VCD of the failing run.
+    pub fn assert_matches(&self, tmp: &Path, cycles: &[Cycle]) {
+        let report = self.run(&tmp.join(format!("replay-{}", self.top)), cycles).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.cycles, cycles.len(), "the replay stopped early: {report:#?}");
+        assert_eq!(report.mismatches, 0, "Verilog disagrees with the model: {report:#?}");
+    }
+
     pub fn run(&self, dir: &Path, cycles: &[Cycle]) -> Result<ReplayReport, String> {
         assert!(!cycles.is_empty(), "nothing to replay");
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
