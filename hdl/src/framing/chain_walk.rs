@@ -12,9 +12,9 @@
 //! raises `m_lost` for the beat (reporting none of its headers) and stays lost until
 //! `s_restart` loads a new distance (stream start, or a confirmed resync).
 //!
-//! Latency `LATENCY` = 8 cycles: hops, exits of chains from their second header, those
-//! exits pre-selected in groups of eight lanes, exits of any chain, the loop, the second and
-//! third header positions, the output. Throughput one beat per cycle.
+//! Latency `LATENCY` = 9 cycles: hops, exits of chains from their second header, those
+//! exits pre-selected in groups of eight lanes, exits of any chain, what a restart selects,
+//! the loop, the second and third header positions, the output. Throughput one beat per cycle.
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 use std::fmt::Write;
@@ -74,7 +74,7 @@ pub fn walk_beat(w: usize, ok: &[bool], plen: &[u32], dist: u64, lost: bool) -> 
 }
 
 impl<const W: usize, const LANE_BITS: usize> PduChainWalk<W, LANE_BITS> {
-    pub const LATENCY: usize = 8;
+    pub const LATENCY: usize = 9;
 
     pub fn new() -> Self {
         assert!(1 << LANE_BITS == W && W >= MIN_PDU && W <= 64);
@@ -320,51 +320,99 @@ end
             nlo3 = lb * l + 3,
         );
     }
+    // Stage 3c: what a restart would select, chosen before the loop so that the loop's wide
+    // muxes are steered straight from its own register.
+    v.push_str(&delayed("s3c", "s3", &[("valid", 1), ("restart", 1), ("dist_far", 1), ("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)]));
+    let _ = write!(
+        v,
+        "reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0;
+reg rs_exit_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0;
+reg [{lb1}:0] rs_lane = {lb}'d0;
+always @(posedge clock) begin
+  rs_exit <= s3_exit[s3_dist[{lb1}:0] * 32 +: 32];
+  rs_exit_far <= s3_exit_far[s3_dist[{lb1}:0]];
+  rs_bad <= s3_bad[s3_dist[{lb1}:0]];
+  rs_ib <= s3_ib[s3_dist[{lb1}:0]];
+  rs_lane <= s3_dist[{lb1}:0];
+  rs_far_next <= s3_dist - 32'd{w};
+  rs_far_far <= |s3_dist[31:{lb1p}];
+end
+",
+        lb1 = lb - 1,
+        lb1p = lb + 1,
+        w = w,
+    );
     // Stage 4: the loop. R is the distance from this beat's lane 0 to the next header.
     let _ = write!(
         v,
         "reg [31:0] walk_dist = 32'd0;
 reg walk_lost = 1'b0;
-wire [31:0] walk_dist_in = s3_restart ? s3_dist : walk_dist;
-wire lost_in = s3_restart ? 1'b0 : walk_lost;
 // Whether the next header is beyond this beat, kept as a flag beside the distance so the
 // loop does not wait for a 26-input OR.
 reg walk_far = 1'b0;
-wire far = s3_restart ? s3_dist_far : walk_far;
-wire [31:0] far_next = walk_dist_in - 32'd{w};
-wire far_far = |walk_dist_in[31:{lb1p}];
-wire [{lb1}:0] first_lane = walk_dist_in[{lb1}:0];
+wire [{lb1}:0] walk_lane = walk_dist[{lb1}:0];
+wire [31:0] walk_exit = s3c_exit[walk_lane * 32 +: 32];
+wire walk_exit_far = s3c_exit_far[walk_lane];
+wire walk_bad = s3c_bad[walk_lane];
+wire walk_ib = s3c_ib[walk_lane];
 reg s4_valid = 1'b0, s4_lost = 1'b0, s4_p0_valid = 1'b0, s4_p1_valid = 1'b0;
 reg [{lb1}:0] s4_p0 = {lb}'d0;
-reg [{w1}:0] s4_ib = {w}'d0;
+reg [{w1}:0] s4_p0_onehot = {w}'d0, s4_ib = {w}'d0;
 reg [{nl1}:0] s4_nl = {nlw}'d0;
 always @(posedge clock) begin
-  s4_valid <= s3_valid; s4_ib <= s3_ib; s4_nl <= s3_nl;
-  if (s3_valid) begin
+  s4_valid <= s3c_valid; s4_ib <= s3c_ib; s4_nl <= s3c_nl;
+  if (s3c_valid) begin
     // The distance is meaningless once lost, so it is not gated by it (a shorter path).
-    walk_dist <= far ? far_next : s3_exit[first_lane * 32 +: 32];
-    walk_far <= far ? far_far : s3_exit_far[first_lane];
-    walk_lost <= lost_in || (!far && s3_bad[first_lane]);
-    s4_lost <= lost_in || (!far && s3_bad[first_lane]);
-    s4_p0_valid <= !lost_in && !far && !s3_bad[first_lane];
-    // Whether the first header has a successor in the beat, decided beside the loop so the
-    // later stages need no wide bit mux.
-    s4_p1_valid <= !lost_in && !far && !s3_bad[first_lane] && s3_ib[first_lane];
-    s4_p0 <= first_lane;
+    if (s3c_restart) begin
+      walk_dist <= s3c_dist_far ? rs_far_next : rs_exit;
+      walk_far <= s3c_dist_far ? rs_far_far : rs_exit_far;
+      walk_lost <= !s3c_dist_far && rs_bad;
+      s4_lost <= !s3c_dist_far && rs_bad;
+      s4_p0_valid <= !s3c_dist_far && !rs_bad;
+      // Whether the first header has a successor in the beat, decided beside the loop so
+      // the later stages need no wide bit mux.
+      s4_p1_valid <= !s3c_dist_far && !rs_bad && rs_ib;
+      s4_p0 <= rs_lane;
+      s4_p0_onehot <= {w}'d1 << rs_lane;
+    end else begin
+      walk_dist <= walk_far ? walk_dist - 32'd{w} : walk_exit;
+      walk_far <= walk_far ? |walk_dist[31:{lb1p}] : walk_exit_far;
+      walk_lost <= walk_lost || (!walk_far && walk_bad);
+      s4_lost <= walk_lost || (!walk_far && walk_bad);
+      s4_p0_valid <= !walk_lost && !walk_far && !walk_bad;
+      s4_p1_valid <= !walk_lost && !walk_far && !walk_bad && walk_ib;
+      s4_p0 <= walk_lane;
+      s4_p0_onehot <= {w}'d1 << walk_lane;
+    end
   end
 end
-// Stages 5 and 6: the second and third header of the beat, then the output.
+// Stages 5 and 6: the second and third header of the beat (one-hot selections: a binary
+// index into a flattened vector costs a multiplier's carry chain), then the output.
 reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0;
 reg [{lb1}:0] s5_p0 = {lb}'d0, s5_p1 = {lb}'d0;
 reg [{w1}:0] s5_ib = {w}'d0, s5_p1_onehot = {w}'d0;
 reg [{nl1}:0] s5_nl = {nlw}'d0;
 reg [31:0] s5_dist = 32'd0;
+reg [{lb1}:0] p1_sel;
+integer p1_lane;
+always @* begin
+  p1_sel = {lb}'d0;
+  for (p1_lane = 0; p1_lane < {w}; p1_lane = p1_lane + 1)
+    p1_sel = p1_sel | ({{{lb}{{s4_p0_onehot[p1_lane]}}}} & s4_nl[p1_lane * {lb} +: {lb}]);
+end
 always @(posedge clock) begin
   s5_valid <= s4_valid; s5_lost <= s4_lost; s5_p0_valid <= s4_p0_valid; s5_p0 <= s4_p0;
   s5_p1_valid <= s4_p1_valid;
-  s5_p1 <= s4_nl[s4_p0 * {lb} +: {lb}];
-  s5_p1_onehot <= {w}'d1 << s4_nl[s4_p0 * {lb} +: {lb}];
+  s5_p1 <= p1_sel;
+  s5_p1_onehot <= {w}'d1 << p1_sel;
   s5_ib <= s4_ib; s5_nl <= s4_nl; s5_dist <= walk_dist;
+end
+reg [{lb1}:0] p2_sel;
+integer p2_lane;
+always @* begin
+  p2_sel = {lb}'d0;
+  for (p2_lane = 0; p2_lane < {w}; p2_lane = p2_lane + 1)
+    p2_sel = p2_sel | ({{{lb}{{s5_p1_onehot[p2_lane]}}}} & s5_nl[p2_lane * {lb} +: {lb}]);
 end
 reg s6_valid = 1'b0, s6_lost = 1'b0, s6_p0_valid = 1'b0, s6_p1_valid = 1'b0, s6_p2_valid = 1'b0;
 reg [{lb1}:0] s6_p0 = {lb}'d0, s6_p1 = {lb}'d0, s6_p2 = {lb}'d0;
@@ -373,7 +421,7 @@ always @(posedge clock) begin
   s6_valid <= s5_valid; s6_lost <= s5_lost; s6_p0_valid <= s5_p0_valid; s6_p0 <= s5_p0;
   s6_p1_valid <= s5_p1_valid; s6_p1 <= s5_p1;
   s6_p2_valid <= s5_p1_valid && |(s5_ib & s5_p1_onehot);
-  s6_p2 <= s5_nl[s5_p1 * {lb} +: {lb}];
+  s6_p2 <= p2_sel;
   s6_dist <= s5_dist;
 end
 initial begin m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; end
