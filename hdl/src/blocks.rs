@@ -59,9 +59,9 @@ pub fn all() -> Vec<TopBlock> {
     },
     TopBlock {
         name: "pdu_chain_walk",
-        summary: "PDU header positions of an in-sync stream, up to 3 a beat, one beat per cycle",
+        summary: "PDU header positions of 4,096 interleaved flows across packets, up to 3 a beat, one beat per cycle",
         verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
-        max_luts: 21000,
+        max_luts: 23000,
         max_lut_levels: 6,
     },
     TopBlock {

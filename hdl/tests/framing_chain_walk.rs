@@ -1,91 +1,170 @@
-//! PduChainWalk on real PDU streams laid out in beats: every header start of the stream is
-//! reported in its beat and lane (up to three a beat, PDUs from 24 bytes to 1 MiB), a broken
-//! header makes the walk lost until a restart at a true PDU start, and the generated Verilog
-//! agrees cycle for cycle.
+//! PduChainWalk on real PDU streams of interleaved flows, cut into packets the way the tracker
+//! feeds them (each packet's stream: the flow's previous 23 bytes, then the payload): every
+//! header start of every flow is reported in its packet, beat and lane (up to three a beat,
+//! headers cut by packet ends included, PDUs from 24 bytes to 1 MiB), the distance to the next
+//! header is right after every beat, back-to-back packets of a flow at every spacing see their
+//! flow's latest state, a broken header or a gap makes the flow lost until a restart at a true
+//! PDU start, and the generated Verilog agrees cycle for cycle.
 mod common;
 
 use common::pdu_stream::{pdu_stream, PduStream};
-use ddpnic_hdl::framing::chain_walk::PduChainWalk;
+use ddpnic_hdl::framing::chain_walk::{PduChainWalk64, TAIL};
 use ddpnic_hdl::framing::lane_decoder::PduLaneDecoder;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
 use num_bigint::BigUint;
-use rand::{rngs::SmallRng, Rng, SeedableRng};
+use rand::{rngs::SmallRng, seq::SliceRandom, Rng, SeedableRng};
 use rust_hdl::prelude::{Bits, Block};
+
+const W: usize = 64;
 
 #[derive(Clone, Debug)]
 struct Beat {
     ok: Vec<bool>,
     plen: Vec<u32>,
+    flow: u16,
+    first: bool,
+    stop: usize,
     restart: Option<u32>,
-    /// From the stream's truth: header lanes, or None where the walk must be lost.
-    expected: Option<Vec<usize>>,
+    lose: bool,
+    /// From the flows' truth: header lanes and the distance to the next header, or None
+    /// where the walk must be lost.
+    expected: Option<(Vec<usize>, Option<u32>)>,
 }
 
-/// A stream of `cfg` PDUs starting at lane `lead` of the first beat, optionally with one
-/// header broken and a restart at the next true PDU start a few beats later.
-fn scenario(rng: &mut SmallRng, w: usize, cfg: QueueConfig, stream: &PduStream, break_one: bool) -> Vec<Beat> {
-    let lead = rng.gen_range(0..w);
-    let mut bytes: Vec<u8> = (0..lead).map(|_| rng.gen()).collect();
-    bytes.extend_from_slice(&stream.bytes);
-    let starts: Vec<usize> = (0..stream.bytes.len()).filter(|&i| stream.truth[i].pdu_start).map(|i| i + lead).collect();
-    let broken = break_one.then(|| starts[rng.gen_range(starts.len() / 4..starts.len() / 2)]);
-    if let Some(at) = broken {
-        bytes[at] = 0xEE; // no such PDU type
-    }
-    // Restart at a true PDU start at least two beats after the broken one.
-    let restart_at = broken.and_then(|b| starts.iter().copied().find(|&s| s >= (b / w + 2) * w));
-    // After the last PDU the walk lands on padding, which holds no header: lost from there.
-    let end = bytes.len();
-    bytes.resize(bytes.len().next_multiple_of(w) + w, 0);
-    let beats = bytes.len() / w - 1;
-    let mut out = Vec::with_capacity(beats);
-    let mut lost = false;
-    for b in 0..beats {
-        let (ok, plen) = PduLaneDecoder::<64, 512>::decode(&bytes[b * w..(b + 1) * w], &bytes[(b + 1) * w..(b + 2) * w], &cfg);
-        let restart = if b == 0 {
-            Some(lead as u32)
-        } else {
-            restart_at.filter(|&r| r / w == b).map(|r| (r % w) as u32)
-        };
-        if restart.is_some() {
-            lost = false;
-        }
-        let in_beat = |s: usize| s / w == b && restart.is_none_or(|r| s % w >= r as usize);
-        if broken.is_some_and(|x| x / w == b) || end / w == b {
-            lost = true;
-        }
-        let headers: Vec<usize> = starts.iter().filter(|&&s| in_beat(s)).map(|&s| s % w).collect();
-        out.push(Beat { ok, plen, restart, expected: (!lost).then_some(headers) });
-    }
-    out
+/// One flow being cut into packets.
+struct Flow {
+    id: u16,
+    cfg: QueueConfig,
+    bytes: Vec<u8>,
+    /// True PDU starts, ascending.
+    starts: Vec<usize>,
+    /// Payload sent so far.
+    sent: usize,
+    in_sync: bool,
+    /// Never added: never restarted, so always lost.
+    unknown: bool,
+    /// Position of a header broken on purpose.
+    broken: Option<usize>,
 }
 
-fn scenarios(w: usize, seed: u64) -> Vec<Beat> {
+impl Flow {
+    fn new(rng: &mut SmallRng, id: u16, cfg: QueueConfig, stream: PduStream, unknown: bool, break_one: bool) -> Self {
+        let starts: Vec<usize> = (0..stream.bytes.len()).filter(|&i| stream.truth[i].pdu_start).collect();
+        let mut bytes = stream.bytes;
+        let broken = break_one.then(|| starts[rng.gen_range(starts.len() / 4..starts.len() / 2)]);
+        if let Some(at) = broken {
+            bytes[at] = 0xEE; // no such PDU type
+        }
+        Flow { id, cfg, bytes, starts, sent: 0, in_sync: false, unknown, broken }
+    }
+
+    fn next_start(&self, from: usize) -> Option<usize> {
+        self.starts.iter().copied().find(|&s| s >= from)
+    }
+
+    /// The next packet's beats: `len` payload bytes, optionally restarting or losing the flow.
+    fn packet(&mut self, rng: &mut SmallRng, len: usize) -> Vec<Beat> {
+        let (from, to) = (self.sent, (self.sent + len).min(self.bytes.len()));
+        self.sent = to;
+        // The stream: the flow's 23 bytes before this payload (random before the first), then
+        // the payload. Stream position q is flow position q + base.
+        let base = from as isize - TAIL as isize;
+        let mut stream: Vec<u8> = (base..from as isize).map(|p| if p < 0 { rng.gen() } else { self.bytes[p as usize] }).collect();
+        stream.extend_from_slice(&self.bytes[from..to]);
+        let walk_end = stream.len() - TAIL;
+        let flow_pos = |q: usize| (q as isize + base) as usize;
+        let mut restart = None;
+        let mut lose = false;
+        if !self.unknown && (from == 0 || (!self.in_sync && rng.gen_bool(0.3))) {
+            // Restart at the first true PDU start this stream can walk (from lane TAIL on the
+            // first packet: the bytes before are not the flow's).
+            let lo = if from == 0 { 0 } else { flow_pos(0) };
+            if let Some(s) = self.next_start(lo) {
+                restart = Some((s as isize - base) as u32);
+                self.in_sync = true;
+            }
+        } else if self.in_sync && rng.gen_bool(0.01) {
+            lose = true;
+            self.in_sync = false;
+        }
+        let beats = stream.len().div_ceil(W);
+        stream.resize((beats + 1) * W, 0);
+        (0..beats)
+            .map(|b| {
+                let (ok, plen) = PduLaneDecoder::<64, 512>::decode(&stream[b * W..(b + 1) * W], &stream[(b + 1) * W..(b + 2) * W], &self.cfg);
+                let stop = walk_end.saturating_sub(b * W).min(W);
+                let walked = b * W..b * W + stop;
+                if self.broken.is_some_and(|x| x >= flow_pos(walked.start) && x < flow_pos(walked.end)) && (b > 0 || restart.is_none_or(|r| at_or_after(self.broken, r, base))) {
+                    self.in_sync = false;
+                }
+                let expected = self.in_sync.then(|| {
+                    let lo = restart.filter(|_| b == 0).map_or(walked.start, |r| r as usize);
+                    let headers = self.starts.iter().map(|&s| s as isize - base).filter(|&q| q >= lo as isize && (q as usize) < walked.end).map(|q| q as usize - b * W).collect();
+                    let from_here = if (b + 1) * W <= walk_end { (b + 1) * W } else { walk_end };
+                    let next = self.next_start(flow_pos(from_here)).map(|s| (s - flow_pos(from_here)) as u32);
+                    (headers, next)
+                });
+                Beat { ok, plen, flow: self.id, first: b == 0, stop, restart: restart.filter(|_| b == 0), lose: lose && b == 0, expected }
+            })
+            .collect()
+    }
+}
+
+/// Whether the broken header lies at or after a restart at stream position `r`: only then does
+/// the walk meet it in the restart's beat.
+fn at_or_after(broken: Option<usize>, r: u32, base: isize) -> bool {
+    broken.is_some_and(|x| x as isize - base >= r as isize)
+}
+
+/// Flows with every digest setting and PDU sizes from tiny to 1 MiB, cut into packets of 1 to
+/// 9,000 bytes, interleaved with back-to-back runs of one flow and idle cycles.
+fn scenario(seed: u64) -> Vec<Option<Beat>> {
     let mut rng = SmallRng::seed_from_u64(seed);
-    let mut all = Vec::new();
+    let mut flows = Vec::new();
+    let mut ids: Vec<u16> = (0..4096).collect();
+    ids.shuffle(&mut rng);
     for (i, (hdgst, ddgst, cpda)) in [(false, false, 0), (true, true, 0), (true, false, 3), (false, true, 1)].into_iter().enumerate() {
         let cfg = QueueConfig { hdgst, ddgst, cpda };
-        // Tiny PDUs (many a beat), ordinary ones, and a few long ones that span many beats.
-        for max_data in [8, 40, 300, 5000] {
-            let stream = pdu_stream(&mut rng, &cfg, 150, max_data, false);
-            all.extend(scenario(&mut rng, w, cfg, &stream, i % 2 == 0 || max_data == 40));
+        for (j, max_data) in [8, 40, 300, 5000].into_iter().enumerate() {
+            let stream = pdu_stream(&mut rng, &cfg, 160, max_data, false);
+            let n = flows.len();
+            flows.push(Flow::new(&mut rng, ids[n], cfg, stream, false, (i + j) % 3 == 0));
         }
     }
     let long = pdu_stream(&mut rng, &QueueConfig::default(), 1, 1 << 20, false);
-    all.extend(scenario(&mut rng, w, QueueConfig::default(), &long, false));
-    all
+    flows.push(Flow::new(&mut rng, ids[flows.len()], QueueConfig::default(), long, false, false));
+    let stray = pdu_stream(&mut rng, &QueueConfig::default(), 40, 300, false);
+    flows.push(Flow::new(&mut rng, ids[flows.len()], QueueConfig::default(), stray, true, false));
+    let mut beats = Vec::new();
+    let mut current = 0;
+    while flows.iter().any(|f| f.sent < f.bytes.len()) {
+        if rng.gen_bool(0.6) || flows[current].sent == flows[current].bytes.len() {
+            let open: Vec<usize> = (0..flows.len()).filter(|&i| flows[i].sent < flows[i].bytes.len()).collect();
+            current = *open.choose(&mut rng).unwrap();
+        }
+        let len = match rng.gen_range(0..10) {
+            0 => rng.gen_range(1..=30),
+            1 => rng.gen_range(1..=9000),
+            _ => rng.gen_range(200..=1460),
+        };
+        beats.extend(flows[current].packet(&mut rng, len).into_iter().map(Some));
+        if rng.gen_bool(0.2) {
+            beats.extend(std::iter::repeat_n(None, rng.gen_range(1..=8)));
+        }
+    }
+    beats
 }
 
 type Seen = Option<(Vec<usize>, bool, u32)>;
 
-fn drive<const W: usize, const LB: usize>(beats: &[Beat]) -> Vec<Seen> {
-    let mut uut = PduChainWalk::<W, LB>::new();
+fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
+    let mut uut = PduChainWalk64::new();
     uut.connect_all();
-    let latency = PduChainWalk::<W, LB>::LATENCY;
+    let latency = PduChainWalk64::LATENCY;
     let mut seen = Vec::new();
     for i in 0..beats.len() + latency {
-        match beats.get(i) {
+        match beats.get(i).cloned().flatten() {
             Some(b) => {
                 uut.s_valid.next = true;
                 uut.s_header_ok.next = (0..W).fold(Bits::default(), |acc, l| acc.replace_bit(l, b.ok[l]));
@@ -94,8 +173,12 @@ fn drive<const W: usize, const LB: usize>(beats: &[Beat]) -> Vec<Seen> {
                     plen[4 * l..4 * l + 4].copy_from_slice(&p.to_le_bytes());
                 }
                 uut.s_plen.next = ddpnic_hdl::bytes::bits_from_lanes(&plen);
+                uut.s_flow.next = u64::from(b.flow).into();
+                uut.s_first.next = b.first;
+                uut.s_stop.next = (b.stop as u64).into();
                 uut.s_restart.next = b.restart.is_some();
                 uut.s_restart_dist.next = u64::from(b.restart.unwrap_or(0)).into();
+                uut.s_lose.next = b.lose;
             }
             None => uut.s_valid.next = false,
         }
@@ -107,48 +190,57 @@ fn drive<const W: usize, const LB: usize>(beats: &[Beat]) -> Vec<Seen> {
     seen
 }
 
-fn check(beats: &[Beat], seen: &[Seen]) {
-    let (mut headers, mut three, mut lost) = (0, 0, 0);
+fn check(beats: &[Option<Beat>], seen: &[Seen]) {
+    let (mut headers, mut three, mut lost, mut dists) = (0, 0, 0, 0);
     for (i, (b, got)) in beats.iter().zip(seen).enumerate() {
-        let (h, l, _) = got.as_ref().unwrap_or_else(|| panic!("beat {i}: no output"));
+        let Some(b) = b else {
+            assert!(got.is_none(), "cycle {i}: output without input");
+            continue;
+        };
+        let (h, l, d) = got.as_ref().unwrap_or_else(|| panic!("beat {i}: no output"));
         match &b.expected {
-            Some(expected) => {
-                assert!(!*l, "beat {i}: lost in a sound stream");
-                assert_eq!(h, expected, "beat {i}: header lanes");
+            Some((expected, next)) => {
+                assert!(!*l, "beat {i} (flow {}): lost in a sound stream", b.flow);
+                assert_eq!(h, expected, "beat {i} (flow {}): header lanes", b.flow);
+                if let Some(next) = next {
+                    assert_eq!(d, next, "beat {i} (flow {}): distance to the next header", b.flow);
+                    dists += 1;
+                }
                 headers += h.len();
                 three += usize::from(h.len() == 3);
             }
             None => {
-                assert!(*l && h.is_empty(), "beat {i}: a broken stream must be lost and report nothing");
+                assert!(*l && h.is_empty(), "beat {i} (flow {}): a lost flow must report nothing", b.flow);
                 lost += 1;
             }
         }
     }
-    assert!(headers > 2000 && three > 20 && lost > 0, "{headers} headers, {three} beats with three, {lost} lost beats");
+    assert!(headers > 2000 && three > 20 && lost > 100 && dists > 2000, "{headers} headers, {three} beats with three, {lost} lost beats, {dists} distances");
 }
 
 #[test]
-fn walks_every_header_w64() {
-    let beats = scenarios(64, 1);
-    check(&beats, &drive::<64, 6>(&beats));
+fn walks_every_header_of_interleaved_flows() {
+    let beats = scenario(1);
+    check(&beats, &drive(&beats));
 }
 
 #[test]
-fn verilog_matches_model_w64() {
-    let beats = scenarios(64, 2);
-    let seen = drive::<64, 6>(&beats);
+fn verilog_matches_model() {
+    let beats = scenario(2);
+    let seen = drive(&beats);
     check(&beats, &seen);
-    let latency = PduChainWalk::<64, 6>::LATENCY;
+    let latency = PduChainWalk64::LATENCY;
     let big = |v: u64| BigUint::from(v);
     let cycles: Vec<Cycle> = (0..beats.len() + latency)
         .map(|i| {
-            let inputs = match beats.get(i) {
+            let inputs = match beats.get(i).cloned().flatten() {
                 Some(b) => {
                     let ok = b.ok.iter().enumerate().fold(BigUint::default(), |acc, (l, &o)| if o { acc | (big(1) << l) } else { acc });
                     let plen = b.plen.iter().enumerate().fold(BigUint::default(), |acc, (l, &p)| acc | (big(p.into()) << (32 * l)));
-                    vec![big(1), ok, plen, big(b.restart.is_some().into()), big(b.restart.unwrap_or(0).into())]
+                    let restart = b.restart.is_some();
+                    vec![big(1), ok, plen, big(b.flow.into()), big(b.first.into()), big(b.stop as u64), big(restart.into()), big(b.restart.unwrap_or(0).into()), big(b.lose.into())]
                 }
-                None => vec![big(0); 5],
+                None => vec![big(0); 9],
             };
             let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
                 Some(Some((h, l, d))) => {
@@ -163,9 +255,9 @@ fn verilog_matches_model_w64() {
         .collect();
     let replay = Replay {
         top: "pdu_chain_walk".into(),
-        verilog: verilog_for(&mut PduChainWalk::<64, 6>::new(), "pdu_chain_walk"),
+        verilog: verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_header_ok", 64), ("s_plen", 2048), ("s_restart", 1), ("s_restart_dist", 32)],
+        inputs: vec![("s_valid", 1), ("s_header_ok", 64), ("s_plen", 2048), ("s_flow", 12), ("s_first", 1), ("s_stop", 7), ("s_restart", 1), ("s_restart_dist", 32), ("s_lose", 1)],
         outputs: vec![("m_valid", 1), ("m_headers", 64), ("m_lost", 1), ("m_next_dist", 32)],
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);

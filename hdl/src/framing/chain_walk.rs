@@ -1,50 +1,77 @@
-//! `PduChainWalk`: where the PDU headers of an in-sync byte stream start, beat by beat, at one
-//! beat per cycle whatever the PDU sizes (up to three header starts in a 64-byte beat).
+//! `PduChainWalk`: where the PDU headers of the in-sync flows start, beat by beat, at one beat
+//! per cycle whatever the PDU sizes (up to three header starts in a 64-byte beat), across the
+//! packets of many interleaved flows.
 //!
-//! Input per beat: the `PduLaneDecoder` verdicts (`ok[L]`, `plen[L]` for every lane). The only
-//! state carried from beat to beat is `R`, the distance from the beat's lane 0 to the next
-//! header start. Everything that does not depend on `R` is computed first, for every lane:
-//! the hop `L + plen[L]` and the remainder after the last header of the chain that starts at
-//! L (its "exit"). A PDU is at least 24 bytes, so a chain holds at most three headers in a
-//! beat and its second header can only sit in lanes L+24.., its third in L+48..; the exit
-//! muxes cover only those lanes. The loop is then one cycle:
-//! `R' = R >= W ? R - W : exit[R]`. A chain that meets a lane whose header fails the rules
-//! raises `m_lost` for the beat (reporting none of its headers) and stays lost until
-//! `s_restart` loads a new distance (stream start, or a confirmed resync).
+//! Input per beat: the `PduLaneDecoder` verdicts (`ok[L]`, `plen[L]` for every lane) of a
+//! packet's tracker stream (framing/README.md: the flow's 23 previous bytes, then the payload,
+//! from lane 0), its flow id, whether it is the stream's first beat, and `s_stop`: lanes from
+//! `s_stop` on are not walked (the stream's last 23 bytes, where a header would run past the
+//! packet; it is walked whole in the next packet's stream, which replays those bytes).
 //!
-//! Latency `LATENCY` = 9 cycles: hops, exits of chains from their second header, those
-//! exits pre-selected in groups of eight lanes, exits of any chain, what a restart selects,
-//! the loop, the second and third header positions, the output. Throughput one beat per cycle.
+//! The only state is, per flow, `R`, the distance from the beat's lane 0 to the next header
+//! start, and a lost bit. Everything that does not depend on `R` is computed first, for every
+//! lane: the hop `L + plen[L]` and the remainder after the last header of the chain that
+//! starts at L (its "exit", relative to `s_stop`). A PDU is at least 24 bytes, so a chain holds
+//! at most three headers in a beat; its second header can only sit in lanes L+24.., its third
+//! in L+48..; the exit muxes cover only those lanes. The loop is then one cycle:
+//! `R' = R >= W ? R - stop : exit[R]`. After a stream's last walked beat `R'` counts from the
+//! next stream's lane 0 (`stop` is 23 bytes before the end).
+//!
+//! Per-flow state lives in a RAM indexed by flow id, read when a beat enters and written after
+//! the loop; a stream's first beat takes its flow's latest `R` from the loop register (the
+//! flow's previous beat was the cycle before), from the loop register's last four values, or
+//! from the RAM. Which one is decided from the flow ids alone when the beat enters, so no flow
+//! compare sits in front of the loop. On a first beat `s_restart` loads a new distance (flow
+//! added, resync confirmed) and `s_lose` marks the flow lost (a gap). A chain that meets a
+//! header that fails the rules raises `m_lost` for the beat (reporting none of its headers)
+//! and the flow stays lost until a restart. A flow never restarted is lost.
+//!
+//! Latency `LATENCY` = 11 cycles: hops, exits of chains from their second header, those exits
+//! pre-selected in groups of eight lanes, exits of any chain, the flow's distance, what a
+//! first beat selects, the loop, the second header, its one-hot, the third, the output.
+//! Throughput one beat per cycle.
 use rust_hdl::prelude::*;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write;
 
 /// A PDU is at least this long (24-byte header), so chained headers are this far apart.
 pub const MIN_PDU: usize = 24;
+/// A stream's last bytes that are not walked: a header starting there would be cut.
+pub const TAIL: usize = MIN_PDU - 1;
+/// Beats between a beat's entry and its `R` in the flow RAM: younger ones are forwarded.
+const FORWARDED: usize = 7;
 
 #[derive(LogicBlock)]
-pub struct PduChainWalk<const W: usize, const LANE_BITS: usize> {
+pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> {
     pub clock: Signal<In, Clock>,
     pub s_valid: Signal<In, Bit>,
     pub s_header_ok: Signal<In, Bits<W>>,
     /// plen of lane L in bits [32L+31:32L], as `PduLaneDecoder::m_plen`.
     pub s_plen: Signal<In, Bits<{ 32 * 64 }>>,
-    /// Forget the carried state: the next header is `s_restart_dist` bytes from lane 0.
+    pub s_flow: Signal<In, Bits<FLOW_BITS>>,
+    /// First beat of a packet's stream.
+    pub s_first: Signal<In, Bit>,
+    /// Lanes `s_stop..` are not walked (0..=W).
+    pub s_stop: Signal<In, Bits<7>>,
+    /// On a first beat: forget the flow's state, the next header is `s_restart_dist` bytes
+    /// from lane 0.
     pub s_restart: Signal<In, Bit>,
     pub s_restart_dist: Signal<In, Bits<32>>,
+    /// On a first beat (without restart): the flow is lost from here.
+    pub s_lose: Signal<In, Bit>,
     pub m_valid: Signal<Out, Bit>,
     /// Lanes where a header of the stream starts in this beat.
     pub m_headers: Signal<Out, Bits<W>>,
     /// The walk met a header that fails the rules (or is lost since): framing is unknown.
     pub m_lost: Signal<Out, Bit>,
-    /// Distance from the next beat's lane 0 to the next header start.
+    /// Distance from the next beat's lane 0 (the next stream's, after a stream's last walked
+    /// beat) to the next header start.
     pub m_next_dist: Signal<Out, Bits<32>>,
-    _dist: u64,
-    _lost: bool,
+    _flows: HashMap<u64, (u64, bool)>,
     _in_flight: VecDeque<Option<(u64, bool, u32)>>,
 }
 
-pub type PduChainWalk64 = PduChainWalk<64, 6>;
+pub type PduChainWalk64 = PduChainWalk<64, 6, 12>;
 
 /// What the walk did with one beat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,14 +81,15 @@ pub struct WalkStep {
     pub next_dist: u64,
 }
 
-/// The walk over one beat from distance `dist`, hop by hop (the model and the reference).
-pub fn walk_beat(w: usize, ok: &[bool], plen: &[u32], dist: u64, lost: bool) -> WalkStep {
+/// The walk over one beat from distance `dist`, hop by hop, where lanes `stop..` are not
+/// walked (the model and the reference).
+pub fn walk_beat(ok: &[bool], plen: &[u32], dist: u64, lost: bool, stop: usize) -> WalkStep {
     if lost {
         return WalkStep { headers: vec![], lost: true, next_dist: 0 };
     }
     let mut at = dist;
     let mut headers = Vec::new();
-    while at < w as u64 {
+    while at < stop as u64 {
         let lane = at as usize;
         if !ok[lane] {
             // The whole beat is given up: its earlier headers are not reported either.
@@ -70,11 +98,11 @@ pub fn walk_beat(w: usize, ok: &[bool], plen: &[u32], dist: u64, lost: bool) -> 
         headers.push(lane);
         at += u64::from(plen[lane]);
     }
-    WalkStep { headers, lost: false, next_dist: at - w as u64 }
+    WalkStep { headers, lost: false, next_dist: at - stop as u64 }
 }
 
-impl<const W: usize, const LANE_BITS: usize> PduChainWalk<W, LANE_BITS> {
-    pub const LATENCY: usize = 9;
+impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> PduChainWalk<W, LANE_BITS, FLOW_BITS> {
+    pub const LATENCY: usize = 11;
 
     pub fn new() -> Self {
         assert!(1 << LANE_BITS == W && W >= MIN_PDU && W <= 64);
@@ -83,41 +111,48 @@ impl<const W: usize, const LANE_BITS: usize> PduChainWalk<W, LANE_BITS> {
             s_valid: Default::default(),
             s_header_ok: Default::default(),
             s_plen: Default::default(),
+            s_flow: Default::default(),
+            s_first: Default::default(),
+            s_stop: Default::default(),
             s_restart: Default::default(),
             s_restart_dist: Default::default(),
+            s_lose: Default::default(),
             m_valid: Default::default(),
             m_headers: Default::default(),
             m_lost: Default::default(),
             m_next_dist: Default::default(),
-            _dist: 0,
-            _lost: false,
+            _flows: HashMap::new(),
             _in_flight: VecDeque::from(vec![None; Self::LATENCY - 1]),
         }
     }
 }
 
-impl<const W: usize, const LANE_BITS: usize> Default for PduChainWalk<W, LANE_BITS> {
+impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Default for PduChainWalk<W, LANE_BITS, FLOW_BITS> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const W: usize, const LANE_BITS: usize> Logic for PduChainWalk<W, LANE_BITS> {
+impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for PduChainWalk<W, LANE_BITS, FLOW_BITS> {
     fn update(&mut self) {
         if !self.clock.pos_edge() {
             return;
         }
         let result = self.s_valid.val().then(|| {
-            if self.s_restart.val() {
-                self._dist = u64::from(self.s_restart_dist.val().to_u32());
-                self._lost = false;
+            let flow = self.s_flow.val().to_u64();
+            let state = self._flows.entry(flow).or_insert((0, true));
+            if self.s_first.val() && self.s_restart.val() {
+                *state = (u64::from(self.s_restart_dist.val().to_u32()), false);
+            } else if self.s_first.val() && self.s_lose.val() {
+                state.1 = true;
             }
             let ok: Vec<bool> = (0..W).map(|l| self.s_header_ok.val().get_bit(l)).collect();
             let plen: Vec<u32> = (0..W).map(|l| self.s_plen.val().get_bits::<32>(32 * l).to_u32()).collect();
-            let step = walk_beat(W, &ok, &plen, self._dist, self._lost);
+            let stop = (self.s_stop.val().to_u64() as usize).min(W);
+            let step = walk_beat(&ok, &plen, state.0, state.1, stop);
             // The distance register holds 32 bits, like the hardware's.
-            (self._dist, self._lost) = (step.next_dist & 0xFFFF_FFFF, step.lost);
-            (step.headers.iter().fold(0u64, |acc, &l| acc | 1 << l), step.lost, self._dist as u32)
+            *state = (step.next_dist & 0xFFFF_FFFF, step.lost);
+            (step.headers.iter().fold(0u64, |acc, &l| acc | 1 << l), step.lost, state.0 as u32)
         });
         self._in_flight.push_back(result);
         match self._in_flight.pop_front().expect("pipeline is never empty") {
@@ -139,14 +174,14 @@ impl<const W: usize, const LANE_BITS: usize> Logic for PduChainWalk<W, LANE_BITS
     }
 
     fn hdl(&self) -> Verilog {
-        Verilog::Custom(verilog_body(W, LANE_BITS))
+        Verilog::Custom(verilog_body(W, LANE_BITS, FLOW_BITS))
     }
 
     fn timing(&self) -> Vec<TimingInfo> {
         vec![TimingInfo {
             name: "pdu_chain_walk".into(),
             clock: "clock".into(),
-            inputs: vec!["s_valid".into(), "s_header_ok".into(), "s_plen".into(), "s_restart".into(), "s_restart_dist".into()],
+            inputs: ["s_valid", "s_header_ok", "s_plen", "s_flow", "s_first", "s_stop", "s_restart", "s_restart_dist", "s_lose"].map(String::from).to_vec(),
             outputs: vec!["m_valid".into(), "m_headers".into(), "m_lost".into(), "m_next_dist".into()],
         }]
     }
@@ -168,45 +203,77 @@ fn delayed(to: &str, from: &str, fields: &[(&str, usize)]) -> String {
 
 /// Verilog: see the module comment for the stages. Lane `L`'s values are `<name>[L]` arrays
 /// flattened into vectors; the muxes over reachable lanes are written out as case lists.
-fn verilog_body(w: usize, lb: usize) -> String {
+fn verilog_body(w: usize, lb: usize, fb: usize) -> String {
     let mut v = String::new();
+    let flows = 1usize << fb;
+    // Entry: the flow's R from the RAM, and which younger beat of the same flow (1..=7 cycles
+    // ahead) holds its latest R instead, decided from flow ids alone.
     let _ = write!(
         v,
-        "
-// Stage 1: per lane, the hop L + plen[L]: in the beat (ib, lane nl) or out (remainder rem).
-reg s1_valid = 1'b0, s1_restart = 1'b0, s1_dist_far = 1'b0;
+        "// Stage 1, on entry: the flow RAM read, the flow matches, and per lane the hop.
+reg [32:0] flow_ram [0:{flows1}];
+integer init_flow;
+initial for (init_flow = 0; init_flow < {flows}; init_flow = init_flow + 1) flow_ram[init_flow] = {{1'b1, 32'd0}};
+reg [{fb1}:0] prev_flow [1:{fw}];
+reg [{fw}:1] prev_valid = {fw}'d0;
+integer age;
+always @(posedge clock) begin
+  prev_flow[1] <= s_flow; prev_valid[1] <= s_valid;
+  for (age = 2; age <= {fw}; age = age + 1) begin prev_flow[age] <= prev_flow[age - 1]; prev_valid[age] <= prev_valid[age - 1]; end
+end
+reg [{fw}:1] same_flow;
+integer m;
+always @* for (m = 1; m <= {fw}; m = m + 1) same_flow[m] = prev_valid[m] && prev_flow[m] == s_flow;
+// The youngest match from 3 cycles ahead on: 3..7, or 0 for the RAM.
+reg [2:0] older_src;
+integer k;
+always @* begin
+  older_src = 3'd0;
+  for (k = {fw}; k >= 3; k = k - 1) if (same_flow[k]) older_src = k[2:0];
+end
+reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0, s1_m1 = 1'b0, s1_m2 = 1'b0;
+reg [2:0] s1_src = 3'd0;
 reg [31:0] s1_dist = 32'd0;
+reg [32:0] s1_ram = 33'd0;
+reg [{fb1}:0] s1_flow = {fb}'d0;
+reg [6:0] s1_stop = 7'd0;
+reg [7:0] s1_stop64 = 8'd0;
 reg [{w1}:0] s1_ok = {w}'d0, s1_ib = {w}'d0, s1_rem_far = {w}'d0;
 reg [{nl1}:0] s1_nl = {nlw}'d0;
 reg [{rem1}:0] s1_rem = {remw}'d0;
 always @(posedge clock) begin
-  s1_valid <= s_valid; s1_restart <= s_restart; s1_dist <= s_restart_dist;
-  s1_dist_far <= |s_restart_dist[31:{lb}];
+  s1_valid <= s_valid; s1_first <= s_first; s1_restart <= s_first && s_restart;
+  s1_lose <= s_first && !s_restart && s_lose; s1_dist <= s_restart_dist;
+  s1_m1 <= same_flow[1]; s1_m2 <= same_flow[2]; s1_src <= older_src;
+  s1_ram <= flow_ram[s_flow]; s1_flow <= s_flow;
+  s1_stop <= s_stop; s1_stop64 <= {{1'b0, s_stop}} + 8'd64;
 end
 ",
+        flows1 = flows - 1,
+        fb1 = fb - 1,
+        fw = FORWARDED,
         w1 = w - 1,
         nl1 = w * lb - 1,
         nlw = w * lb,
         rem1 = 32 * w - 1,
         remw = 32 * w,
-        lb = lb,
     );
     for l in 0..w {
         let _ = write!(
             v,
-            "// plen against the room left after lane {l}: one compare and one subtract of constants.
+            "// Lane {l}: past the stop its exit is its own distance from the stop; before it, plen
+// against the room left to the stop.
 wire [31:0] plen{l} = s_plen[{hi}:{lo}];
-wire [31:0] rem{l} = plen{l} - 32'd{room};
+wire stop{l} = s_stop <= 7'd{l};
+wire [31:0] room{l} = {{25'd0, s_stop - 7'd{l}}};
 always @(posedge clock) begin
-  s1_ok[{l}] <= s_header_ok[{l}];
-  s1_ib[{l}] <= s_header_ok[{l}] && plen{l} < 32'd{room};
+  s1_ok[{l}] <= stop{l} || s_header_ok[{l}];
+  s1_ib[{l}] <= !stop{l} && s_header_ok[{l}] && plen{l} < room{l};
   s1_nl[{nh}:{nlo}] <= plen{l}[{lb1}:0] + {lb}'d{l};
-  s1_rem[{hi}:{lo}] <= rem{l};
-  s1_rem_far[{l}] <= plen{l} >= 32'd{room_far};
+  s1_rem[{hi}:{lo}] <= stop{l} ? {{25'd0, 7'd{l} - s_stop}} : plen{l} - room{l};
+  s1_rem_far[{l}] <= !stop{l} && plen{l} >= room{l} + 32'd{w};
 end
 ",
-            room_far = 2 * w - l,
-            room = w - l,
             hi = 32 * l + 31,
             lo = 32 * l,
             nh = lb * l + lb - 1,
@@ -216,7 +283,9 @@ end
     }
     // Stage 2: for each lane k that can be a chain's second header (k >= MIN_PDU), the exit
     // of the chain from k: its own remainder, or that of the header after it (lanes k+24..).
-    let carried = [("valid", 1), ("restart", 1), ("dist", 32), ("dist_far", 1), ("ok", w), ("ib", w), ("rem_far", w), ("nl", w * lb), ("rem", 32 * w)];
+    let flow_fields: [(&str, usize); 11] = [("valid", 1), ("first", 1), ("restart", 1), ("lose", 1), ("m1", 1), ("m2", 1), ("src", 3), ("dist", 32), ("ram", 33), ("flow", fb), ("stop", 7)];
+    let with = |extra: &[(&'static str, usize)]| -> Vec<(&'static str, usize)> { flow_fields.iter().copied().chain([("stop64", 8)]).chain(extra.iter().copied()).collect() };
+    let carried = with(&[("ok", w), ("ib", w), ("rem_far", w), ("nl", w * lb), ("rem", 32 * w)]);
     v.push_str(&delayed("s2", "s1", &carried));
     let _ = write!(
         v,
@@ -236,7 +305,8 @@ reg [{rem1}:{exlo}] s2_ex2 = {ex2w}'d0;
     for k in MIN_PDU..w {
         let mut cases = String::new();
         for m in (k + MIN_PDU)..w {
-            // A header that far along always leaves the beat: its remainder is the exit.
+            // A header that far along always leaves the beat (or is a stop): its remainder is
+            // the exit.
             let _ = writeln!(cases, "      {lb}'d{m}: begin s2_ex2[{hi}:{lo}] <= {r}; s2_ex2_far[{k}] <= s1_rem_far[{m}]; s2_bad2[{k}] <= !s1_ok[{m}]; end", hi = 32 * k + 31, lo = 32 * k, r = rem("s1", m));
         }
         let _ = write!(
@@ -280,7 +350,8 @@ always @(posedge clock)
     }
     // Stage 3b: the exit of the chain from every lane L: its own remainder, or the exit from
     // its second header's group.
-    v.push_str(&delayed("s3", "s2b", &[("valid", 1), ("restart", 1), ("dist", 32), ("dist_far", 1), ("ib", w), ("nl", w * lb)]));
+    let walked = with(&[("ib", w), ("nl", w * lb)]);
+    v.push_str(&delayed("s3", "s2b", &walked));
     let _ = write!(
         v,
         "reg [{w1}:0] s3_bad = {w}'d0, s3_exit_far = {w}'d0;
@@ -320,125 +391,188 @@ end
             nlo3 = lb * l + 3,
         );
     }
-    // Stage 3c: what a restart would select, chosen before the loop so that the loop's wide
-    // muxes are steered straight from its own register.
-    v.push_str(&delayed("s3c", "s3", &[("valid", 1), ("restart", 1), ("dist_far", 1), ("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)]));
+    // Stage 4a: a first beat's distance and lost bit: restart, lose, or the flow's latest state
+    // from 3..7 cycles ahead (the loop register and its history) or the RAM.
+    let exits: [(&str, usize); 5] = [("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
+    let looped: Vec<(&str, usize)> = [("valid", 1), ("flow", fb), ("stop", 7), ("stop64", 8)].into_iter().chain(exits).collect();
+    let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
+    v.push_str(&delayed("s4a", "s3", &first_beat));
     let _ = write!(
         v,
-        "reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0;
-reg rs_exit_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0;
-reg [{lb1}:0] rs_lane = {lb}'d0;
+        "reg [31:0] walk_dist = 32'd0, walk_dist2 = 32'd0, walk_dist3 = 32'd0, walk_dist4 = 32'd0, walk_dist5 = 32'd0;
+reg walk_lost = 1'b1, walk_lost2 = 1'b1, walk_lost3 = 1'b1, walk_lost4 = 1'b1, walk_lost5 = 1'b1;
 always @(posedge clock) begin
-  rs_exit <= s3_exit[s3_dist[{lb1}:0] * 32 +: 32];
-  rs_exit_far <= s3_exit_far[s3_dist[{lb1}:0]];
-  rs_bad <= s3_bad[s3_dist[{lb1}:0]];
-  rs_ib <= s3_ib[s3_dist[{lb1}:0]];
-  rs_lane <= s3_dist[{lb1}:0];
-  rs_far_next <= s3_dist - 32'd{w};
-  rs_far_far <= |s3_dist[31:{lb1p}];
+  walk_dist2 <= walk_dist; walk_dist3 <= walk_dist2; walk_dist4 <= walk_dist3; walk_dist5 <= walk_dist4;
+  walk_lost2 <= walk_lost; walk_lost3 <= walk_lost2; walk_lost4 <= walk_lost3; walk_lost5 <= walk_lost4;
+end
+reg [31:0] s4a_start = 32'd0;
+reg s4a_start_lost = 1'b1, s4a_take2 = 1'b0;
+always @(posedge clock) begin
+  s4a_take2 <= s3_m2 && !s3_restart && !s3_lose;
+  if (s3_restart) begin s4a_start <= s3_dist; s4a_start_lost <= 1'b0; end
+  else begin
+    case (s3_src)
+      3'd3: begin s4a_start <= walk_dist; s4a_start_lost <= walk_lost; end
+      3'd4: begin s4a_start <= walk_dist2; s4a_start_lost <= walk_lost2; end
+      3'd5: begin s4a_start <= walk_dist3; s4a_start_lost <= walk_lost3; end
+      3'd6: begin s4a_start <= walk_dist4; s4a_start_lost <= walk_lost4; end
+      3'd7: begin s4a_start <= walk_dist5; s4a_start_lost <= walk_lost5; end
+      default: begin s4a_start <= s3_ram[31:0]; s4a_start_lost <= s3_ram[32]; end
+    endcase
+    if (s3_lose) s4a_start_lost <= 1'b1;
+  end
+end
+",
+    );
+    // Stage 4b: what a first beat selects, chosen before the loop so that the loop's wide
+    // muxes are steered straight from its own register. The flow's beat 2 cycles ahead has
+    // just left the loop.
+    v.push_str(&delayed("s4b", "s4a", &looped));
+    let _ = write!(
+        v,
+        "wire [31:0] start = s4a_take2 ? walk_dist : s4a_start;
+wire start_lost = s4a_take2 ? walk_lost : s4a_start_lost;
+reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0;
+reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0, rs_lost = 1'b1;
+reg [{lb1}:0] rs_lane = {lb}'d0;
+reg s4b_fresh = 1'b0;
+always @(posedge clock) begin
+  rs_exit <= s4a_exit[start[{lb1}:0] * 32 +: 32];
+  rs_exit_far <= s4a_exit_far[start[{lb1}:0]];
+  rs_bad <= s4a_bad[start[{lb1}:0]];
+  rs_ib <= s4a_ib[start[{lb1}:0]];
+  rs_lane <= start[{lb1}:0];
+  rs_far <= |start[31:{lb}];
+  rs_far_next <= start - {{25'd0, s4a_stop}};
+  rs_far_far <= start >= {{24'd0, s4a_stop64}};
+  rs_lost <= start_lost;
+  // A first beat starts from the loop register only when the flow's previous beat is the
+  // one just ahead and nothing is loaded.
+  s4b_fresh <= s4a_first && (s4a_restart || s4a_lose || !s4a_m1);
 end
 ",
         lb1 = lb - 1,
-        lb1p = lb + 1,
-        w = w,
+        lb = lb,
     );
-    // Stage 4: the loop. R is the distance from this beat's lane 0 to the next header.
+    // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header.
     let _ = write!(
         v,
-        "reg [31:0] walk_dist = 32'd0;
-reg walk_lost = 1'b0;
-// Whether the next header is beyond this beat, kept as a flag beside the distance so the
+        "// Whether the next header is beyond this beat, kept as a flag beside the distance so the
 // loop does not wait for a 26-input OR.
 reg walk_far = 1'b0;
 wire [{lb1}:0] walk_lane = walk_dist[{lb1}:0];
-wire [31:0] walk_exit = s3c_exit[walk_lane * 32 +: 32];
-wire walk_exit_far = s3c_exit_far[walk_lane];
-wire walk_bad = s3c_bad[walk_lane];
-wire walk_ib = s3c_ib[walk_lane];
-reg s4_valid = 1'b0, s4_lost = 1'b0, s4_p0_valid = 1'b0, s4_p1_valid = 1'b0;
-reg [{lb1}:0] s4_p0 = {lb}'d0;
-reg [{w1}:0] s4_p0_onehot = {w}'d0, s4_ib = {w}'d0;
-reg [{nl1}:0] s4_nl = {nlw}'d0;
+wire [31:0] walk_exit = s4b_exit[walk_lane * 32 +: 32];
+wire walk_exit_far = s4b_exit_far[walk_lane];
+wire walk_bad = s4b_bad[walk_lane];
+wire walk_ib = s4b_ib[walk_lane];
+reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0;
+reg [{lb1}:0] s5_p0 = {lb}'d0;
+reg [{w1}:0] s5_p0_onehot = {w}'d0, s5_ib = {w}'d0;
+reg [{nl1}:0] s5_nl = {nlw}'d0;
+reg [6:0] s5_stop = 7'd0;
 always @(posedge clock) begin
-  s4_valid <= s3c_valid; s4_ib <= s3c_ib; s4_nl <= s3c_nl;
-  if (s3c_valid) begin
+  s5_valid <= s4b_valid; s5_ib <= s4b_ib; s5_nl <= s4b_nl; s5_stop <= s4b_stop;
+  if (s4b_valid) begin
     // The distance is meaningless once lost, so it is not gated by it (a shorter path).
-    if (s3c_restart) begin
-      walk_dist <= s3c_dist_far ? rs_far_next : rs_exit;
-      walk_far <= s3c_dist_far ? rs_far_far : rs_exit_far;
-      walk_lost <= !s3c_dist_far && rs_bad;
-      s4_lost <= !s3c_dist_far && rs_bad;
-      s4_p0_valid <= !s3c_dist_far && !rs_bad;
+    if (s4b_fresh) begin
+      walk_dist <= rs_far ? rs_far_next : rs_exit;
+      walk_far <= rs_far ? rs_far_far : rs_exit_far;
+      walk_lost <= rs_lost || (!rs_far && rs_bad);
+      s5_lost <= rs_lost || (!rs_far && rs_bad);
+      s5_p0_valid <= !rs_lost && !rs_far && !rs_bad;
       // Whether the first header has a successor in the beat, decided beside the loop so
       // the later stages need no wide bit mux.
-      s4_p1_valid <= !s3c_dist_far && !rs_bad && rs_ib;
-      s4_p0 <= rs_lane;
-      s4_p0_onehot <= {w}'d1 << rs_lane;
+      s5_p1_valid <= !rs_lost && !rs_far && !rs_bad && rs_ib;
+      s5_p0 <= rs_lane;
+      s5_p0_onehot <= {w}'d1 << rs_lane;
     end else begin
-      walk_dist <= walk_far ? walk_dist - 32'd{w} : walk_exit;
-      walk_far <= walk_far ? |walk_dist[31:{lb1p}] : walk_exit_far;
+      walk_dist <= walk_far ? walk_dist - {{25'd0, s4b_stop}} : walk_exit;
+      walk_far <= walk_far ? walk_dist >= {{24'd0, s4b_stop64}} : walk_exit_far;
       walk_lost <= walk_lost || (!walk_far && walk_bad);
-      s4_lost <= walk_lost || (!walk_far && walk_bad);
-      s4_p0_valid <= !walk_lost && !walk_far && !walk_bad;
-      s4_p1_valid <= !walk_lost && !walk_far && !walk_bad && walk_ib;
-      s4_p0 <= walk_lane;
-      s4_p0_onehot <= {w}'d1 << walk_lane;
+      s5_lost <= walk_lost || (!walk_far && walk_bad);
+      s5_p0_valid <= !walk_lost && !walk_far && !walk_bad;
+      s5_p1_valid <= !walk_lost && !walk_far && !walk_bad && walk_ib;
+      s5_p0 <= walk_lane;
+      s5_p0_onehot <= {w}'d1 << walk_lane;
     end
   end
 end
-// Stages 5 and 6: the second and third header of the beat (one-hot selections: a binary
+// The flow's state after its beat, a cycle after the loop (younger beats are forwarded).
+reg ram_write = 1'b0;
+reg [{fb1}:0] ram_flow = {fb}'d0;
+always @(posedge clock) begin
+  ram_write <= s4b_valid; ram_flow <= s4b_flow;
+  if (ram_write) flow_ram[ram_flow] <= {{walk_lost, walk_dist}};
+end
+// Stages 6 and 7: the second and third header of the beat (one-hot selections: a binary
 // index into a flattened vector costs a multiplier's carry chain), then the output.
-reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0;
-reg [{lb1}:0] s5_p0 = {lb}'d0, s5_p1 = {lb}'d0;
-reg [{w1}:0] s5_ib = {w}'d0, s5_p1_onehot = {w}'d0;
-reg [{nl1}:0] s5_nl = {nlw}'d0;
-reg [31:0] s5_dist = 32'd0;
+reg s6_valid = 1'b0, s6_lost = 1'b0, s6_p0_valid = 1'b0, s6_p1_valid = 1'b0;
+reg [{lb1}:0] s6_p0 = {lb}'d0, s6_p1 = {lb}'d0;
+reg [{w1}:0] s6_ib = {w}'d0, s6_walked = {w}'d0;
+reg [{nl1}:0] s6_nl = {nlw}'d0;
+reg [31:0] s6_dist = 32'd0;
 reg [{lb1}:0] p1_sel;
 integer p1_lane;
 always @* begin
   p1_sel = {lb}'d0;
   for (p1_lane = 0; p1_lane < {w}; p1_lane = p1_lane + 1)
-    p1_sel = p1_sel | ({{{lb}{{s4_p0_onehot[p1_lane]}}}} & s4_nl[p1_lane * {lb} +: {lb}]);
+    p1_sel = p1_sel | ({{{lb}{{s5_p0_onehot[p1_lane]}}}} & s5_nl[p1_lane * {lb} +: {lb}]);
 end
+integer walked_lane;
 always @(posedge clock) begin
-  s5_valid <= s4_valid; s5_lost <= s4_lost; s5_p0_valid <= s4_p0_valid; s5_p0 <= s4_p0;
-  s5_p1_valid <= s4_p1_valid;
-  s5_p1 <= p1_sel;
-  s5_p1_onehot <= {w}'d1 << p1_sel;
-  s5_ib <= s4_ib; s5_nl <= s4_nl; s5_dist <= walk_dist;
+  s6_valid <= s5_valid; s6_lost <= s5_lost; s6_p0_valid <= s5_p0_valid; s6_p0 <= s5_p0;
+  s6_p1_valid <= s5_p1_valid;
+  s6_p1 <= p1_sel;
+  s6_ib <= s5_ib; s6_nl <= s5_nl; s6_dist <= walk_dist;
+  // A chain may end on a lane past the stop; that lane is not a header.
+  for (walked_lane = 0; walked_lane < {w}; walked_lane = walked_lane + 1) s6_walked[walked_lane] <= walked_lane < {{25'd0, s5_stop}};
+end
+// The second header one-hot, a stage of its own: after the AND-OR above the decode would
+// make the path one LUT too deep.
+reg s6b_valid = 1'b0, s6b_lost = 1'b0, s6b_p0_valid = 1'b0, s6b_p1_valid = 1'b0;
+reg [{lb1}:0] s6b_p0 = {lb}'d0, s6b_p1 = {lb}'d0;
+reg [{w1}:0] s6b_ib = {w}'d0, s6b_walked = {w}'d0, s6b_p1_onehot = {w}'d0;
+reg [{nl1}:0] s6b_nl = {nlw}'d0;
+reg [31:0] s6b_dist = 32'd0;
+always @(posedge clock) begin
+  s6b_valid <= s6_valid; s6b_lost <= s6_lost; s6b_p0_valid <= s6_p0_valid; s6b_p0 <= s6_p0;
+  s6b_p1_valid <= s6_p1_valid; s6b_p1 <= s6_p1; s6b_p1_onehot <= {w}'d1 << s6_p1;
+  s6b_ib <= s6_ib; s6b_walked <= s6_walked; s6b_nl <= s6_nl; s6b_dist <= s6_dist;
 end
 reg [{lb1}:0] p2_sel;
 integer p2_lane;
 always @* begin
   p2_sel = {lb}'d0;
   for (p2_lane = 0; p2_lane < {w}; p2_lane = p2_lane + 1)
-    p2_sel = p2_sel | ({{{lb}{{s5_p1_onehot[p2_lane]}}}} & s5_nl[p2_lane * {lb} +: {lb}]);
+    p2_sel = p2_sel | ({{{lb}{{s6b_p1_onehot[p2_lane]}}}} & s6b_nl[p2_lane * {lb} +: {lb}]);
 end
-reg s6_valid = 1'b0, s6_lost = 1'b0, s6_p0_valid = 1'b0, s6_p1_valid = 1'b0, s6_p2_valid = 1'b0;
-reg [{lb1}:0] s6_p0 = {lb}'d0, s6_p1 = {lb}'d0, s6_p2 = {lb}'d0;
-reg [31:0] s6_dist = 32'd0;
+reg s7_valid = 1'b0, s7_lost = 1'b0, s7_p0_valid = 1'b0, s7_p1_valid = 1'b0, s7_p2_valid = 1'b0;
+reg [{lb1}:0] s7_p0 = {lb}'d0, s7_p1 = {lb}'d0, s7_p2 = {lb}'d0;
+reg [{w1}:0] s7_walked = {w}'d0;
+reg [31:0] s7_dist = 32'd0;
 always @(posedge clock) begin
-  s6_valid <= s5_valid; s6_lost <= s5_lost; s6_p0_valid <= s5_p0_valid; s6_p0 <= s5_p0;
-  s6_p1_valid <= s5_p1_valid; s6_p1 <= s5_p1;
-  s6_p2_valid <= s5_p1_valid && |(s5_ib & s5_p1_onehot);
-  s6_p2 <= p2_sel;
-  s6_dist <= s5_dist;
+  s7_valid <= s6b_valid; s7_lost <= s6b_lost; s7_p0_valid <= s6b_p0_valid; s7_p0 <= s6b_p0;
+  s7_p1_valid <= s6b_p1_valid; s7_p1 <= s6b_p1;
+  s7_p2_valid <= s6b_p1_valid && |(s6b_ib & s6b_p1_onehot);
+  s7_p2 <= p2_sel;
+  s7_dist <= s6b_dist; s7_walked <= s6b_walked;
 end
 initial begin m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; end
 always @(posedge clock) begin
-  m_valid <= s6_valid;
-  if (s6_valid) begin
-    m_headers <= ({{{w}{{s6_p0_valid}}}} & ({w}'d1 << s6_p0)) | ({{{w}{{s6_p1_valid}}}} & ({w}'d1 << s6_p1)) | ({{{w}{{s6_p2_valid}}}} & ({w}'d1 << s6_p2));
-    m_lost <= s6_lost;
-    m_next_dist <= s6_dist;
+  m_valid <= s7_valid;
+  if (s7_valid) begin
+    m_headers <= s7_walked & (({{{w}{{s7_p0_valid}}}} & ({w}'d1 << s7_p0)) | ({{{w}{{s7_p1_valid}}}} & ({w}'d1 << s7_p1)) | ({{{w}{{s7_p2_valid}}}} & ({w}'d1 << s7_p2)));
+    m_lost <= s7_lost;
+    m_next_dist <= s7_dist;
   end
 end
 ",
         lb1 = lb - 1,
-        lb1p = lb + 1,
         w1 = w - 1,
         nl1 = w * lb - 1,
         nlw = w * lb,
+        fb1 = fb - 1,
+        fb = fb,
     );
     v
 }
