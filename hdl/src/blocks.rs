@@ -5,6 +5,7 @@ use crate::parser::HeaderParser64;
 use crate::flow::flow_table::FlowTable4096;
 use crate::framing::chain_walk::PduChainWalk64;
 use crate::framing::lane_decoder::PduLaneDecoder64;
+use crate::framing::stream_aligner::PduStreamAligner;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
@@ -62,6 +63,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "PDU header positions of 4,096 interleaved flows across packets, up to 3 a beat, one beat per cycle",
         verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         max_luts: 23000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_stream_aligner",
+        summary: "a frame's tracker stream: the flow's previous 23 bytes, then the TCP payload from lane 0, one beat per cycle",
+        verilog: || verilog_for(&mut PduStreamAligner::new(), "pdu_stream_aligner"),
+        max_luts: 6000,
         max_lut_levels: 6,
     },
     TopBlock {

@@ -3,3 +3,4 @@ pub mod pdu_rules;
 pub mod reference;
 pub mod lane_decoder;
 pub mod chain_walk;
+pub mod stream_aligner;

@@ -1,0 +1,255 @@
+//! `PduStreamAligner`: turns an offloaded frame into its tracker stream (framing/README.md):
+//! the flow's previous 23 payload bytes, then this frame's TCP payload, from lane 0 of the
+//! first stream beat, with the lanes each beat leaves for the walk (`m_stop`).
+//!
+//! Stream byte q is the tail byte q for q < 23, else frame byte `p - 23 + q` (p: payload
+//! start), so stream beat j is the 64 bytes from frame offset `p - 23 + 64j`, inside frame
+//! beats j..j+2 for any header length (23 <= p <= 150: Ethernet + VLAN + IPv4 or IPv6 + TCP
+//! with options is at most 138; a frame outside that range is not streamed). With at least 23 header bytes the stream never needs more
+//! beats than the frame, so stream beat j leaves in the cycle frame beat j + 2 arrives: the
+//! block keeps the last three input beats, follows the frame two beats late, and shifts
+//! (8-byte steps, then bytes). Input frames are contiguous beats (the max-frame delay line
+//! upstream makes them so); frames may follow each other back to back. Lanes past the
+//! stream's end carry whatever the window held. W = 64.
+//!
+//! Latency `LATENCY` = 4 clock edges from frame beat j at the input to stream beat j at the
+//! output. Throughput one beat per cycle.
+use crate::bytes::{bits_from_lanes, lanes_from_bits};
+use rust_hdl::prelude::*;
+use std::collections::VecDeque;
+
+/// Bytes of the flow's previous payload that each stream replays.
+pub const TAIL: usize = super::chain_walk::TAIL;
+const W: usize = 64;
+
+#[derive(LogicBlock)]
+pub struct PduStreamAligner {
+    pub clock: Signal<In, Clock>,
+    pub s_valid: Signal<In, Bit>,
+    pub s_data: Signal<In, Bits<512>>,
+    /// First beat of a frame; the per-frame inputs below are read on it.
+    pub s_sof: Signal<In, Bit>,
+    /// The frame's payload becomes a stream (in sequence on an offloaded flow).
+    pub s_offload: Signal<In, Bit>,
+    /// Frame offset of the TCP payload (23..=150).
+    pub s_payload_start: Signal<In, Bits<8>>,
+    /// TCP payload bytes (from the IP header: Ethernet padding is not payload).
+    pub s_payload_len: Signal<In, Bits<16>>,
+    /// The flow's previous 23 payload bytes, byte k in bits 8k+7..8k.
+    pub s_tail: Signal<In, Bits<{ 8 * TAIL }>>,
+    pub s_flow: Signal<In, Bits<12>>,
+    pub m_valid: Signal<Out, Bit>,
+    pub m_data: Signal<Out, Bits<512>>,
+    pub m_first: Signal<Out, Bit>,
+    pub m_last: Signal<Out, Bit>,
+    /// Lanes `m_stop..` are not walked: the stream's last 23 bytes and what follows.
+    pub m_stop: Signal<Out, Bits<7>>,
+    pub m_flow: Signal<Out, Bits<12>>,
+    _window: VecDeque<Vec<u8>>,
+    _late: VecDeque<Option<FrameBeat>>,
+    _frame: Option<FrameState>,
+    _in_flight: VecDeque<Option<StreamBeat>>,
+}
+
+#[derive(Clone, Debug)]
+struct FrameBeat {
+    sof: bool,
+    offload: bool,
+    start: usize,
+    len: usize,
+    tail: Vec<u8>,
+    flow: u64,
+}
+
+#[derive(Clone, Debug)]
+struct FrameState {
+    offload: bool,
+    shift: usize,
+    /// Stream bytes from this beat on.
+    left: usize,
+    tail: Vec<u8>,
+    flow: u64,
+}
+
+#[derive(Clone, Debug)]
+struct StreamBeat {
+    data: Vec<u8>,
+    first: bool,
+    last: bool,
+    stop: usize,
+    flow: u64,
+}
+
+impl PduStreamAligner {
+    pub const LATENCY: usize = 4;
+
+    pub fn new() -> Self {
+        Self {
+            clock: Default::default(),
+            s_valid: Default::default(),
+            s_data: Default::default(),
+            s_sof: Default::default(),
+            s_offload: Default::default(),
+            s_payload_start: Default::default(),
+            s_payload_len: Default::default(),
+            s_tail: Default::default(),
+            s_flow: Default::default(),
+            m_valid: Default::default(),
+            m_data: Default::default(),
+            m_first: Default::default(),
+            m_last: Default::default(),
+            m_stop: Default::default(),
+            m_flow: Default::default(),
+            _window: VecDeque::from(vec![vec![0; W]; 2]),
+            _late: VecDeque::from(vec![None; 2]),
+            _frame: None,
+            _in_flight: VecDeque::from(vec![None; 2]),
+        }
+    }
+
+    /// The stream beat leaving with the frame beat two cycles late (`late`), from the window
+    /// of the last three input beats, oldest first.
+    fn stream_beat(&mut self, late: &FrameBeat, window: &[u8]) -> Option<StreamBeat> {
+        if late.sof {
+            let shift = late.start.wrapping_sub(TAIL) & 0xFF;
+            self._frame = Some(FrameState { offload: late.offload && shift < 128, shift: shift & 0x7F, left: TAIL + late.len, tail: late.tail.clone(), flow: late.flow });
+        }
+        let frame = self._frame.as_mut()?;
+        let beat = (frame.offload && frame.left > 0).then(|| {
+            let mut data = window[frame.shift..frame.shift + W].to_vec();
+            if late.sof {
+                data[..TAIL].copy_from_slice(&frame.tail);
+            }
+            StreamBeat { data, first: late.sof, last: frame.left <= W, stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
+        });
+        frame.left = frame.left.saturating_sub(W);
+        beat
+    }
+}
+
+impl Default for PduStreamAligner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Logic for PduStreamAligner {
+    fn update(&mut self) {
+        if !self.clock.pos_edge() {
+            return;
+        }
+        let now = lanes_from_bits(self.s_data.val());
+        let window: Vec<u8> = self._window.iter().flatten().chain(&now).copied().collect();
+        let late = self._late.pop_front().expect("two beats late");
+        let out = late.and_then(|late| self.stream_beat(&late, &window));
+        self._late.push_back(self.s_valid.val().then(|| FrameBeat {
+            sof: self.s_sof.val(),
+            offload: self.s_offload.val(),
+            start: self.s_payload_start.val().to_u64() as usize,
+            len: self.s_payload_len.val().to_u64() as usize,
+            tail: lanes_from_bits(self.s_tail.val()),
+            flow: self.s_flow.val().to_u64(),
+        }));
+        self._window.pop_front();
+        self._window.push_back(now);
+        self._in_flight.push_back(out);
+        match self._in_flight.pop_front().expect("pipeline is never empty") {
+            Some(beat) => {
+                self.m_valid.next = true;
+                self.m_data.next = bits_from_lanes(&beat.data);
+                self.m_first.next = beat.first;
+                self.m_last.next = beat.last;
+                self.m_stop.next = (beat.stop as u64).into();
+                self.m_flow.next = beat.flow.into();
+            }
+            None => self.m_valid.next = false,
+        }
+    }
+
+    fn connect(&mut self) {
+        self.m_valid.connect();
+        self.m_data.connect();
+        self.m_first.connect();
+        self.m_last.connect();
+        self.m_stop.connect();
+        self.m_flow.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(VERILOG.into())
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "pdu_stream_aligner".into(),
+            clock: "clock".into(),
+            inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_tail", "s_flow"].map(String::from).to_vec(),
+            outputs: ["m_valid", "m_data", "m_first", "m_last", "m_stop", "m_flow"].map(String::from).to_vec(),
+        }]
+    }
+}
+
+/// Stage A follows the frame two beats late and captures the window; B shifts by 8-byte
+/// steps, C by bytes and puts the tail in front.
+const VERILOG: &str = "
+reg [511:0] win_1 = 512'd0, win_2 = 512'd0;
+reg late1_valid = 1'b0, late1_sof = 1'b0, late1_offload = 1'b0, late2_valid = 1'b0, late2_sof = 1'b0, late2_offload = 1'b0;
+reg [7:0] late1_start = 8'd0, late2_start = 8'd0;
+reg [15:0] late1_len = 16'd0, late2_len = 16'd0;
+reg [183:0] late1_tail = 184'd0, late2_tail = 184'd0;
+reg [11:0] late1_flow = 12'd0, late2_flow = 12'd0;
+always @(posedge clock) begin
+  win_1 <= s_data; win_2 <= win_1;
+  late1_valid <= s_valid; late1_sof <= s_sof; late1_offload <= s_offload; late1_start <= s_payload_start;
+  late1_len <= s_payload_len; late1_tail <= s_tail; late1_flow <= s_flow;
+  late2_valid <= late1_valid; late2_sof <= late1_sof; late2_offload <= late1_offload; late2_start <= late1_start;
+  late2_len <= late1_len; late2_tail <= late1_tail; late2_flow <= late1_flow;
+end
+// The frame being streamed; a first beat brings its own settings.
+reg frame_offload = 1'b0;
+reg [6:0] frame_shift = 7'd0;
+reg [16:0] frame_left = 17'd0;
+reg [183:0] frame_tail = 184'd0;
+reg [11:0] frame_flow = 12'd0;
+wire [7:0] start_back = late2_start - 8'd23;
+wire cur_offload = late2_sof ? late2_offload && !start_back[7] : frame_offload;
+wire [6:0] cur_shift = late2_sof ? start_back[6:0] : frame_shift;
+wire [16:0] cur_left = late2_sof ? {1'b0, late2_len} + 17'd23 : frame_left;
+wire [183:0] cur_tail = late2_sof ? late2_tail : frame_tail;
+wire [11:0] cur_flow = late2_sof ? late2_flow : frame_flow;
+wire [16:0] cur_walk = cur_left - 17'd23;
+reg sa_valid = 1'b0, sa_first = 1'b0, sa_last = 1'b0;
+reg [1535:0] sa_win = 1536'd0;
+reg [6:0] sa_shift = 7'd0, sa_stop = 7'd0;
+reg [183:0] sa_tail = 184'd0;
+reg [11:0] sa_flow = 12'd0;
+always @(posedge clock) begin
+  sa_valid <= late2_valid && cur_offload && cur_left != 17'd0;
+  sa_win <= {s_data, win_1, win_2};
+  sa_shift <= cur_shift; sa_first <= late2_sof; sa_last <= cur_left <= 17'd64;
+  sa_stop <= cur_left <= 17'd23 ? 7'd0 : cur_walk >= 17'd64 ? 7'd64 : cur_walk[6:0];
+  sa_tail <= cur_tail; sa_flow <= cur_flow;
+  if (late2_valid) begin
+    frame_offload <= cur_offload; frame_shift <= cur_shift; frame_tail <= cur_tail; frame_flow <= cur_flow;
+    frame_left <= cur_left > 17'd64 ? cur_left - 17'd64 : 17'd0;
+  end
+end
+reg sb_valid = 1'b0, sb_first = 1'b0, sb_last = 1'b0;
+reg [575:0] sb_coarse = 576'd0;
+reg [2:0] sb_shift = 3'd0;
+reg [6:0] sb_stop = 7'd0;
+reg [183:0] sb_tail = 184'd0;
+reg [11:0] sb_flow = 12'd0;
+always @(posedge clock) begin
+  sb_valid <= sa_valid; sb_first <= sa_first; sb_last <= sa_last; sb_shift <= sa_shift[2:0];
+  sb_stop <= sa_stop; sb_tail <= sa_tail; sb_flow <= sa_flow;
+  sb_coarse <= sa_win[sa_shift[6:3] * 64 +: 576];
+end
+wire [511:0] fine = sb_coarse[sb_shift * 8 +: 512];
+initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_stop = 7'd0; m_flow = 12'd0; end
+always @(posedge clock) begin
+  m_valid <= sb_valid;
+  m_data <= sb_first ? {fine[511:184], sb_tail} : fine;
+  m_first <= sb_first; m_last <= sb_last; m_stop <= sb_stop; m_flow <= sb_flow;
+end
+";
