@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod demo;
 mod error;
 mod identify;
 mod io;
@@ -37,6 +38,8 @@ enum Command {
     Write(io::WriteArgs),
     /// Benchmark the software initiator against the embedded target over loopback.
     Bench(bench::BenchArgs),
+    /// Read workload through the simulated wire path (user-space TCP/IP, NIC, faults, pcap).
+    Demo(demo::DemoArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Read(a) => io::read(a),
         Command::Write(a) => io::write(a),
         Command::Bench(a) => bench::run(a),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
