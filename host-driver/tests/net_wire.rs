@@ -25,7 +25,7 @@ fn options(net: &SimNet, ddgst: bool) -> ConnectOptions {
     o.data_digest = ddgst;
     o.header_digest = ddgst;
     o.queue_size = 32;
-    o.timeout = Duration::from_secs(30);
+    o.timeout = Duration::from_secs(120);
     o.connector = Some(std::sync::Arc::new(SimConnector(net.clone())));
     o
 }

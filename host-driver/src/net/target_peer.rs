@@ -75,6 +75,9 @@ struct PeerConn {
     done: bool,
 }
 
+/// Smallest top-up of a socket's transmit buffer (see `pump`).
+const SEND_CHUNK: usize = 64 * 1024;
+
 /// Length of the PDU at the start of `bytes`, once its common header is there.
 fn pdu_len(bytes: &[u8]) -> Option<usize> {
     let plen = u32::from_le_bytes(bytes.get(4..8)?.try_into().unwrap()) as usize;
@@ -164,8 +167,15 @@ impl TargetPeer {
             if !s.may_recv() && !c.session.is_ended() && s.state() != tcp::State::SynReceived {
                 c.session.on_closed();
             }
-            // Session -> host, as far as the socket takes it.
+            // Session -> host, as far as the socket takes it, but in chunks of at least
+            // SEND_CHUNK (or all that is left): smoltcp with Nagle off sends whatever is in
+            // its buffer, so topping it up by every few bytes an ACK frees would send
+            // segments that small (silly window syndrome, and worse with each re-segmentation).
             let mut p = c.pipe.lock().unwrap();
+            let free = s.send_capacity() - s.send_queue();
+            if free < p.outbox.len().min(SEND_CHUNK) {
+                continue;
+            }
             while !p.outbox.is_empty() && s.can_send() {
                 let (a, _) = p.outbox.as_slices();
                 let n = s.send_slice(a).unwrap_or(0);
