@@ -184,6 +184,7 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     bar.set_message("read");
     // Batches of commands keep memory bounded; each batch runs at the full queue depth.
     let batch_bytes = (64u64 << 20).max(args.max_io * args.qd as u64 * 2);
+    let mut arena = vec![0u8; (batch_bytes + args.max_io.max(block)) as usize];
     let mut at = 0;
     while at < ios.len() {
         let mut end = at;
@@ -192,7 +193,15 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             bytes += ios[end].1 * block;
             end += 1;
         }
-        let mut bufs: Vec<Vec<u8>> = ios[at..end].iter().map(|&(_, n)| vec![0u8; (n * block) as usize]).collect();
+        // Carve the batch's buffers out of one arena, reused (and poisoned) batch after batch.
+        arena[..bytes as usize].fill(0xA5);
+        let mut bufs: Vec<&mut [u8]> = Vec::with_capacity(end - at);
+        let mut rest = &mut arena[..];
+        for &(_, n) in &ios[at..end] {
+            let (b, r) = rest.split_at_mut((n * block) as usize);
+            bufs.push(b);
+            rest = r;
+        }
         let mut cmds: Vec<Command> = bufs
             .iter_mut()
             .zip(&ios[at..end])
