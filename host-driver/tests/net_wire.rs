@@ -230,3 +230,75 @@ fn qemu_socket_framing_round_trip() {
     };
     assert_eq!(got, frames[3]);
 }
+
+#[test]
+fn resegment_keeps_bytes_and_fixes_headers() {
+    use ddpnic::net::wire::resegment;
+    use etherparse::{NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i * 13) as u8).collect();
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([10, 0, 2, 15], [10, 0, 2, 2], 64)
+        .tcp(4420, 50000, 1_000_000, 512)
+        .ack(77)
+        .psh();
+    let mut frame = Vec::new();
+    b.write(&mut frame, &payload).unwrap();
+    let pieces = resegment(&frame, &[1, 400, 999]).expect("splits");
+    assert_eq!(pieces.len(), 4);
+    let mut joined = Vec::new();
+    let mut next_seq = 1_000_000u32;
+    for (i, p) in pieces.iter().enumerate() {
+        let s = SlicedPacket::from_ethernet(p).unwrap();
+        let (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Tcp(tcp))) = (&s.net, &s.transport) else { panic!("not TCP") };
+        let h = ip.header();
+        assert_eq!(h.to_header().calc_header_checksum(), h.header_checksum());
+        assert_eq!(tcp.calc_checksum_ipv4(h.source(), h.destination()).unwrap(), tcp.checksum());
+        assert_eq!(tcp.sequence_number(), next_seq);
+        assert_eq!(tcp.acknowledgment_number(), 77);
+        assert_eq!(tcp.psh(), i == 3, "PSH only on the last piece");
+        next_seq += tcp.payload().len() as u32;
+        joined.extend_from_slice(tcp.payload());
+    }
+    assert_eq!(joined, payload);
+    assert!(resegment(&frame, &[0]).is_none() && resegment(&frame, &[1000]).is_none() && resegment(&frame, &[5, 5]).is_none());
+}
+
+#[test]
+fn pcap_replay_yields_frames_at_their_times() {
+    use ddpnic::net::pcap::{PcapReplay, PcapTap};
+    use ddpnic::net::{EthernetPort, SimTime};
+    let path = temp("replay.pcap");
+    let mut tap = PcapTap::create(&path).unwrap();
+    for (t, n) in [(1_000u64, 60usize), (1_500, 1514), (9_000, 100)] {
+        tap.write(SimTime(t), &vec![n as u8; n]).unwrap();
+    }
+    tap.finish().unwrap();
+    let mut replay = PcapReplay::open(&path, SimTime(100)).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(replay.poll_at(SimTime(0)), Some(SimTime(100)));
+    assert_eq!(replay.recv(SimTime(100)).map(|f| f.len()), Some(60));
+    assert_eq!(replay.recv(SimTime(599)), None, "the second frame is due 500 ns after the first");
+    assert_eq!(replay.poll_at(SimTime(599)), Some(SimTime(600)));
+    assert_eq!(replay.recv(SimTime(600)).map(|f| f.len()), Some(1514));
+    assert_eq!(replay.recv(SimTime(20_000)).map(|f| f.len()), Some(100));
+    assert_eq!(replay.remaining(), 0);
+}
+
+#[test]
+fn demo_command_runs_with_faults_and_pcap() {
+    let pcap = temp("demo.pcap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddpnic"))
+        .args(["demo", "--bytes", "4M", "--ns-size", "8M", "--digests", "--json", "--faults", "drop=0.01,reorder=0.01,dup=0.01,corrupt=0.005,reseg=0.05,seed=3"])
+        .arg("--pcap")
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("every byte verified"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(json["bytes"], 4 << 20);
+    assert!(json["wire"]["dropped"].as_u64().unwrap() > 0);
+    assert!(std::fs::metadata(&pcap).unwrap().len() > 4 << 20);
+    std::fs::remove_file(&pcap).unwrap();
+}

@@ -141,8 +141,7 @@ fn workload(args: &DemoArgs, block: u64, nsze: u64) -> Vec<(u64, u64)> {
 }
 
 pub fn run(args: DemoArgs) -> Result<(), CliError> {
-    let mut faults = Faults::parse(&format!("seed={},{}", args.seed, args.faults)).map_err(CliError::Invalid)?;
-    faults.seed = faults.seed.max(0);
+    let faults = Faults::parse(&format!("seed={},{}", args.seed, args.faults)).map_err(CliError::Invalid)?;
     let mut setup = SimSetup { mtu: args.mtu, seed: args.seed, tcp_buffer: args.tcp_buffer as usize, pcap: args.pcap.clone(), ..SimSetup::default() };
     setup.wire.faults = faults;
     setup.wire.bandwidth_bps = (args.gbps * 1e9) as u64;
