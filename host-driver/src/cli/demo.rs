@@ -12,6 +12,7 @@ use crate::net::{EthernetPort, Faults, Nic, SimConnector, SimNet, SoftNic, WireS
 use crate::nvme_tcp::initiator::{Command, ConnectOptions, Controller, Transfer};
 use crate::nvme_tcp::nvme::{commands, pattern};
 use crate::nvme_tcp::target::{NamespaceConfig, TargetConfig};
+use crate::nvme_tcp::transport::stats::process_cpu_ns;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -91,6 +92,9 @@ struct Summary {
     sim_gbit_per_s: f64,
     wall_seconds: f64,
     wall_mib_per_s: f64,
+    /// Process CPU time of the workload (the machine may be shared; this is not).
+    cpu_seconds: f64,
+    mib_per_cpu_s: f64,
     wire: WireStats,
     nic_counters: Vec<(String, u64)>,
     world_steps: u64,
@@ -162,6 +166,7 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     opts.connector = Some(Arc::new(SimConnector(net.clone())));
 
     let wall = Instant::now();
+    let cpu_start = process_cpu_ns();
     let mut ctrl = Controller::connect(&opts)?;
     let ns = ctrl.identify_namespace(1)?;
     let block = ns.block_size as u64;
@@ -207,8 +212,15 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             .map(|(b, &(lba, n))| Command { sqe: commands::read_write(false, 1, lba, n as u32), transfer: Transfer::FromController(b) })
             .collect();
         let lens: Vec<u64> = ios[at..end].iter().map(|&(_, n)| n * block).collect();
+        let mut completed = 0u64;
         let done = ctrl.io_queue().execute_batch_observed(&mut cmds, args.qd.max(1), &mut |i| {
             bar.inc(lens[i]);
+            completed += 1;
+            if completed % 16 == 0 {
+                let sim = (net.lock().now() - sim_start).as_secs_f64();
+                let gbps = bar.position() as f64 * 8.0 / sim.max(1e-12) / 1e9;
+                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s", sim * 1e3));
+            }
         })?;
         drop(cmds);
         for (k, c) in done.iter().enumerate() {
@@ -221,13 +233,12 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
                 return Err(CliError::Invalid(format!("block {bad} does not hold the LBA pattern: wrong data returned")));
             }
         }
-        let now = net.lock().now();
-        bar.set_message(format!("read (simulated {:.3} ms)", (now - sim_start).as_secs_f64() * 1e3));
         at = end;
     }
     bar.finish_and_clear();
     let sim = net.lock().now() - sim_start;
     let wall_s = wall.elapsed().as_secs_f64();
+    let cpu_s = (process_cpu_ns() - cpu_start) as f64 / 1e9;
     ctrl.disconnect()?;
 
     let mut w = net.lock();
@@ -250,6 +261,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         sim_gbit_per_s: total as f64 * 8.0 / sim.as_secs_f64().max(1e-12) / 1e9,
         wall_seconds: wall_s,
         wall_mib_per_s: total as f64 / (1 << 20) as f64 / wall_s.max(1e-9),
+        cpu_seconds: cpu_s,
+        mib_per_cpu_s: total as f64 / (1 << 20) as f64 / cpu_s.max(1e-9),
         wire: w.wire().stats().clone(),
         nic_counters: w.nic().counters(),
         world_steps: w.steps,
@@ -265,13 +278,15 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         if args.digests { "on" } else { "off" }
     );
     println!(
-        "simulated time {:.3} ms: {:.2} Gbit/s on a {} Gbit/s, {} us wire; wall clock {:.2} s: {:.1} MiB/s",
+        "simulated time {:.3} ms: {:.2} Gbit/s on a {} Gbit/s, {} us wire; wall clock {:.2} s: {:.1} MiB/s; CPU {:.2} s: {:.1} MiB/s",
         s.sim_seconds * 1e3,
         s.sim_gbit_per_s,
         args.gbps,
         args.latency_us,
         s.wall_seconds,
-        s.wall_mib_per_s
+        s.wall_mib_per_s,
+        s.cpu_seconds,
+        s.mib_per_cpu_s
     );
     println!("wire: {}", s.wire);
     let counters: Vec<String> = s.nic_counters.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -10,6 +10,7 @@
 //! `SoftNic` passes frames through unchanged; the Verilated NIC implements the same trait.
 
 use super::time::SimTime;
+use smoltcp::phy::ChecksumCapabilities;
 use std::collections::VecDeque;
 
 /// An Ethernet frame without FCS, as the MAC hands it over.
@@ -54,6 +55,12 @@ pub trait Nic: Send {
     /// Earliest time the NIC has work pending, if any (see `EthernetPort::poll_at`).
     fn poll_at(&mut self, _now: SimTime) -> Option<SimTime> {
         None
+    }
+    /// What the host stack may leave to the NIC: a NIC that validated a frame's checksums
+    /// (and may have placed payload bytes elsewhere) lets the stack skip verifying them.
+    /// Default: the stack computes and verifies everything.
+    fn checksum_offload(&self) -> ChecksumCapabilities {
+        ChecksumCapabilities::default()
     }
     /// Counters worth a line in the summary, by name.
     fn counters(&self) -> Vec<(String, u64)> {

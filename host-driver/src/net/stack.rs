@@ -4,6 +4,7 @@ use super::phy::PortDevice;
 use super::port::{EthernetPort, QueuePort};
 use super::time::SimTime;
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
@@ -42,7 +43,13 @@ impl Stack {
 
     /// One smoltcp poll over `port`; true if any socket may have changed.
     pub fn poll(&mut self, now: SimTime, port: &mut dyn EthernetPort) -> bool {
+        self.poll_with(now, port, ChecksumCapabilities::default())
+    }
+
+    /// `poll` with the checksum work split between stack and NIC as `checksum` says.
+    pub fn poll_with(&mut self, now: SimTime, port: &mut dyn EthernetPort, checksum: ChecksumCapabilities) -> bool {
         let mut device = PortDevice::new(port, now, self.config.mtu);
+        device.checksum = checksum;
         self.iface.poll(now.to_smoltcp(), &mut device, &mut self.sockets) != PollResult::None
     }
 

@@ -82,7 +82,8 @@ impl World {
         self.steps += 1;
         let now = self.now;
         let mut moved = false;
-        self.host.poll(now, &mut HostSide(&mut *self.nic));
+        let checksum = self.nic.checksum_offload();
+        self.host.poll_with(now, &mut HostSide(&mut *self.nic), checksum);
         self.nic.advance(now);
         while let Some(f) = self.nic.mac_tx(now) {
             self.wire.inject(Dir::ToPeer, now, f);
