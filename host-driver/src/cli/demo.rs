@@ -66,8 +66,9 @@ pub struct DemoArgs {
     /// IP MTU (1500 or 9000).
     #[arg(long, default_value_t = 1500)]
     pub mtu: usize,
-    /// TCP socket buffer per direction and socket.
-    #[arg(long, default_value = "1M", value_parser = parse_size)]
+    /// TCP socket buffer per direction and socket (the receive window). Larger windows
+    /// recover worse from loss in smoltcp (go-back-N, no SACK).
+    #[arg(long, default_value = "256K", value_parser = parse_size)]
     pub tcp_buffer: u64,
     /// Negotiate header and data digests.
     #[arg(long)]

@@ -37,7 +37,7 @@ pub struct SimSetup {
 
 impl Default for SimSetup {
     fn default() -> Self {
-        Self { mtu: 1500, seed: 1, wire: WireConfig::default(), tcp_buffer: 1 << 20, pcap: None }
+        Self { mtu: 1500, seed: 1, wire: WireConfig::default(), tcp_buffer: 256 << 10, pcap: None }
     }
 }
 
