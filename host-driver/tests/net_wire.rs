@@ -302,3 +302,37 @@ fn demo_command_runs_with_faults_and_pcap() {
     assert!(std::fs::metadata(&pcap).unwrap().len() > 4 << 20);
     std::fs::remove_file(&pcap).unwrap();
 }
+
+#[test]
+fn silent_peer_times_out_in_simulated_time() {
+    use ddpnic::net::pcap::PcapReplay;
+    use ddpnic::net::SimTime;
+    let net = SimSetup::default().build(Box::new(SoftNic::new()), Box::new(PcapReplay::new(Vec::new(), SimTime::ZERO))).unwrap();
+    let mut o = options(&net, false);
+    o.timeout = Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    assert!(Controller::connect(&o).is_err(), "nobody answers");
+    assert!(started.elapsed() < Duration::from_secs(3), "simulated waits cost no wall time");
+    assert!(net.lock().now() >= SimTime(5_000_000_000));
+}
+
+/// `NET=socket SOCK_PORT=5591 /work/shared/tools/nvmet-vm/start-vm.sh`, then
+/// `DDPNIC_VM_SOCK=127.0.0.1:5591 cargo test -p ddpnic --test net_wire -- --ignored`.
+#[test]
+#[ignore = "needs the nvmet VM in NET=socket mode (DDPNIC_VM_SOCK=host:port)"]
+fn reads_from_the_nvmet_vm_through_the_wire() {
+    use ddpnic::net::qemu::QemuSocketPort;
+    let sock = std::env::var("DDPNIC_VM_SOCK").expect("DDPNIC_VM_SOCK=host:port of the VM's socket cable");
+    let mut setup = SimSetup::default();
+    setup.wire.faults = Faults::parse("drop=0.01,reorder=0.01,dup=0.01,corrupt=0.005,reseg=0.05,seed=5").unwrap();
+    let net = setup.build(Box::new(SoftNic::new()), Box::new(QemuSocketPort::connect(sock.as_str()).unwrap())).unwrap();
+    net.lock().set_realtime(true);
+    let mut o = options(&net, true);
+    o.subnqn = "nqn.2026-11.io.test:ddp".into();
+    let mut ctrl = Controller::connect(&o).expect("connect to the VM");
+    let mut buf = vec![0u8; 4 << 20];
+    ctrl.read(1, 1000, 512, &mut buf).expect("read");
+    assert_eq!(pattern::first_mismatch(&buf, 1000, 512), None);
+    ctrl.disconnect().unwrap();
+    eprintln!("{}", net.lock().wire().stats());
+}

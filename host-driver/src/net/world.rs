@@ -241,6 +241,9 @@ impl Write for SimStream {
             return Ok(0);
         }
         let mut w = self.net.lock();
+        // A peer that never opens its window fails the write after the read timeout.
+        let t = self.timeout_ns.load(Ordering::Relaxed);
+        let deadline = (t > 0).then(|| w.now + Duration::from_nanos(t));
         loop {
             let s = w.host.sockets.get_mut::<tcp::Socket>(self.handle);
             if !s.may_send() {
@@ -252,7 +255,10 @@ impl Write for SimStream {
                     return Ok(n);
                 }
             }
-            w.step(None);
+            if deadline.is_some_and(|d| w.now >= d) {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            w.step(deadline);
         }
     }
     fn flush(&mut self) -> io::Result<()> {
