@@ -336,3 +336,15 @@ fn reads_from_the_nvmet_vm_through_the_wire() {
     ctrl.disconnect().unwrap();
     eprintln!("{}", net.lock().wire().stats());
 }
+
+#[test]
+fn corruption_with_valid_checksums_is_caught_by_the_data_digest() {
+    let mut setup = SimSetup::default();
+    setup.wire.faults = Faults::parse("corrupt-valid=0.05,dir=to-host,seed=21").unwrap();
+    let net = world(&setup);
+    let mut ctrl = Controller::connect(&options(&net, true)).expect("connect");
+    let mut buf = vec![0u8; 2 << 20];
+    let err = ctrl.read(1, 0, BLOCK, &mut buf).expect_err("a damaged PDU must not pass");
+    assert!(err.to_string().to_lowercase().contains("digest"), "{err}");
+    assert!(net.lock().wire().stats().corrupted_valid > 0);
+}

@@ -36,7 +36,9 @@ pub struct DemoArgs {
     /// or `qemu-listen:HOST:PORT` (QEMU connects).
     #[arg(long, default_value = "target")]
     pub peer: String,
-    /// Faults, e.g. `drop=0.01,reorder=0.01,dup=0.01,corrupt=0.001,reseg=0.05,seed=7`.
+    /// Faults, per frame: `drop=0.01,reorder=0.01,dup=0.01,corrupt=0.001,reseg=0.05,seed=7`;
+    /// also `corrupt-valid=P` (checksums fixed up: only the data digest catches it),
+    /// `delay-us=N` (how late a reordered frame arrives), `dir=both|to-host|to-peer`.
     #[arg(long, default_value = "")]
     pub faults: String,
     /// Seed of the workload and the stacks (the wire's faults take `seed=` in --faults,

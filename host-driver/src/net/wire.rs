@@ -34,7 +34,11 @@ pub struct Faults {
     pub drop: f64,
     pub reorder: f64,
     pub duplicate: f64,
+    /// Flip a TCP payload byte and leave the checksum stale (the receiver's TCP drops it).
     pub corrupt: f64,
+    /// Flip a TCP payload byte and recompute the checksums: only the NVMe/TCP data digest
+    /// (or the pattern check) can catch it.
+    pub corrupt_valid: f64,
     pub resegment: f64,
     /// Extra delay of a reordered frame (later frames overtake it).
     pub reorder_delay: Duration,
@@ -51,6 +55,7 @@ impl Default for Faults {
             reorder: 0.0,
             duplicate: 0.0,
             corrupt: 0.0,
+            corrupt_valid: 0.0,
             resegment: 0.0,
             reorder_delay: Duration::from_micros(5),
             to_peer: true,
@@ -79,6 +84,7 @@ impl Faults {
                 "reorder" => f.reorder = p()?,
                 "dup" | "duplicate" => f.duplicate = p()?,
                 "corrupt" => f.corrupt = p()?,
+                "corrupt-valid" => f.corrupt_valid = p()?,
                 "reseg" | "resegment" => f.resegment = p()?,
                 "seed" => f.seed = v.parse().map_err(|_| format!("seed `{v}` is not an integer"))?,
                 "delay-us" => f.reorder_delay = Duration::from_micros(v.parse().map_err(|_| format!("`{v}` is not an integer"))?),
@@ -90,14 +96,14 @@ impl Faults {
                         _ => return Err(format!("dir `{v}`: both, to-host or to-peer")),
                     }
                 }
-                _ => return Err(format!("unknown fault `{k}` (drop, reorder, dup, corrupt, reseg, seed, delay-us, dir)")),
+                _ => return Err(format!("unknown fault `{k}` (drop, reorder, dup, corrupt, corrupt-valid, reseg, seed, delay-us, dir)")),
             }
         }
         Ok(f)
     }
 
     pub fn any(&self) -> bool {
-        self.drop + self.reorder + self.duplicate + self.corrupt + self.resegment > 0.0
+        self.drop + self.reorder + self.duplicate + self.corrupt + self.corrupt_valid + self.resegment > 0.0
     }
 }
 
@@ -125,6 +131,8 @@ pub struct WireStats {
     pub reordered: u64,
     pub duplicated: u64,
     pub corrupted: u64,
+    /// Corrupted with the checksums made valid again.
+    pub corrupted_valid: u64,
     pub resegmented: u64,
     /// Extra segments the re-segmentation made.
     pub segments_added: u64,
@@ -137,13 +145,14 @@ impl fmt::Display for WireStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "frames to-peer {} to-host {}; faults: dropped {}, reordered {}, duplicated {}, corrupted {}, resegmented {} (+{} segments); TCP retransmissions to-peer {} to-host {}",
+            "frames to-peer {} to-host {}; faults: dropped {}, reordered {}, duplicated {}, corrupted {} (+{} with valid checksums), resegmented {} (+{} segments); TCP retransmissions to-peer {} to-host {}",
             self.frames[0],
             self.frames[1],
             self.dropped,
             self.reordered,
             self.duplicated,
             self.corrupted,
+            self.corrupted_valid,
             self.resegmented,
             self.segments_added,
             self.retransmitted[0],
@@ -198,7 +207,7 @@ fn tcp_view(frame: &[u8]) -> Option<TcpView> {
 
 /// Splits a TCP segment at the given payload offsets into several, each with its own
 /// headers (sequence number, IP length and identification, checksums); PSH and FIN stay on
-/// the last piece. None if the frame is not IPv4/TCP with enough payload.
+/// the last piece. No offsets: the segment rebuilt whole with fresh checksums. None if the frame is not IPv4/TCP with enough payload.
 pub fn resegment(frame: &[u8], cuts: &[usize]) -> Option<Vec<Frame>> {
     let p = SlicedPacket::from_ethernet(frame).ok()?;
     let Some(NetSlice::Ipv4(ip)) = &p.net else { return None };
@@ -317,7 +326,7 @@ impl Wire {
             self.record(now, &frame);
         }
         // Always the same draws per frame, so one seed gives one run.
-        let draws: [f64; 5] = std::array::from_fn(|_| self.rng.gen::<f64>());
+        let draws: [f64; 6] = std::array::from_fn(|_| self.rng.gen::<f64>());
         let aux: u64 = self.rng.gen();
         let f = &self.config.faults;
         let active = match dir {
@@ -328,7 +337,8 @@ impl Wire {
             self.schedule(dir, now, frame, Duration::ZERO);
             return;
         }
-        let (p_drop, p_reseg, p_corrupt, p_dup, p_reorder) = (f.drop, f.resegment, f.corrupt, f.duplicate, f.reorder);
+        let (p_drop, p_reseg, p_corrupt, p_dup, p_reorder, p_valid) =
+            (f.drop, f.resegment, f.corrupt, f.duplicate, f.reorder, f.corrupt_valid);
         let reorder_delay = f.reorder_delay;
         if draws[0] < p_drop {
             self.stats.dropped += 1;
@@ -359,6 +369,18 @@ impl Wire {
                 let at = v.payload_start + (aux as usize >> 3) % v.payload_len;
                 frames[which][at] ^= 1 << (aux % 8);
                 self.stats.corrupted += 1;
+            }
+        }
+        if draws[5] < p_valid {
+            let which = (aux >> 44) as usize % frames.len();
+            if let Some(v) = tcp_view(&frames[which]).filter(|v| v.payload_len > 0) {
+                let at = v.payload_start + (aux as usize >> 11) % v.payload_len;
+                frames[which][at] ^= 1 << ((aux >> 5) % 8);
+                // Rebuilt in one piece: fresh IPv4 and TCP checksums over the damaged bytes.
+                if let Some(mut one) = resegment(&frames[which], &[]) {
+                    frames[which] = one.remove(0);
+                    self.stats.corrupted_valid += 1;
+                }
             }
         }
         if draws[3] < p_dup {

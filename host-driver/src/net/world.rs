@@ -109,17 +109,18 @@ impl World {
 
     fn advance(&mut self, limit: Option<SimTime>) {
         let now = self.now;
-        let next = [self.host.poll_at(now), self.nic.poll_at(now), self.wire.next_delivery(), self.peer.poll_at(now)]
-            .into_iter()
-            .flatten()
-            .min();
-        // smoltcp counts microseconds: an event due "now" that did nothing is a tick away.
+        let events = [self.host.poll_at(now), self.nic.poll_at(now), self.wire.next_delivery(), self.peer.poll_at(now)];
+        let future = events.iter().flatten().filter(|&&t| t > now).min().copied();
+        // smoltcp counts microseconds: an event due "now" that did nothing is a tick away
+        // (but never skip a frame that arrives sooner).
+        let due = events.iter().flatten().any(|&t| t <= now);
         let tick = now + Duration::from_micros(1);
-        let mut target = match next {
-            Some(t) if t > now => t,
-            Some(_) => tick,
+        let mut target = match (due, future) {
+            (true, Some(f)) => f.min(tick),
+            (true, None) => tick,
+            (false, Some(f)) => f,
             // Nothing scheduled anywhere: only the caller's deadline can end the wait.
-            None => limit.unwrap_or(now + Duration::from_millis(1)),
+            (false, None) => limit.unwrap_or(now + Duration::from_millis(1)),
         };
         if let Some(l) = limit {
             target = target.min(l.max(tick));
