@@ -98,8 +98,13 @@ impl Queue {
                 s
             }
         };
-        let mut rx: Box<dyn RxPath> = Box::new(SoftwareRx::new(stream.try_clone_stream().map_err(connect_err)?));
+        let mut rx = SoftwareRx::new(stream.try_clone_stream().map_err(connect_err)?);
         let mut tx = PduWriter::new(stream.try_clone_stream().map_err(connect_err)?);
+        if opts.connector.is_some() {
+            // A user-space stack: reads and writes are function calls, not system calls.
+            (rx, tx) = (rx.without_socket_timing(), tx.without_socket_timing());
+        }
+        let mut rx: Box<dyn RxPath> = Box::new(rx);
         tracing::debug!(addr = %opts.addr, qid, "TCP connected");
         let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)
             .inspect_err(|e| tracing::warn!(qid, error = %e, "connection initialisation (ICReq/ICResp) failed"))?;

@@ -103,17 +103,18 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
     if socket::configure(&stream, Some(ICREQ_TIMEOUT)).is_err() {
         return;
     }
-    let mut conn = Connection::new(subsystem, Box::new(read_half), Replier::new(write_half), Box::new(stream));
+    let rx = SoftwareRx::new(Box::new(read_half) as Box<dyn ByteStream>);
+    let mut conn = Connection::new(subsystem, rx, Replier::new(write_half), Box::new(stream));
     let result = conn.run();
     conn.end(result);
 }
 
 impl Connection {
-    pub fn new(subsystem: Arc<Subsystem>, read: Box<dyn ByteStream>, reply: Replier, stream: Box<dyn ByteStream>) -> Self {
+    pub fn new(subsystem: Arc<Subsystem>, rx: SoftwareRx<Box<dyn ByteStream>>, reply: Replier, stream: Box<dyn ByteStream>) -> Self {
         tracing::debug!(peer = %stream.peer_name(), "target: connection accepted");
         Connection {
             subsystem,
-            rx: SoftwareRx::new(read),
+            rx,
             reply,
             stream,
             qid: None,

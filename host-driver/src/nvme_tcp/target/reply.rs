@@ -95,7 +95,7 @@ impl Replier {
     pub fn inline(stream: Box<dyn ByteStream>) -> std::io::Result<Self> {
         let raw = stream.try_clone_stream()?;
         Ok(Self {
-            frames: Sink::Inline { out: PduWriter::new(stream), raw, closed: false },
+            frames: Sink::Inline { out: PduWriter::new(stream).without_socket_timing(), raw, closed: false },
             writer: None,
             emission: Emission::INITIAL,
             sq_id: 0,

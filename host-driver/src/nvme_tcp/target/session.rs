@@ -6,7 +6,7 @@ use super::config::TargetConfig;
 use super::connection::{Connection, Ending};
 use super::reply::Replier;
 use super::subsystem::Subsystem;
-use crate::nvme_tcp::transport::ByteStream;
+use crate::nvme_tcp::transport::{ByteStream, SoftwareRx};
 use std::sync::Arc;
 
 /// One subsystem (namespaces and controllers) shared by its sessions.
@@ -24,7 +24,8 @@ impl EmbeddedTarget {
     pub fn session(&self, stream: Box<dyn ByteStream>) -> std::io::Result<Session> {
         let read = stream.try_clone_stream()?;
         let reply = Replier::inline(stream.try_clone_stream()?)?;
-        Ok(Session { conn: Connection::new(self.subsystem.clone(), read, reply, stream), initialized: false, ended: false })
+        let rx = SoftwareRx::new(read).without_socket_timing();
+        Ok(Session { conn: Connection::new(self.subsystem.clone(), rx, reply, stream), initialized: false, ended: false })
     }
 }
 
