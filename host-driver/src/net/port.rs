@@ -35,6 +35,15 @@ pub trait EthernetPort: Send {
 /// A NIC: the host side faces the host's TCP/IP stack, the MAC side faces the wire.
 /// This is the one trait the simulated NIC (and a board, through VFIO) implements to plug
 /// into `World`.
+///
+/// How the world drives it, every step at the current simulated time `now`:
+/// `advance(now)`, the host stack polls (`host_recv` until None, `host_send` per frame it
+/// transmits while `host_can_send`), `advance(now)`, `mac_tx` until None (onto the wire),
+/// then `mac_rx` for each frame the wire delivers. When no frame moved anywhere the clock
+/// jumps to the earliest `poll_at` of NIC, stacks and wire, so a NIC with work in its
+/// pipeline must report when it next produces something (e.g. `now` + pipeline latency).
+/// Frames are whole Ethernet frames without FCS. Offload results (placed bytes, CRC
+/// verdicts) travel beside the frames, from the NIC to the driver's `RxPath`, not here.
 pub trait Nic: Send {
     /// Short name for summaries ("soft", "sim", ...).
     fn name(&self) -> &str;

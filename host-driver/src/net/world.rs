@@ -82,6 +82,9 @@ impl World {
         self.steps += 1;
         let now = self.now;
         let mut moved = false;
+        // The NIC runs before the host polls (frames it received are in its ring) and after
+        // (frames the host posted go out).
+        self.nic.advance(now);
         let checksum = self.nic.checksum_offload();
         self.host.poll_with(now, &mut HostSide(&mut *self.nic), checksum);
         self.nic.advance(now);
