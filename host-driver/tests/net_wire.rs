@@ -300,6 +300,10 @@ fn demo_command_runs_with_faults_and_pcap() {
     assert_eq!(json["bytes"], 4 << 20);
     assert!(json["wire"]["dropped"].as_u64().unwrap() > 0);
     assert!(std::fs::metadata(&pcap).unwrap().len() > 4 << 20);
+    // The capture plays back into the NIC's MAC port.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddpnic")).arg("replay").arg(&pcap).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.starts_with("replayed "), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_file(&pcap).unwrap();
 }
 

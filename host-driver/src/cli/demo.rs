@@ -103,7 +103,7 @@ struct Summary {
     world_steps: u64,
 }
 
-fn nic(name: &str) -> Result<Box<dyn Nic>, CliError> {
+pub(super) fn nic(name: &str) -> Result<Box<dyn Nic>, CliError> {
     match name {
         "soft" => Ok(Box::new(SoftNic::new())),
         other => Err(CliError::Invalid(format!("--nic {other}: only `soft` exists so far (the simulated NIC plugs in here)"))),

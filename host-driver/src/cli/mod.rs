@@ -5,6 +5,7 @@
 mod args;
 mod bench;
 mod demo;
+mod replay;
 mod error;
 mod identify;
 mod io;
@@ -40,6 +41,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Read workload through the simulated wire path (user-space TCP/IP, NIC, faults, pcap).
     Demo(demo::DemoArgs),
+    /// Play a pcap capture into the NIC's MAC port and report what the NIC did.
+    Replay(replay::ReplayArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Write(a) => io::write(a),
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Replay(a) => replay::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
