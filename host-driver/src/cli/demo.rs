@@ -219,7 +219,7 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         let done = ctrl.io_queue().execute_batch_observed(&mut cmds, args.qd.max(1), &mut |i| {
             bar.inc(lens[i]);
             completed += 1;
-            if completed % 16 == 0 {
+            if completed.is_multiple_of(16) {
                 let sim = (net.lock().now() - sim_start).as_secs_f64();
                 let gbps = bar.position() as f64 * 8.0 / sim.max(1e-12) / 1e9;
                 bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s", sim * 1e3));

@@ -58,7 +58,11 @@ impl phy::Device for PortDevice<'_> {
     }
 
     fn transmit(&mut self, _ts: smoltcp::time::Instant) -> Option<PortTx<'_>> {
-        self.port.can_send().then(|| PortTx { port: &mut *self.port, now: self.now })
+        if self.port.can_send() {
+            Some(PortTx { port: &mut *self.port, now: self.now })
+        } else {
+            None
+        }
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -161,6 +161,9 @@ impl fmt::Display for WireStats {
     }
 }
 
+/// (direction, source address, source port, destination address, destination port).
+type FlowKey = (u8, [u8; 4], u16, [u8; 4], u16);
+
 #[derive(Default)]
 struct Lane {
     /// The transmitter is busy until then (serialisation).
@@ -175,8 +178,8 @@ pub struct Wire {
     lanes: [Lane; 2],
     order: u64,
     stats: WireStats,
-    /// Highest TCP sequence end sent per (direction, src, sport, dst, dport).
-    highest: HashMap<(u8, [u8; 4], u16, [u8; 4], u16), u32>,
+    /// Highest TCP sequence end sent per flow and direction.
+    highest: HashMap<FlowKey, u32>,
     tap: Option<PcapTap>,
     tap_error: Option<std::io::Error>,
 }
