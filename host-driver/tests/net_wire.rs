@@ -191,7 +191,7 @@ fn qemu_socket_framing_round_trip() {
     let (mut qemu, _) = listener.accept().unwrap();
     let frames: Vec<Vec<u8>> = [42usize, 54, 60, 1514, 9014].iter().map(|&n| (0..n).map(|i| (i * 7 + n) as u8).collect()).collect();
     for f in &frames {
-        port.send(SimTime::ZERO, f);
+        port.send(SimTime::ZERO, f.clone());
     }
     let mut expect = Vec::new();
     for f in &frames {
@@ -219,7 +219,7 @@ fn qemu_socket_framing_round_trip() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut a = QemuSocketPort::from_stream(TcpStream::connect(listener.local_addr().unwrap()).unwrap()).unwrap();
     let mut b = QemuSocketPort::accept(&listener).unwrap();
-    a.send(SimTime::ZERO, &frames[3]);
+    a.send(SimTime::ZERO, frames[3].clone());
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let got = loop {
         if let Some(f) = b.recv(SimTime::ZERO) {

@@ -87,7 +87,7 @@ impl PcapReplay {
 }
 
 impl EthernetPort for PcapReplay {
-    fn send(&mut self, _now: SimTime, _frame: &[u8]) {
+    fn send(&mut self, _now: SimTime, _frame: Frame) {
         self.received += 1;
     }
     fn recv(&mut self, now: SimTime) -> Option<Frame> {

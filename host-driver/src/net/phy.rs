@@ -37,7 +37,7 @@ impl phy::TxToken for PortTx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0u8; len];
         let r = f(&mut frame);
-        self.port.send(self.now, &frame);
+        self.port.send(self.now, frame);
         r
     }
 }

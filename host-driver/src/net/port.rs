@@ -17,8 +17,8 @@ use std::collections::VecDeque;
 pub type Frame = Vec<u8>;
 
 pub trait EthernetPort: Send {
-    /// Hands a frame to the port at `now`.
-    fn send(&mut self, now: SimTime, frame: &[u8]);
+    /// Hands a frame to the port at `now` (frames move by value: no copy per hop).
+    fn send(&mut self, now: SimTime, frame: Frame);
     /// The next frame the port has for the caller at `now`, if any.
     fn recv(&mut self, now: SimTime) -> Option<Frame>;
     /// Whether `send` would accept a frame now (a full transmit ring says no).
@@ -48,7 +48,7 @@ pub trait Nic: Send {
     /// Short name for summaries ("soft", "sim", ...).
     fn name(&self) -> &str;
     /// Host side: the stack transmits a frame (posts it to the NIC's transmit ring).
-    fn host_send(&mut self, now: SimTime, frame: &[u8]);
+    fn host_send(&mut self, now: SimTime, frame: Frame);
     /// Host side: the next frame the NIC delivered to the host (its receive ring).
     fn host_recv(&mut self, now: SimTime) -> Option<Frame>;
     /// Host side: whether the transmit ring has room.
@@ -56,7 +56,7 @@ pub trait Nic: Send {
         true
     }
     /// MAC side: a frame arrives from the wire (the MAC has no receive backpressure).
-    fn mac_rx(&mut self, now: SimTime, frame: &[u8]);
+    fn mac_rx(&mut self, now: SimTime, frame: Frame);
     /// MAC side: the next frame the NIC transmits onto the wire.
     fn mac_tx(&mut self, now: SimTime) -> Option<Frame>;
     /// Runs the NIC up to `now` (clocks the RTL); the world calls it every step.
@@ -97,16 +97,16 @@ impl Nic for SoftNic {
     fn name(&self) -> &str {
         "soft"
     }
-    fn host_send(&mut self, _now: SimTime, frame: &[u8]) {
+    fn host_send(&mut self, _now: SimTime, frame: Frame) {
         self.tx_frames += 1;
-        self.to_wire.push_back(frame.to_vec());
+        self.to_wire.push_back(frame);
     }
     fn host_recv(&mut self, _now: SimTime) -> Option<Frame> {
         self.to_host.pop_front()
     }
-    fn mac_rx(&mut self, _now: SimTime, frame: &[u8]) {
+    fn mac_rx(&mut self, _now: SimTime, frame: Frame) {
         self.rx_frames += 1;
-        self.to_host.push_back(frame.to_vec());
+        self.to_host.push_back(frame);
     }
     fn mac_tx(&mut self, _now: SimTime) -> Option<Frame> {
         self.to_wire.pop_front()
@@ -120,7 +120,7 @@ impl Nic for SoftNic {
 pub struct HostSide<'a>(pub &'a mut dyn Nic);
 
 impl EthernetPort for HostSide<'_> {
-    fn send(&mut self, now: SimTime, frame: &[u8]) {
+    fn send(&mut self, now: SimTime, frame: Frame) {
         self.0.host_send(now, frame)
     }
     fn recv(&mut self, now: SimTime) -> Option<Frame> {
@@ -143,8 +143,8 @@ pub struct QueuePort {
 
 impl EthernetPort for QueuePort {
     /// The stack transmits: the frame waits in `outbound`.
-    fn send(&mut self, _now: SimTime, frame: &[u8]) {
-        self.outbound.push_back(frame.to_vec());
+    fn send(&mut self, _now: SimTime, frame: Frame) {
+        self.outbound.push_back(frame);
     }
     /// The stack receives from `inbound`.
     fn recv(&mut self, _now: SimTime) -> Option<Frame> {

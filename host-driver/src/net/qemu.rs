@@ -103,12 +103,12 @@ fn quickack(stream: &TcpStream) {
 }
 
 impl EthernetPort for QemuSocketPort {
-    fn send(&mut self, _now: SimTime, frame: &[u8]) {
+    fn send(&mut self, _now: SimTime, frame: Frame) {
         if self.error.is_some() {
             return;
         }
         let mut record = Vec::with_capacity(frame.len() + 4);
-        encode_frame(frame, &mut record);
+        encode_frame(&frame, &mut record);
         let mut at = 0;
         while at < record.len() {
             match self.stream.write(&record[at..]) {

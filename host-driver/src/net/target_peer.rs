@@ -205,8 +205,8 @@ impl TargetPeer {
 }
 
 impl EthernetPort for TargetPeer {
-    fn send(&mut self, _now: SimTime, frame: &[u8]) {
-        self.port.inbound.push_back(frame.to_vec());
+    fn send(&mut self, _now: SimTime, frame: Frame) {
+        self.port.inbound.push_back(frame);
     }
     fn recv(&mut self, now: SimTime) -> Option<Frame> {
         if self.port.outbound.is_empty() {

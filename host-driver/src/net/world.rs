@@ -93,7 +93,7 @@ impl World {
             moved = true;
         }
         while let Some(f) = self.wire.deliver(Dir::ToPeer, now) {
-            self.peer.send(now, &f);
+            self.peer.send(now, f);
             moved = true;
         }
         while let Some(f) = self.peer.recv(now) {
@@ -101,7 +101,7 @@ impl World {
             moved = true;
         }
         while let Some(f) = self.wire.deliver(Dir::ToHost, now) {
-            self.nic.mac_rx(now, &f);
+            self.nic.mac_rx(now, f);
             moved = true;
         }
         if !moved {
