@@ -78,6 +78,9 @@ pub struct DemoArgs {
     /// Namespace size of the embedded target.
     #[arg(long, default_value = "64M", value_parser = parse_size)]
     pub ns_size: u64,
+    /// Largest C2HData PDU the embedded target sends (default: one PDU per read, as nvmet).
+    #[arg(long, value_parser = parse_size)]
+    pub c2h_pdu: Option<u64>,
     /// Print the summary as one JSON line too.
     #[arg(long)]
     pub json: bool,
@@ -115,7 +118,9 @@ fn peer(args: &DemoArgs, setup: &SimSetup) -> Result<(Box<dyn EthernetPort>, boo
     match kind {
         "target" => {
             let ns = NamespaceConfig { size_bytes: args.ns_size, block_size: 4096, pattern: true };
-            Ok((Box::new(setup.target_peer(TargetConfig::new(DEMO_NQN, vec![ns]))), false, DEMO_NQN))
+            let mut config = TargetConfig::new(DEMO_NQN, vec![ns]);
+            config.c2h_max_data = args.c2h_pdu.map(|n| n.max(4) as usize);
+            Ok((Box::new(setup.target_peer(config)), false, DEMO_NQN))
         }
         "qemu" => {
             let port = QemuSocketPort::connect(addr).map_err(CliError::io(format!("cannot connect to QEMU at {addr}")))?;
