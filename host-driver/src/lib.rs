@@ -2,4 +2,5 @@
 //! fallback for the NIC's receive offload, and the `ddpnic` command-line tool (`cli`).
 
 pub mod cli;
+pub mod net;
 pub mod nvme_tcp;

@@ -4,6 +4,8 @@
 
 mod args;
 mod bench;
+mod demo;
+mod replay;
 mod error;
 mod identify;
 mod io;
@@ -37,6 +39,10 @@ enum Command {
     Write(io::WriteArgs),
     /// Benchmark the software initiator against the embedded target over loopback.
     Bench(bench::BenchArgs),
+    /// Read workload through the simulated wire path (user-space TCP/IP, NIC, faults, pcap).
+    Demo(demo::DemoArgs),
+    /// Play a pcap capture into the NIC's MAC port and report what the NIC did.
+    Replay(replay::ReplayArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +54,8 @@ pub fn main() -> ExitCode {
         Command::Read(a) => io::read(a),
         Command::Write(a) => io::write(a),
         Command::Bench(a) => bench::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Replay(a) => replay::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

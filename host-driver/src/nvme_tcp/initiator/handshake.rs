@@ -3,9 +3,8 @@
 
 use super::error::Error;
 use super::options::ConnectOptions;
-use crate::nvme_tcp::transport::{PduWriter, RxPath};
+use crate::nvme_tcp::transport::{ByteStream, PduWriter, RxPath};
 use crate::nvme_tcp::wire::{DigestConfig, Emission, IcResp, PduRepr, PduType};
-use std::net::TcpStream;
 
 /// What the ICResp granted.
 #[derive(Debug, Clone, Copy)]
@@ -18,7 +17,7 @@ pub struct Negotiated {
 /// Spec range of CPDA/HPDA.
 const MAX_PDA: u8 = 31;
 
-pub fn exchange(rx: &mut dyn RxPath, tx: &mut PduWriter<TcpStream>, opts: &ConnectOptions) -> Result<Negotiated, Error> {
+pub fn exchange(rx: &mut dyn RxPath, tx: &mut PduWriter<Box<dyn ByteStream>>, opts: &ConnectOptions) -> Result<Negotiated, Error> {
     let requested = DigestConfig { header: opts.header_digest, data: opts.data_digest };
     // One outstanding R2T per command (MAXR2T is 0's based).
     let icreq = PduRepr::IcReq { pfv: 0, hpda: opts.hpda, digests: requested, maxr2t: 0 };

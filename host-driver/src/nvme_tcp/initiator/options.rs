@@ -1,5 +1,7 @@
 //! What the host asks for when it connects.
 
+use crate::nvme_tcp::transport::Connector;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Largest transfer per command (Linux nvmet refuses more than 4 MiB whatever MDTS says).
     pub max_transfer: usize,
+    /// How to open the TCP connections; None: the kernel's TCP.
+    pub connector: Option<Arc<dyn Connector>>,
 }
 
 pub const DEFAULT_MAX_TRANSFER: usize = 4 << 20;
@@ -40,6 +44,7 @@ impl ConnectOptions {
             hpda: 0,
             timeout: Duration::from_secs(10),
             max_transfer: DEFAULT_MAX_TRANSFER,
+            connector: None,
         }
     }
 }

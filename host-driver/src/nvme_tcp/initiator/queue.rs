@@ -11,11 +11,10 @@ use super::ranges::RangeSet;
 use crate::nvme_tcp::nvme::commands::{self, SqeBytes, CONNECT_DATA_LEN};
 use crate::nvme_tcp::nvme::connect_data::ConnectData;
 use crate::nvme_tcp::status::{CommandSet, Status};
-use crate::nvme_tcp::transport::{socket, CpuBreakdown, PduWriter, RxHeader, RxPath, SoftwareRx};
+use crate::nvme_tcp::transport::{socket, ByteStream, CpuBreakdown, PduWriter, RxHeader, RxPath, SoftwareRx};
 use crate::nvme_tcp::wire::{
     flags, CapsuleResp, DataPdu, PduRepr, PduType, R2t, SglDescriptor, Sqe, TermReq, TermReqStatus,
 };
-use std::net::{Shutdown, TcpStream};
 
 /// Where a command's data goes.
 pub enum Transfer<'a> {
@@ -70,9 +69,9 @@ impl InFlight {
 
 pub struct Queue {
     qid: u16,
-    stream: TcpStream,
+    stream: Box<dyn ByteStream>,
     rx: Box<dyn RxPath>,
-    tx: PduWriter<TcpStream>,
+    tx: PduWriter<Box<dyn ByteStream>>,
     negotiated: Negotiated,
     queue_size: u16,
     in_capsule_limit: usize,
@@ -87,10 +86,25 @@ impl Queue {
     /// commands other than Connect until `connect` succeeds.
     pub fn open(opts: &ConnectOptions, qid: u16, queue_size: u16) -> Result<Self, Error> {
         let connect_err = |source| Error::Connect { addr: opts.addr.clone(), source };
-        let stream = socket::connect(&opts.addr, opts.timeout).map_err(connect_err)?;
-        socket::configure(&stream, Some(opts.timeout)).map_err(connect_err)?;
-        let mut rx: Box<dyn RxPath> = Box::new(SoftwareRx::new(stream.try_clone().map_err(connect_err)?));
-        let mut tx = PduWriter::new(stream.try_clone().map_err(connect_err)?);
+        let stream: Box<dyn ByteStream> = match &opts.connector {
+            None => {
+                let tcp = socket::connect(&opts.addr, opts.timeout).map_err(connect_err)?;
+                socket::configure(&tcp, Some(opts.timeout)).map_err(connect_err)?;
+                Box::new(tcp)
+            }
+            Some(c) => {
+                let s = c.connect(&opts.addr, opts.timeout).map_err(connect_err)?;
+                s.set_read_timeout_stream(Some(opts.timeout)).map_err(connect_err)?;
+                s
+            }
+        };
+        let mut rx = SoftwareRx::new(stream.try_clone_stream().map_err(connect_err)?);
+        let mut tx = PduWriter::new(stream.try_clone_stream().map_err(connect_err)?);
+        if opts.connector.is_some() {
+            // A user-space stack: reads and writes are function calls, not system calls.
+            (rx, tx) = (rx.without_socket_timing(), tx.without_socket_timing());
+        }
+        let mut rx: Box<dyn RxPath> = Box::new(rx);
         tracing::debug!(addr = %opts.addr, qid, "TCP connected");
         let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)
             .inspect_err(|e| tracing::warn!(qid, error = %e, "connection initialisation (ICReq/ICResp) failed"))?;
@@ -176,7 +190,7 @@ impl Queue {
             tracing::warn!(qid = self.qid, error = %e, "queue failed; closing its connection");
             self.failed = true;
             // Nothing more can be trusted on this connection: drop it so the target notices.
-            let _ = self.stream.shutdown(Shutdown::Both);
+            self.stream.shutdown_stream();
         }
         result
     }
@@ -345,7 +359,7 @@ impl Queue {
 
     /// Closes the connection (the target sees a FIN).
     pub fn close(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.stream.shutdown_stream();
     }
 }
 

@@ -7,7 +7,7 @@ use super::subsystem::Subsystem;
 use crate::nvme_tcp::nvme::opcodes::{admin, fctype};
 use crate::nvme_tcp::nvme::commands::fabrics_field;
 use crate::nvme_tcp::status::{generic, sct, Status};
-use crate::nvme_tcp::transport::{socket, RxPath, SoftwareRx, TransportError};
+use crate::nvme_tcp::transport::{socket, ByteStream, RxPath, SoftwareRx, TransportError};
 use crate::nvme_tcp::wire::{CapsuleCmd, DigestConfig, IcReq, PduType, TermReq, TermReqStatus, WireError};
 use std::collections::HashMap;
 use std::net::TcpStream;
@@ -81,9 +81,9 @@ fn terminate_for(e: &WireError) -> Ending {
 
 pub struct Connection {
     pub subsystem: Arc<Subsystem>,
-    pub rx: SoftwareRx<TcpStream>,
+    pub rx: SoftwareRx<Box<dyn ByteStream>>,
     pub reply: Replier,
-    pub stream: TcpStream,
+    pub stream: Box<dyn ByteStream>,
     /// Set by a successful Connect.
     pub qid: Option<u16>,
     pub cntlid: u16,
@@ -103,22 +103,35 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
     if socket::configure(&stream, Some(ICREQ_TIMEOUT)).is_err() {
         return;
     }
-    let mut conn = Connection {
-        subsystem,
-        rx: SoftwareRx::new(read_half),
-        reply: Replier::new(write_half),
-        stream,
-        qid: None,
-        cntlid: 0,
-        writes: HashMap::new(),
-        r2ts: HashMap::new(),
-        next_ttag: 0,
-        host_max_r2ts: 1,
-        held_reads: Vec::new(),
-    };
-    let peer = conn.stream.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string());
-    tracing::debug!(%peer, "target: connection accepted");
+    let rx = SoftwareRx::new(Box::new(read_half) as Box<dyn ByteStream>);
+    let mut conn = Connection::new(subsystem, rx, Replier::new(write_half), Box::new(stream));
     let result = conn.run();
+    conn.end(result);
+}
+
+impl Connection {
+    pub fn new(subsystem: Arc<Subsystem>, rx: SoftwareRx<Box<dyn ByteStream>>, reply: Replier, stream: Box<dyn ByteStream>) -> Self {
+        tracing::debug!(peer = %stream.peer_name(), "target: connection accepted");
+        Connection {
+            subsystem,
+            rx,
+            reply,
+            stream,
+            qid: None,
+            cntlid: 0,
+            writes: HashMap::new(),
+            r2ts: HashMap::new(),
+            next_ttag: 0,
+            host_max_r2ts: 1,
+            held_reads: Vec::new(),
+        }
+    }
+
+    /// Logs how the connection ended, sends a C2HTermReq if it was a protocol error, and
+    /// removes the controller when its admin queue goes.
+    pub fn end(&mut self, result: Result<(), Ending>) {
+    let conn = self;
+    let peer = conn.stream.peer_name();
     let qid = conn.qid.map_or_else(|| "none".into(), |q| q.to_string());
     match result {
         Ok(()) => tracing::debug!(%peer, %qid, "target: host closed the connection"),
@@ -131,9 +144,8 @@ pub fn serve(stream: TcpStream, subsystem: Arc<Subsystem>) {
     if conn.qid == Some(0) {
         conn.subsystem.remove_controller(conn.cntlid);
     }
-}
+    }
 
-impl Connection {
     fn run(&mut self) -> Result<(), Ending> {
         self.initialize()?;
         loop {
@@ -141,8 +153,17 @@ impl Connection {
                 // Nothing more is pending from the host: answer what was held back.
                 self.release_held_reads();
             }
+            if !self.handle_next()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Receives and handles one PDU; false when the host closed the connection.
+    pub(super) fn handle_next(&mut self) -> Result<bool, Ending> {
+        {
             let header = match self.rx.recv_header() {
-                Err(TransportError::Closed) => return Ok(()),
+                Err(TransportError::Closed) => return Ok(false),
                 other => other?,
             };
             match header.framing.pdu_type {
@@ -171,9 +192,10 @@ impl Connection {
                 _ => return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 0 }),
             }
         }
+        Ok(true)
     }
 
-    fn initialize(&mut self) -> Result<(), Ending> {
+    pub(super) fn initialize(&mut self) -> Result<(), Ending> {
         let header = self.rx.recv_header()?;
         if header.framing.pdu_type != PduType::IcReq {
             return Err(Ending::Terminate { status: TermReqStatus::PduSequenceError, fei: 0 });
@@ -200,7 +222,7 @@ impl Connection {
         self.reply.ic_resp(digests, req.hpda(), config.cpda, config.maxh2cdata);
         self.rx.set_digests(digests);
         // From here an idle I/O queue is legitimate; the admin queue gets KATO after Connect.
-        socket::configure(&self.stream, None).map_err(|_| Ending::Quiet)
+        self.stream.set_read_timeout_stream(None).map_err(|_| Ending::Quiet)
     }
 
     fn dispatch(&mut self, sqe: &[u8; 64], data: Vec<u8>) -> Result<(), Ending> {
@@ -220,7 +242,7 @@ impl Connection {
     pub fn set_keep_alive_timeout(&self, kato_ms: u32) {
         // The host sends Keep Alive at KATO/2; allow a margin before declaring it gone.
         let timeout = (kato_ms > 0).then(|| Duration::from_millis(kato_ms as u64 * 3 / 2));
-        let _ = self.stream.set_read_timeout(timeout);
+        let _ = self.stream.set_read_timeout_stream(timeout);
     }
 }
 

@@ -10,9 +10,11 @@ mod admin;
 mod io;
 mod reply;
 mod fault;
+mod session;
 
 pub use config::{NamespaceConfig, TargetConfig};
 pub use fault::Fault;
+pub use session::{EmbeddedTarget, Session};
 
 use std::io::Result as IoResult;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -3,7 +3,7 @@
 //! target that is busy sending.
 
 use crate::nvme_tcp::status::Status;
-use crate::nvme_tcp::transport::PduWriter;
+use crate::nvme_tcp::transport::{ByteStream, PduWriter};
 use crate::nvme_tcp::wire::term::MAX_TERM_REQ_LEN;
 use crate::nvme_tcp::wire::{CqeRepr, DigestConfig, Emission, OutgoingHeader, PduRepr, TermReq};
 use std::io::Write;
@@ -20,8 +20,38 @@ enum Frame {
     Close,
 }
 
+/// Where frames go: a writer thread, or (single-threaded simulation) written at once.
+enum Sink {
+    Thread(mpsc::Sender<Frame>),
+    Inline { out: PduWriter<Box<dyn ByteStream>>, raw: Box<dyn ByteStream>, closed: bool },
+}
+
+impl Sink {
+    fn send(&mut self, frame: Frame) {
+        match self {
+            Sink::Thread(tx) => {
+                let _ = tx.send(frame);
+            }
+            Sink::Inline { out, raw, closed } => {
+                if *closed {
+                    return;
+                }
+                let sent = match frame {
+                    Frame::Pdu { mut header, data, range } => out.send(&mut header, &data[range]).is_ok(),
+                    Frame::Raw(bytes) => raw.write_all(&bytes).is_ok(),
+                    Frame::Close => false,
+                };
+                if !sent {
+                    *closed = true;
+                    raw.shutdown_stream();
+                }
+            }
+        }
+    }
+}
+
 pub struct Replier {
-    frames: mpsc::Sender<Frame>,
+    frames: Sink,
     writer: Option<JoinHandle<()>>,
     /// Digests, and the alignment the host asked for (HPDA), for everything after ICResp.
     emission: Emission,
@@ -52,7 +82,7 @@ impl Replier {
             })
             .expect("spawning the target writer");
         Self {
-            frames,
+            frames: Sink::Thread(frames),
             writer: Some(writer),
             emission: Emission::INITIAL,
             sq_id: 0,
@@ -61,19 +91,32 @@ impl Replier {
         }
     }
 
-    fn queue(&self, header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize>) {
+    /// A replier that writes each frame to `stream` when it is queued (no thread).
+    pub fn inline(stream: Box<dyn ByteStream>) -> std::io::Result<Self> {
+        let raw = stream.try_clone_stream()?;
+        Ok(Self {
+            frames: Sink::Inline { out: PduWriter::new(stream).without_socket_timing(), raw, closed: false },
+            writer: None,
+            emission: Emission::INITIAL,
+            sq_id: 0,
+            sq_head: 0,
+            queue_size: 1,
+        })
+    }
+
+    fn queue(&mut self, header: OutgoingHeader, data: Arc<Vec<u8>>, range: Range<usize>) {
         // A send error means the writer stopped after a socket error; the reader notices too.
-        let _ = self.frames.send(Frame::Pdu { header: Box::new(header), data, range });
+        self.frames.send(Frame::Pdu { header: Box::new(header), data, range });
     }
 
     /// Sends `bytes` unchanged, whatever they are.
-    pub fn raw(&self, bytes: Vec<u8>) {
-        let _ = self.frames.send(Frame::Raw(bytes));
+    pub fn raw(&mut self, bytes: Vec<u8>) {
+        self.frames.send(Frame::Raw(bytes));
     }
 
     /// Closes the connection once everything queued so far is sent.
-    pub fn close(&self) {
-        let _ = self.frames.send(Frame::Close);
+    pub fn close(&mut self) {
+        self.frames.send(Frame::Close);
     }
 
     /// How PDUs are laid out on this connection.
@@ -86,7 +129,7 @@ impl Replier {
     }
 
     /// Queues a PDU whose data (if any) is `data[range]`.
-    fn queue_repr(&self, pdu: &PduRepr<'_>, emission: Emission, data: Arc<Vec<u8>>, range: Range<usize>) {
+    fn queue_repr(&mut self, pdu: &PduRepr<'_>, emission: Emission, data: Arc<Vec<u8>>, range: Range<usize>) {
         self.queue(pdu.outgoing_header(emission), data, range);
     }
 
@@ -151,7 +194,7 @@ impl Drop for Replier {
     /// Lets the writer flush what is queued, then closes the socket.
     fn drop(&mut self) {
         let (done, _) = mpsc::channel();
-        drop(std::mem::replace(&mut self.frames, done));
+        drop(std::mem::replace(&mut self.frames, Sink::Thread(done)));
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }

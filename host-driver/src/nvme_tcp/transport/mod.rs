@@ -7,8 +7,10 @@ pub mod rx;
 pub mod tx;
 pub mod socket;
 pub mod stats;
+pub mod stream;
 
 pub use error::TransportError;
 pub use rx::{DataReceipt, DigestVerdict, Placement, RxHeader, RxPath, SoftwareRx};
 pub use stats::CpuBreakdown;
+pub use stream::{ByteStream, Connector};
 pub use tx::PduWriter;

@@ -7,7 +7,7 @@
 //! `DataReceipt` saying so and touches neither the bytes nor the CRC.
 
 use super::error::TransportError;
-use super::stats::{timed, timed_cpu, CpuBreakdown};
+use super::stats::{timed, timed_cpu_if, CpuBreakdown};
 use crate::nvme_tcp::wire::digest::{digest_append, DIGEST_LEN};
 use crate::nvme_tcp::wire::framing::check_data_digest;
 use crate::nvme_tcp::wire::header::COMMON_HEADER_LEN;
@@ -72,6 +72,8 @@ pub struct SoftwareRx<R: Read + Send> {
     end: usize,
     digests: DigestConfig,
     cpu: CpuBreakdown,
+    /// Measure the CPU time of each stream read (`CpuBreakdown::socket_recv_ns`).
+    socket_timing: bool,
 }
 
 impl<R: Read + Send> SoftwareRx<R> {
@@ -83,7 +85,14 @@ impl<R: Read + Send> SoftwareRx<R> {
             end: 0,
             digests: DigestConfig::default(),
             cpu: CpuBreakdown::default(),
+            socket_timing: true,
         }
+    }
+
+    /// Stops measuring the CPU time of stream reads (for streams that are not system calls).
+    pub fn without_socket_timing(mut self) -> Self {
+        self.socket_timing = false;
+        self
     }
 
     /// Bytes received from the stream but not yet consumed.
@@ -104,7 +113,7 @@ impl<R: Read + Send> SoftwareRx<R> {
         }
         while self.buffered() < n {
             let (stream, staging, end) = (&mut self.stream, &mut self.staging, self.end);
-            let got = timed_cpu(&mut self.cpu.socket_recv_ns, || stream.read(&mut staging[end..]))?;
+            let got = timed_cpu_if(self.socket_timing, &mut self.cpu.socket_recv_ns, || stream.read(&mut staging[end..]))?;
             if got == 0 {
                 let received = pdu_progress + self.buffered();
                 return Err(if received == 0 {

@@ -41,6 +41,16 @@ pub(crate) fn timed_cpu<R>(counter: &mut u64, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// `timed_cpu` when `on`, else just `f` (reading the thread CPU clock is a system call,
+/// too dear per read on a user-space stack where a read is a function call).
+pub(crate) fn timed_cpu_if<R>(on: bool, counter: &mut u64, f: impl FnOnce() -> R) -> R {
+    if on {
+        timed_cpu(counter, f)
+    } else {
+        f()
+    }
+}
+
 /// CPU time consumed by the calling thread.
 pub fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

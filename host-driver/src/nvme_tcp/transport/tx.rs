@@ -2,7 +2,7 @@
 //! few system calls as possible, since TCP_NODELAY turns every write into a segment.
 
 use super::error::TransportError;
-use super::stats::{timed, timed_cpu, CpuBreakdown};
+use super::stats::{timed, timed_cpu_if, CpuBreakdown};
 use crate::nvme_tcp::wire::digest::digest;
 use crate::nvme_tcp::wire::{Emission, OutgoingHeader, PduRepr};
 use std::io::{IoSlice, Write};
@@ -13,11 +13,19 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 pub struct PduWriter<W: Write + Send> {
     stream: W,
     cpu: CpuBreakdown,
+    /// Measure the CPU time of each stream write (`CpuBreakdown::socket_send_ns`).
+    socket_timing: bool,
 }
 
 impl<W: Write + Send> PduWriter<W> {
     pub fn new(stream: W) -> Self {
-        Self { stream, cpu: CpuBreakdown::default() }
+        Self { stream, cpu: CpuBreakdown::default(), socket_timing: true }
+    }
+
+    /// Stops measuring the CPU time of stream writes (for streams that are not system calls).
+    pub fn without_socket_timing(mut self) -> Self {
+        self.socket_timing = false;
+        self
     }
 
     pub fn send_repr(&mut self, pdu: &PduRepr<'_>, emission: Emission) -> Result<(), TransportError> {
@@ -39,11 +47,11 @@ impl<W: Write + Send> PduWriter<W> {
             one.extend_from_slice(region);
             one.extend_from_slice(data);
             one.extend_from_slice(ddgst.as_ref().map_or(&[][..], |d| &d[..]));
-            timed_cpu(&mut self.cpu.socket_send_ns, || stream.write_all(&one))?;
+            timed_cpu_if(self.socket_timing, &mut self.cpu.socket_send_ns, || stream.write_all(&one))?;
         } else {
             let trailer = ddgst.as_ref().map_or(&[][..], |d| &d[..]);
             let mut slices = [IoSlice::new(region), IoSlice::new(data), IoSlice::new(trailer)];
-            timed_cpu(&mut self.cpu.socket_send_ns, || write_all_vectored(stream, &mut slices))?;
+            timed_cpu_if(self.socket_timing, &mut self.cpu.socket_send_ns, || write_all_vectored(stream, &mut slices))?;
         }
         Ok(())
     }

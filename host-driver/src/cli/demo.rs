@@ -1,0 +1,309 @@
+//! `ddpnic demo`: the issue-7 read workload through the wire path, in simulated time.
+//! The initiator runs on smoltcp on a NIC (today the software NIC), cabled through the
+//! simulated wire (faults, pcap) to a peer: the embedded target on its own smoltcp stack,
+//! or a QEMU VM on QEMU's socket backend. Reads of mixed sizes (4 KiB to 1 MiB) at queue
+//! depth 32, every byte checked against the LBA pattern; then a summary (and a JSON line).
+
+use super::error::CliError;
+use super::size::parse_size;
+use crate::net::qemu::QemuSocketPort;
+use crate::net::setup::{SimSetup, TARGET_ADDR};
+use crate::net::{EthernetPort, Faults, Nic, SimConnector, SimNet, SoftNic, WireStats};
+use crate::nvme_tcp::initiator::{Command, ConnectOptions, Controller, Transfer};
+use crate::nvme_tcp::nvme::{commands, pattern};
+use crate::nvme_tcp::target::{NamespaceConfig, TargetConfig};
+use crate::nvme_tcp::transport::stats::process_cpu_ns;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DEMO_NQN: &str = "nqn.2026-01.io.ddpnic:demo";
+/// The nvmet-vm subsystem.
+const VM_NQN: &str = "nqn.2026-11.io.test:ddp";
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// The NIC under the host's stack: `soft` (pass-through, software checksums).
+    #[arg(long, default_value = "soft")]
+    pub nic: String,
+    /// Far end of the wire: `target` (embedded target on its own stack),
+    /// `qemu:HOST:PORT` (connect to QEMU's `-netdev socket,listen=` / `stream,server=on`)
+    /// or `qemu-listen:HOST:PORT` (QEMU connects).
+    #[arg(long, default_value = "target")]
+    pub peer: String,
+    /// Faults, per frame: `drop=0.01,reorder=0.01,dup=0.01,corrupt=0.001,reseg=0.05,seed=7`;
+    /// also `corrupt-valid=P` (checksums fixed up: only the data digest catches it),
+    /// `delay-us=N` (how late a reordered frame arrives), `dir=both|to-host|to-peer`.
+    #[arg(long, default_value = "")]
+    pub faults: String,
+    /// Seed of the workload and the stacks (the wire's faults take `seed=` in --faults,
+    /// default this one).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write a pcap of the NIC's MAC port.
+    #[arg(long)]
+    pub pcap: Option<PathBuf>,
+    /// Bytes to read in total.
+    #[arg(long, default_value = "256M", value_parser = parse_size)]
+    pub bytes: u64,
+    /// Commands in flight.
+    #[arg(long, default_value_t = 32)]
+    pub qd: usize,
+    /// Smallest and largest read.
+    #[arg(long, default_value = "4K", value_parser = parse_size)]
+    pub min_io: u64,
+    #[arg(long, default_value = "1M", value_parser = parse_size)]
+    pub max_io: u64,
+    /// Wire bandwidth in Gbit/s (0: infinitely fast).
+    #[arg(long, default_value_t = 100.0)]
+    pub gbps: f64,
+    /// One-way wire latency in microseconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub latency_us: f64,
+    /// IP MTU (1500 or 9000).
+    #[arg(long, default_value_t = 1500)]
+    pub mtu: usize,
+    /// TCP socket buffer per direction and socket (the receive window). Larger windows
+    /// recover worse from loss in smoltcp (go-back-N, no SACK).
+    #[arg(long, default_value = "256K", value_parser = parse_size)]
+    pub tcp_buffer: u64,
+    /// Negotiate header and data digests.
+    #[arg(long)]
+    pub digests: bool,
+    /// Namespace size of the embedded target.
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    pub ns_size: u64,
+    /// Largest C2HData PDU the embedded target sends (default: one PDU per read, as nvmet).
+    #[arg(long, value_parser = parse_size)]
+    pub c2h_pdu: Option<u64>,
+    /// Print the summary as one JSON line too.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    demo: &'static str,
+    nic: String,
+    peer: String,
+    ios: u64,
+    bytes: u64,
+    verified: bool,
+    sim_seconds: f64,
+    sim_gbit_per_s: f64,
+    wall_seconds: f64,
+    wall_mib_per_s: f64,
+    /// Process CPU time of the workload (the machine may be shared; this is not).
+    cpu_seconds: f64,
+    mib_per_cpu_s: f64,
+    wire: WireStats,
+    nic_counters: Vec<(String, u64)>,
+    world_steps: u64,
+}
+
+pub(super) fn nic(name: &str) -> Result<Box<dyn Nic>, CliError> {
+    match name {
+        "soft" => Ok(Box::new(SoftNic::new())),
+        other => Err(CliError::Invalid(format!("--nic {other}: only `soft` exists so far (the simulated NIC plugs in here)"))),
+    }
+}
+
+fn peer(args: &DemoArgs, setup: &SimSetup) -> Result<(Box<dyn EthernetPort>, bool, &'static str), CliError> {
+    let (kind, addr) = args.peer.split_once(':').unwrap_or((&args.peer, ""));
+    match kind {
+        "target" => {
+            let ns = NamespaceConfig { size_bytes: args.ns_size, block_size: 4096, pattern: true };
+            let mut config = TargetConfig::new(DEMO_NQN, vec![ns]);
+            config.c2h_max_data = args.c2h_pdu.map(|n| n.max(4) as usize);
+            Ok((Box::new(setup.target_peer(config)), false, DEMO_NQN))
+        }
+        "qemu" => {
+            let port = QemuSocketPort::connect(addr).map_err(CliError::io(format!("cannot connect to QEMU at {addr}")))?;
+            Ok((Box::new(port), true, VM_NQN))
+        }
+        "qemu-listen" => {
+            let l = std::net::TcpListener::bind(addr).map_err(CliError::io(format!("cannot listen on {addr}")))?;
+            eprintln!("waiting for QEMU to connect to {addr}");
+            let port = QemuSocketPort::accept(&l).map_err(CliError::io("accepting QEMU's connection"))?;
+            Ok((Box::new(port), true, VM_NQN))
+        }
+        _ => Err(CliError::Invalid(format!("--peer {}: target, qemu:HOST:PORT or qemu-listen:HOST:PORT", args.peer))),
+    }
+}
+
+/// Read sizes: log-uniform between the bounds, whole blocks.
+fn workload(args: &DemoArgs, block: u64, nsze: u64) -> Vec<(u64, u64)> {
+    let mut rng = SmallRng::seed_from_u64(args.seed ^ 0xD0D0);
+    let (lo, hi) = ((args.min_io.max(block) as f64).log2(), (args.max_io.max(args.min_io).max(block) as f64).log2());
+    let mut out = Vec::new();
+    let mut total = 0;
+    while total < args.bytes {
+        let size = 2f64.powf(rng.gen_range(lo..=hi)) as u64;
+        let blocks = (size / block).max(1).min(nsze).min((args.bytes - total).div_ceil(block));
+        let lba = rng.gen_range(0..=nsze - blocks);
+        out.push((lba, blocks));
+        total += blocks * block;
+    }
+    out
+}
+
+pub fn run(args: DemoArgs) -> Result<(), CliError> {
+    let faults = Faults::parse(&format!("seed={},{}", args.seed, args.faults)).map_err(CliError::Invalid)?;
+    let mut setup = SimSetup { mtu: args.mtu, seed: args.seed, tcp_buffer: args.tcp_buffer as usize, pcap: args.pcap.clone(), ..SimSetup::default() };
+    setup.wire.faults = faults;
+    setup.wire.bandwidth_bps = (args.gbps * 1e9) as u64;
+    setup.wire.latency = Duration::from_secs_f64(args.latency_us / 1e6);
+    let (peer, realtime, nqn) = peer(&args, &setup)?;
+    let net: SimNet = setup.build(nic(&args.nic)?, peer).map_err(CliError::io("cannot create the pcap file"))?;
+    net.lock().set_realtime(realtime);
+
+    let mut opts = ConnectOptions::new(TARGET_ADDR, nqn);
+    opts.host_id = [0xdd; 16];
+    opts.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:dddddddd-dddd-4ddd-8ddd-dddddddddddd".into();
+    opts.kato_ms = 0;
+    opts.queue_size = args.qd.max(1) as u16 + 1;
+    opts.header_digest = args.digests;
+    opts.data_digest = args.digests;
+    // Simulated seconds cost nothing, and smoltcp backs its RTO off up to 10 s under loss.
+    opts.timeout = Duration::from_secs(120);
+    opts.connector = Some(Arc::new(SimConnector(net.clone())));
+
+    let wall = Instant::now();
+    let cpu_start = process_cpu_ns();
+    let mut ctrl = Controller::connect(&opts)?;
+    let ns = ctrl.identify_namespace(1)?;
+    let block = ns.block_size as u64;
+    if block == 0 || ns.nsze == 0 {
+        return Err(CliError::Invalid("namespace 1 is not active".into()));
+    }
+    let max_blocks = (ctrl.max_transfer() as u64 / block).max(1);
+    let ios: Vec<(u64, u64)> = workload(&args, block, ns.nsze).into_iter().map(|(l, n)| (l, n.min(max_blocks))).collect();
+    let total: u64 = ios.iter().map(|(_, n)| n * block).sum();
+    let sim_start = net.lock().now();
+
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(total);
+        b.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} (wall)").expect("template"));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_message("read");
+    // Batches of commands keep memory bounded; each batch runs at the full queue depth.
+    let batch_bytes = (64u64 << 20).max(args.max_io * args.qd as u64 * 2);
+    let mut arena = vec![0u8; (batch_bytes + args.max_io.max(block)) as usize];
+    let mut at = 0;
+    while at < ios.len() {
+        let mut end = at;
+        let mut bytes = 0;
+        while end < ios.len() && bytes < batch_bytes {
+            bytes += ios[end].1 * block;
+            end += 1;
+        }
+        // Carve the batch's buffers out of one arena, reused (and poisoned) batch after batch.
+        arena[..bytes as usize].fill(0xA5);
+        let mut bufs: Vec<&mut [u8]> = Vec::with_capacity(end - at);
+        let mut rest = &mut arena[..];
+        for &(_, n) in &ios[at..end] {
+            let (b, r) = rest.split_at_mut((n * block) as usize);
+            bufs.push(b);
+            rest = r;
+        }
+        let mut cmds: Vec<Command> = bufs
+            .iter_mut()
+            .zip(&ios[at..end])
+            .map(|(b, &(lba, n))| Command { sqe: commands::read_write(false, 1, lba, n as u32), transfer: Transfer::FromController(b) })
+            .collect();
+        let lens: Vec<u64> = ios[at..end].iter().map(|&(_, n)| n * block).collect();
+        let mut completed = 0u64;
+        let done = ctrl.io_queue().execute_batch_observed(&mut cmds, args.qd.max(1), &mut |i| {
+            bar.inc(lens[i]);
+            completed += 1;
+            if completed.is_multiple_of(16) {
+                let sim = (net.lock().now() - sim_start).as_secs_f64();
+                let gbps = bar.position() as f64 * 8.0 / sim.max(1e-12) / 1e9;
+                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s", sim * 1e3));
+            }
+        })?;
+        drop(cmds);
+        for (k, c) in done.iter().enumerate() {
+            if !c.status.is_success() {
+                return Err(CliError::Invalid(format!("read {} failed: {}", at + k, c.status)));
+            }
+        }
+        for (b, &(lba, _)) in bufs.iter().zip(&ios[at..end]) {
+            if let Some(bad) = pattern::first_mismatch(b, lba, block as usize) {
+                return Err(CliError::Invalid(format!("block {bad} does not hold the LBA pattern: wrong data returned")));
+            }
+        }
+        at = end;
+    }
+    bar.finish_and_clear();
+    let sim = net.lock().now() - sim_start;
+    let wall_s = wall.elapsed().as_secs_f64();
+    let cpu_s = (process_cpu_ns() - cpu_start) as f64 / 1e9;
+    ctrl.disconnect()?;
+
+    let mut w = net.lock();
+    if let Some(e) = w.wire().tap_error() {
+        return Err(CliError::Invalid(format!("writing the pcap failed: {e}")));
+    }
+    let pcap_frames = w.wire_mut().take_tap().map(|t| {
+        let n = t.frames;
+        let _ = t.finish();
+        n
+    });
+    let s = Summary {
+        demo: "read",
+        nic: w.nic().name().to_string(),
+        peer: args.peer.clone(),
+        ios: ios.len() as u64,
+        bytes: total,
+        verified: true,
+        sim_seconds: sim.as_secs_f64(),
+        sim_gbit_per_s: total as f64 * 8.0 / sim.as_secs_f64().max(1e-12) / 1e9,
+        wall_seconds: wall_s,
+        wall_mib_per_s: total as f64 / (1 << 20) as f64 / wall_s.max(1e-9),
+        cpu_seconds: cpu_s,
+        mib_per_cpu_s: total as f64 / (1 << 20) as f64 / cpu_s.max(1e-9),
+        wire: w.wire().stats().clone(),
+        nic_counters: w.nic().counters(),
+        world_steps: w.steps,
+    };
+    println!(
+        "{} reads, {:.1} MiB, every byte verified; nic {}, peer {}, qd {}, mtu {}, digests {}",
+        s.ios,
+        total as f64 / (1 << 20) as f64,
+        s.nic,
+        s.peer,
+        args.qd,
+        args.mtu,
+        if args.digests { "on" } else { "off" }
+    );
+    println!(
+        "simulated time {:.3} ms: {:.2} Gbit/s on a {} Gbit/s, {} us wire; wall clock {:.2} s: {:.1} MiB/s; CPU {:.2} s: {:.1} MiB/s",
+        s.sim_seconds * 1e3,
+        s.sim_gbit_per_s,
+        args.gbps,
+        args.latency_us,
+        s.wall_seconds,
+        s.wall_mib_per_s,
+        s.cpu_seconds,
+        s.mib_per_cpu_s
+    );
+    println!("wire: {}", s.wire);
+    let counters: Vec<String> = s.nic_counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("nic: {}", counters.join(", "));
+    if let (Some(p), Some(n)) = (&args.pcap, pcap_frames) {
+        println!("pcap: {} ({n} frames at the NIC's MAC port)", p.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+    }
+    Ok(())
+}
