@@ -7,5 +7,6 @@ pub mod parser;
 pub mod flow;
 pub mod framing;
 pub mod placement;
+pub mod receive_model;
 pub mod testbench;
 pub mod tools;

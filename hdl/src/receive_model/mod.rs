@@ -1,0 +1,275 @@
+//! The receive path at packet level: what the NIC must report for every frame (parser +
+//! flow table + PDU tracker + tag lookup), written from the protocol and the contract, not
+//! from the RTL's structure. It is the scoreboard the Verilator system runs are held to, and
+//! it states the per-frame rules the RTL follows:
+//!
+//! - A frame is offloadable when etherparse reads Ethernet (optionally one 802.1Q tag), IPv4
+//!   without fragmentation or IPv6 without extension headers, and TCP, with both checksums
+//!   right and a good FCS, and its 5-tuple is an added flow. Anything else changes no state.
+//! - The flow's bytes are framed by [`FlowTracker`] (in-sequence walk, gaps, resync).
+//! - Placement works per stream beat (framing/README.md: stream position = payload index +
+//!   23, 64 bytes a beat): in each beat only the first run of C2HData bytes can be placed; a
+//!   later run in the same beat goes to software and clears the frame's `crc_ok` (the CRC32C
+//!   unit checks one data run a beat, like the placement stage takes one tag a beat).
+//! - A run is placed when its (flow, CID) has a live buffer and `offset + len` fits in it;
+//!   otherwise it goes to software, counted as an unknown CID or out of bounds.
+//! - Placed runs that continue each other (same CID, adjacent in the frame and in the buffer)
+//!   form one range; a frame reports at most [`MAX_RANGES`]; runs beyond go to software.
+use crate::flow::toeplitz::FiveTuple;
+use crate::framing::pdu_rules::QueueConfig;
+use crate::framing::reference::{ByteRole, FlowTracker};
+use crate::framing::chain_walk::TAIL;
+use etherparse::{IpNumber, LinkExtSlice, NetSlice, SlicedPacket, TcpSlice};
+use std::collections::HashMap;
+
+/// Placed ranges an rx completion can carry.
+pub const MAX_RANGES: usize = 4;
+const BEAT: usize = 64;
+
+/// Payload bytes of one frame that went to a command's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlacedRange {
+    /// Byte offset in the frame.
+    pub frame_offset: usize,
+    pub len: usize,
+    pub cid: u16,
+    pub data_offset: u32,
+}
+
+/// What the NIC reports for one frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameVerdict {
+    pub ip_csum_ok: bool,
+    pub tcp_csum_ok: bool,
+    /// The frame belongs to an added flow (its id), whether or not it was offloadable.
+    pub flow: Option<u16>,
+    /// The frame's bytes were framed by the tracker (offloadable frame of an added flow).
+    pub tracked: bool,
+    pub crc_ok: bool,
+    pub resync_request: Option<u32>,
+    pub ranges: Vec<PlacedRange>,
+    /// Commands completed by PDUs that ended in this frame.
+    pub completions: Vec<u16>,
+}
+
+/// The contract's counters (`rx_nvme_tcp_*`) and the debugging ones, as the NIC keeps them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub sk_add: u64,
+    pub sk_add_fail: u64,
+    pub sk_del: u64,
+    pub setup: u64,
+    pub setup_fail: u64,
+    pub teardown: u64,
+    pub resync: u64,
+    /// Frames with at least one placed range.
+    pub packets: u64,
+    /// Bytes placed.
+    pub bytes: u64,
+    pub frames: u64,
+    pub crc_errors: u64,
+    pub lost_sync: u64,
+    pub unknown_cid: u64,
+    pub out_of_bounds: u64,
+    /// Data runs handed to software because the beat already placed one.
+    pub second_run: u64,
+    /// Data runs handed to software because the completion was full.
+    pub range_overflow: u64,
+}
+
+/// A frame read by etherparse: the flow, the checksum verdicts and where the payload is.
+struct Parsed {
+    tuple: FiveTuple,
+    offloadable: bool,
+    ip_csum_ok: bool,
+    tcp_csum_ok: bool,
+    seq: u32,
+    payload_start: usize,
+    payload_len: usize,
+}
+
+fn parse(frame: &[u8]) -> Option<Parsed> {
+    let p = SlicedPacket::from_ethernet(frame).ok()?;
+    if p.link_exts.len() > 1 || p.link_exts.iter().any(|e| !matches!(e, LinkExtSlice::Vlan(_))) {
+        return None;
+    }
+    let base = frame.as_ptr() as usize;
+    let mut tuple = FiveTuple::default();
+    let (ip_csum_ok, tcp_csum_ok, whole, tcp): (bool, bool, bool, TcpSlice) = match &p.net {
+        Some(NetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            tuple.src_addr[..4].copy_from_slice(&h.source());
+            tuple.dst_addr[..4].copy_from_slice(&h.destination());
+            let tcp = (h.protocol() == IpNumber::TCP).then(|| TcpSlice::from_slice(ip.payload().payload).ok()).flatten()?;
+            let tcp_ok = tcp.calc_checksum_ipv4(h.source(), h.destination()).is_ok_and(|c| c == tcp.checksum());
+            let whole = !h.more_fragments() && h.fragments_offset().value() == 0;
+            (h.to_header().calc_header_checksum() == h.header_checksum(), tcp_ok, whole, tcp)
+        }
+        Some(NetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            tuple.ipv6 = true;
+            tuple.src_addr = h.source();
+            tuple.dst_addr = h.destination();
+            if !ip.extensions().is_empty() || h.next_header() != IpNumber::TCP {
+                return None;
+            }
+            let tcp = TcpSlice::from_slice(ip.payload().payload).ok()?;
+            let tcp_ok = tcp.calc_checksum_ipv6(h.source(), h.destination()).is_ok_and(|c| c == tcp.checksum());
+            (true, tcp_ok, true, tcp)
+        }
+        _ => return None,
+    };
+    tuple.src_port = tcp.source_port();
+    tuple.dst_port = tcp.destination_port();
+    Some(Parsed {
+        tuple,
+        offloadable: ip_csum_ok && tcp_csum_ok && whole,
+        ip_csum_ok,
+        tcp_csum_ok,
+        seq: tcp.sequence_number(),
+        payload_start: tcp.payload().as_ptr() as usize - base,
+        payload_len: tcp.payload().len(),
+    })
+}
+
+struct Flow {
+    id: u16,
+    tracker: FlowTracker,
+}
+
+/// The NIC's receive path, frame by frame.
+#[derive(Default)]
+pub struct ReceiveModel {
+    flows: HashMap<FiveTuple, Flow>,
+    ids: HashMap<u16, FiveTuple>,
+    /// Live buffers: (flow, CID) -> length.
+    buffers: HashMap<(u16, u16), u32>,
+    pub counters: Counters,
+}
+
+impl ReceiveModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// sk_add: offload the flow `tuple` (as the NIC sees it: source = the target) as flow
+    /// `id`, its next PDU starting at TCP sequence `seq`. Fails when the tuple or id is in use.
+    pub fn add_flow(&mut self, id: u16, tuple: FiveTuple, cfg: QueueConfig, seq: u32) -> bool {
+        if self.flows.contains_key(&tuple) || self.ids.contains_key(&id) {
+            self.counters.sk_add_fail += 1;
+            return false;
+        }
+        self.flows.insert(tuple, Flow { id, tracker: FlowTracker::new(cfg, seq) });
+        self.ids.insert(id, tuple);
+        self.counters.sk_add += 1;
+        true
+    }
+
+    pub fn del_flow(&mut self, id: u16) {
+        if let Some(tuple) = self.ids.remove(&id) {
+            self.flows.remove(&tuple);
+            self.buffers.retain(|(flow, _), _| *flow != id);
+            self.counters.sk_del += 1;
+        }
+    }
+
+    /// Setup: a buffer of `len` bytes for (flow, CID). Fails when the pair is registered.
+    pub fn setup(&mut self, flow: u16, cid: u16, len: u32) -> bool {
+        if self.buffers.contains_key(&(flow, cid)) || !self.ids.contains_key(&flow) {
+            self.counters.setup_fail += 1;
+            return false;
+        }
+        self.buffers.insert((flow, cid), len);
+        self.counters.setup += 1;
+        true
+    }
+
+    pub fn teardown(&mut self, flow: u16, cid: u16) {
+        if self.buffers.remove(&(flow, cid)).is_some() {
+            self.counters.teardown += 1;
+        }
+    }
+
+    /// The host confirms a resync request.
+    pub fn resync(&mut self, flow: u16, seq: u32) -> bool {
+        let Some(tuple) = self.ids.get(&flow) else { return false };
+        self.flows.get_mut(tuple).is_some_and(|f| f.tracker.confirm_resync(seq))
+    }
+
+    /// One received frame (without FCS); `fcs_bad` is the MAC's verdict.
+    pub fn frame(&mut self, frame: &[u8], fcs_bad: bool) -> FrameVerdict {
+        self.counters.frames += 1;
+        let mut verdict = FrameVerdict::default();
+        let Some(p) = parse(frame) else { return verdict };
+        verdict.ip_csum_ok = p.ip_csum_ok;
+        verdict.tcp_csum_ok = p.tcp_csum_ok;
+        let Some(flow) = self.flows.get_mut(&p.tuple) else { return verdict };
+        verdict.flow = Some(flow.id);
+        if !p.offloadable || fcs_bad || p.payload_len == 0 {
+            return verdict;
+        }
+        verdict.tracked = true;
+        let payload = &frame[p.payload_start..p.payload_start + p.payload_len];
+        let report = flow.tracker.segment(p.seq, payload);
+        let id = flow.id;
+        verdict.crc_ok = report.crc_ok;
+        verdict.resync_request = report.resync_request;
+        verdict.completions = report.completions;
+        self.counters.resync += u64::from(report.resync_request.is_some());
+        self.counters.lost_sync += u64::from(report.lost_sync);
+        self.counters.crc_errors += report.data_pdus.iter().filter(|d| d.digest_ok == Some(false)).count() as u64;
+        for run in data_runs(&report.roles) {
+            if run.second_in_beat {
+                self.counters.second_run += 1;
+                verdict.crc_ok = false;
+                continue;
+            }
+            match self.buffers.get(&(id, run.cid)) {
+                None => self.counters.unknown_cid += 1,
+                Some(&len) if u64::from(run.offset) + run.len as u64 > u64::from(len) => self.counters.out_of_bounds += 1,
+                Some(_) => {
+                    let frame_offset = p.payload_start + run.start;
+                    let full = verdict.ranges.len() == MAX_RANGES;
+                    match verdict.ranges.last_mut() {
+                        Some(last) if last.cid == run.cid && last.frame_offset + last.len == frame_offset && last.data_offset + last.len as u32 == run.offset => last.len += run.len,
+                        _ if full => {
+                            self.counters.range_overflow += 1;
+                            continue;
+                        }
+                        _ => verdict.ranges.push(PlacedRange { frame_offset, len: run.len, cid: run.cid, data_offset: run.offset }),
+                    }
+                    self.counters.bytes += run.len as u64;
+                }
+            }
+        }
+        self.counters.packets += u64::from(!verdict.ranges.is_empty());
+        verdict
+    }
+}
+
+/// A run of C2HData bytes of one PDU inside one stream beat.
+struct DataRun {
+    /// Payload index of its first byte.
+    start: usize,
+    len: usize,
+    cid: u16,
+    offset: u32,
+    /// Another run came first in the same stream beat.
+    second_in_beat: bool,
+}
+
+fn data_runs(roles: &[ByteRole]) -> Vec<DataRun> {
+    let beat_of = |i: usize| (i + TAIL) / BEAT;
+    let mut runs: Vec<DataRun> = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        let ByteRole::Data { cid, offset } = *role else { continue };
+        match runs.last_mut() {
+            Some(r) if r.start + r.len == i && r.cid == cid && r.offset + r.len as u32 == offset && beat_of(i) == beat_of(r.start) => r.len += 1,
+            last => {
+                let second_in_beat = last.is_some_and(|r| beat_of(r.start + r.len - 1) == beat_of(i));
+                runs.push(DataRun { start: i, len: 1, cid, offset, second_in_beat });
+            }
+        }
+    }
+    runs
+}
