@@ -1,19 +1,20 @@
 //! `PduStreamAligner`: turns an offloaded frame into its tracker stream (framing/README.md):
-//! the flow's previous 23 payload bytes, then this frame's TCP payload, from lane 0 of the
+//! the flow's previous 23 payload bytes, then the frame's new TCP payload, from lane 0 of the
 //! first stream beat, with the lanes each beat leaves for the walk (`m_stop`).
 //!
-//! Stream byte q is the tail byte q for q < 23, else frame byte `p - 23 + q` (p: payload
-//! start), so stream beat j is the 64 bytes from frame offset `p - 23 + 64j`, inside frame
-//! beats j..j+2 for any header length (23 <= p <= 150: Ethernet + VLAN + IPv4 or IPv6 + TCP
-//! with options is at most 138; a frame outside that range is not streamed). With at least 23 header bytes the stream never needs more
-//! beats than the frame, so stream beat j leaves in the cycle frame beat j + 2 arrives: the
-//! block keeps the last three input beats, follows the frame two beats late, and shifts
-//! (8-byte steps, then bytes). Input frames are contiguous beats (the max-frame delay line
-//! upstream makes them so); frames may follow each other back to back. Lanes past the
-//! stream's end carry whatever the window held. W = 64.
+//! Stream byte q is the tail byte q for q < 23, else frame byte `p - 23 + q` (p: where the new
+//! payload starts: the TCP payload, or past its already-seen part when a segment overlaps), so
+//! stream beat j is the 64 bytes from frame offset `p - 23 + 64j`, inside frame beats
+//! `s + j` and `s + j + 1` with `s = (p - 23) / 64`. The stream ends where the frame does and
+//! starts at least 23 bytes after it (p >= 23: there is always a 54-byte header), so stream
+//! beat j can leave with frame beat `s + j`, one beat late (when beat `s + j + 1` is there):
+//! the block follows the frame one beat late and shifts by `(p - 23) % 64` bytes (8-byte
+//! steps, then bytes). Input frames are contiguous beats (the max-frame delay line upstream
+//! makes them so) and may follow each other back to back. Lanes past the stream's end carry
+//! whatever the window held. W = 64.
 //!
-//! Latency `LATENCY` = 4 clock edges from frame beat j at the input to stream beat j at the
-//! output. Throughput one beat per cycle.
+//! Latency `LATENCY` = 3 clock edges from frame beat `s + j` at the input to stream beat j at
+//! the output. Throughput one beat per cycle.
 use crate::bytes::{bits_from_lanes, lanes_from_bits};
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
@@ -31,10 +32,10 @@ pub struct PduStreamAligner {
     pub s_sof: Signal<In, Bit>,
     /// The frame's payload becomes a stream (in sequence on an offloaded flow).
     pub s_offload: Signal<In, Bit>,
-    /// Frame offset of the TCP payload (23..=150).
-    pub s_payload_start: Signal<In, Bits<8>>,
-    /// TCP payload bytes (from the IP header: Ethernet padding is not payload).
-    pub s_payload_len: Signal<In, Bits<16>>,
+    /// Frame offset of the stream's new bytes (at least 23).
+    pub s_payload_start: Signal<In, Bits<14>>,
+    /// New payload bytes (from the IP header: Ethernet padding is not payload).
+    pub s_payload_len: Signal<In, Bits<14>>,
     /// The flow's previous 23 payload bytes, byte k in bits 8k+7..8k.
     pub s_tail: Signal<In, Bits<{ 8 * TAIL }>>,
     pub s_flow: Signal<In, Bits<12>>,
@@ -64,7 +65,10 @@ struct FrameBeat {
 #[derive(Clone, Debug)]
 struct FrameState {
     offload: bool,
+    /// Frame beats before the stream's first.
+    skip: usize,
     shift: usize,
+    first: bool,
     /// Stream bytes from this beat on.
     left: usize,
     tail: Vec<u8>,
@@ -81,7 +85,7 @@ struct StreamBeat {
 }
 
 impl PduStreamAligner {
-    pub const LATENCY: usize = 4;
+    pub const LATENCY: usize = 3;
 
     pub fn new() -> Self {
         Self {
@@ -100,28 +104,34 @@ impl PduStreamAligner {
             m_last: Default::default(),
             m_stop: Default::default(),
             m_flow: Default::default(),
-            _window: VecDeque::from(vec![vec![0; W]; 2]),
-            _late: VecDeque::from(vec![None; 2]),
+            _window: VecDeque::from(vec![vec![0; W]; 1]),
+            _late: VecDeque::from(vec![None; 1]),
             _frame: None,
             _in_flight: VecDeque::from(vec![None; 2]),
         }
     }
 
-    /// The stream beat leaving with the frame beat two cycles late (`late`), from the window
-    /// of the last three input beats, oldest first.
+    /// The stream beat leaving with the frame beat one cycle late (`late`), from the window
+    /// of the last two input beats, oldest first.
     fn stream_beat(&mut self, late: &FrameBeat, window: &[u8]) -> Option<StreamBeat> {
         if late.sof {
-            let shift = late.start.wrapping_sub(TAIL) & 0xFF;
-            self._frame = Some(FrameState { offload: late.offload && shift < 128, shift: shift & 0x7F, left: TAIL + late.len, tail: late.tail.clone(), flow: late.flow });
+            // 14-bit arithmetic, like the hardware's; p < 23 wraps and is not streamed.
+            let back = late.start.wrapping_sub(TAIL) & 0x3FFF;
+            self._frame = Some(FrameState { offload: late.offload && back < 0x3FFF - TAIL, skip: back >> 6, shift: back & 63, first: true, left: TAIL + late.len, tail: late.tail.clone(), flow: late.flow });
         }
         let frame = self._frame.as_mut()?;
+        if frame.skip > 0 {
+            frame.skip -= 1;
+            return None;
+        }
         let beat = (frame.offload && frame.left > 0).then(|| {
             let mut data = window[frame.shift..frame.shift + W].to_vec();
-            if late.sof {
+            if frame.first {
                 data[..TAIL].copy_from_slice(&frame.tail);
             }
-            StreamBeat { data, first: late.sof, last: frame.left <= W, stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
+            StreamBeat { data, first: frame.first, last: frame.left <= W, stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
         });
+        frame.first = false;
         frame.left = frame.left.saturating_sub(W);
         beat
     }
@@ -140,7 +150,7 @@ impl Logic for PduStreamAligner {
         }
         let now = lanes_from_bits(self.s_data.val());
         let window: Vec<u8> = self._window.iter().flatten().chain(&now).copied().collect();
-        let late = self._late.pop_front().expect("two beats late");
+        let late = self._late.pop_front().expect("one beat late");
         let out = late.and_then(|late| self.stream_beat(&late, &window));
         self._late.push_back(self.s_valid.val().then(|| FrameBeat {
             sof: self.s_sof.val(),
@@ -189,49 +199,53 @@ impl Logic for PduStreamAligner {
     }
 }
 
-/// Stage A follows the frame two beats late and captures the window; B shifts by 8-byte
+/// Stage A follows the frame one beat late and captures the window; B shifts by 8-byte
 /// steps, C by bytes and puts the tail in front.
 const VERILOG: &str = "
-reg [511:0] win_1 = 512'd0, win_2 = 512'd0;
-reg late1_valid = 1'b0, late1_sof = 1'b0, late1_offload = 1'b0, late2_valid = 1'b0, late2_sof = 1'b0, late2_offload = 1'b0;
-reg [7:0] late1_start = 8'd0, late2_start = 8'd0;
-reg [15:0] late1_len = 16'd0, late2_len = 16'd0;
-reg [183:0] late1_tail = 184'd0, late2_tail = 184'd0;
-reg [11:0] late1_flow = 12'd0, late2_flow = 12'd0;
+reg [511:0] win_1 = 512'd0;
+reg late_valid = 1'b0, late_sof = 1'b0, late_offload = 1'b0;
+reg [13:0] late_start = 14'd0, late_len = 14'd0;
+reg [183:0] late_tail = 184'd0;
+reg [11:0] late_flow = 12'd0;
 always @(posedge clock) begin
-  win_1 <= s_data; win_2 <= win_1;
-  late1_valid <= s_valid; late1_sof <= s_sof; late1_offload <= s_offload; late1_start <= s_payload_start;
-  late1_len <= s_payload_len; late1_tail <= s_tail; late1_flow <= s_flow;
-  late2_valid <= late1_valid; late2_sof <= late1_sof; late2_offload <= late1_offload; late2_start <= late1_start;
-  late2_len <= late1_len; late2_tail <= late1_tail; late2_flow <= late1_flow;
+  win_1 <= s_data;
+  late_valid <= s_valid; late_sof <= s_sof; late_offload <= s_offload; late_start <= s_payload_start;
+  late_len <= s_payload_len; late_tail <= s_tail; late_flow <= s_flow;
 end
 // The frame being streamed; a first beat brings its own settings.
-reg frame_offload = 1'b0;
-reg [6:0] frame_shift = 7'd0;
-reg [16:0] frame_left = 17'd0;
+reg frame_offload = 1'b0, frame_first = 1'b0;
+reg [7:0] frame_skip = 8'd0;
+reg [5:0] frame_shift = 6'd0;
+reg [14:0] frame_left = 15'd0;
 reg [183:0] frame_tail = 184'd0;
 reg [11:0] frame_flow = 12'd0;
-wire [7:0] start_back = late2_start - 8'd23;
-wire cur_offload = late2_sof ? late2_offload && !start_back[7] : frame_offload;
-wire [6:0] cur_shift = late2_sof ? start_back[6:0] : frame_shift;
-wire [16:0] cur_left = late2_sof ? {1'b0, late2_len} + 17'd23 : frame_left;
-wire [183:0] cur_tail = late2_sof ? late2_tail : frame_tail;
-wire [11:0] cur_flow = late2_sof ? late2_flow : frame_flow;
-wire [16:0] cur_walk = cur_left - 17'd23;
+wire [13:0] start_back = late_start - 14'd23;
+wire cur_offload = late_sof ? late_offload && start_back < 14'd16360 : frame_offload;
+wire cur_first = late_sof ? 1'b1 : frame_first;
+wire [7:0] cur_skip = late_sof ? start_back[13:6] : frame_skip;
+wire [5:0] cur_shift = late_sof ? start_back[5:0] : frame_shift;
+wire [14:0] cur_left = late_sof ? {1'b0, late_len} + 15'd23 : frame_left;
+wire [183:0] cur_tail = late_sof ? late_tail : frame_tail;
+wire [11:0] cur_flow = late_sof ? late_flow : frame_flow;
+wire [14:0] cur_walk = cur_left - 15'd23;
+wire emit = cur_skip == 8'd0;
 reg sa_valid = 1'b0, sa_first = 1'b0, sa_last = 1'b0;
-reg [1535:0] sa_win = 1536'd0;
-reg [6:0] sa_shift = 7'd0, sa_stop = 7'd0;
+reg [1023:0] sa_win = 1024'd0;
+reg [5:0] sa_shift = 6'd0;
+reg [6:0] sa_stop = 7'd0;
 reg [183:0] sa_tail = 184'd0;
 reg [11:0] sa_flow = 12'd0;
 always @(posedge clock) begin
-  sa_valid <= late2_valid && cur_offload && cur_left != 17'd0;
-  sa_win <= {s_data, win_1, win_2};
-  sa_shift <= cur_shift; sa_first <= late2_sof; sa_last <= cur_left <= 17'd64;
-  sa_stop <= cur_left <= 17'd23 ? 7'd0 : cur_walk >= 17'd64 ? 7'd64 : cur_walk[6:0];
+  sa_valid <= late_valid && emit && cur_offload && cur_left != 15'd0;
+  sa_win <= {s_data, win_1};
+  sa_shift <= cur_shift; sa_first <= cur_first; sa_last <= cur_left <= 15'd64;
+  sa_stop <= cur_left <= 15'd23 ? 7'd0 : cur_walk >= 15'd64 ? 7'd64 : cur_walk[6:0];
   sa_tail <= cur_tail; sa_flow <= cur_flow;
-  if (late2_valid) begin
+  if (late_valid) begin
     frame_offload <= cur_offload; frame_shift <= cur_shift; frame_tail <= cur_tail; frame_flow <= cur_flow;
-    frame_left <= cur_left > 17'd64 ? cur_left - 17'd64 : 17'd0;
+    frame_skip <= emit ? 8'd0 : cur_skip - 8'd1;
+    frame_first <= cur_first && !emit;
+    frame_left <= !emit ? cur_left : cur_left > 15'd64 ? cur_left - 15'd64 : 15'd0;
   end
 end
 reg sb_valid = 1'b0, sb_first = 1'b0, sb_last = 1'b0;
@@ -243,7 +257,7 @@ reg [11:0] sb_flow = 12'd0;
 always @(posedge clock) begin
   sb_valid <= sa_valid; sb_first <= sa_first; sb_last <= sa_last; sb_shift <= sa_shift[2:0];
   sb_stop <= sa_stop; sb_tail <= sa_tail; sb_flow <= sa_flow;
-  sb_coarse <= sa_win[sa_shift[6:3] * 64 +: 576];
+  sb_coarse <= sa_win[sa_shift[5:3] * 64 +: 576];
 end
 wire [511:0] fine = sb_coarse[sb_shift * 8 +: 512];
 initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_stop = 7'd0; m_flow = 12'd0; end
