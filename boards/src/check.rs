@@ -1,0 +1,93 @@
+//! What CI checks without Vivado or a card (make boards-check):
+//! 1. the board top, with the vendor IP (and, until it is on main, the core) as blackboxes,
+//!    synthesizes in Yosys `synth_xilinx -family xcup` and reports its resources;
+//! 2. every port the XDC names exists in the synthesized top, within its width, and every
+//!    top port is constrained (the PCIe lanes are placed by the XDMA IP);
+//! 3. every TCL script and XDC file runs under tclsh with stub Vivado commands.
+use crate::board::Board;
+use crate::emit::Emitted;
+use crate::synth::{self, SynthReport};
+use crate::{top, xdc};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// Yosys on rtl + stubs (+ core) + top; figures as `make synth` reports them.
+pub fn synth_top(b: &Board, e: &Emitted, root: &Path, core: Option<&Path>) -> Result<SynthReport, String> {
+    let mut text = String::new();
+    for f in top::RTL_FILES {
+        let p = root.join("boards/rtl").join(f);
+        text.push_str(&std::fs::read_to_string(&p).map_err(|err| format!("{}: {err}", p.display()))?);
+    }
+    text.push_str(&std::fs::read_to_string(&e.stubs).map_err(|err| err.to_string())?);
+    if let Some(c) = core {
+        text.push_str(&std::fs::read_to_string(c).map_err(|err| format!("{}: {err}", c.display()))?);
+    }
+    text.push_str(&std::fs::read_to_string(&e.top).map_err(|err| err.to_string())?);
+    let input = e.dir.join("synth_input.v");
+    std::fs::write(&input, text).map_err(|err| err.to_string())?;
+    synth::synthesize(&top::top_name(b), &input, &e.dir.join("synth"))
+}
+
+/// Port name -> width of the synthesized top.
+pub fn netlist_ports(b: &Board, e: &Emitted) -> Result<Vec<(String, u32)>, String> {
+    let name = top::top_name(b);
+    let path = e.dir.join("synth").join(format!("{name}.netlist.json"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?).map_err(|err| err.to_string())?;
+    let ports = json["modules"][&name]["ports"].as_object().ok_or("netlist: top has no ports")?;
+    Ok(ports.iter().map(|(n, p)| (n.clone(), p["bits"].as_array().map_or(0, |a| a.len() as u32))).collect())
+}
+
+/// Problems between the XDC and the top's ports (empty = fine).
+pub fn xdc_against_ports(xdc_text: &str, ports: &[(String, u32)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let named = xdc::ports_named(xdc_text);
+    for (n, idx) in &named {
+        match ports.iter().find(|(p, _)| p == n) {
+            None => problems.push(format!("XDC names port {n}, which the top does not have")),
+            Some((_, w)) => match idx {
+                Some(i) if *i >= *w => problems.push(format!("XDC names {n}[{i}], the top's {n} is {w} bits")),
+                None if *w > 1 => problems.push(format!("XDC names {n} without an index, the top's {n} is {w} bits")),
+                _ => {}
+            },
+        }
+    }
+    for (p, _) in ports {
+        let by_ip = p.starts_with("pcie_rx_") || p.starts_with("pcie_tx_");
+        if !by_ip && !named.iter().any(|(n, _)| n == p) {
+            problems.push(format!("top port {p} has no constraint"));
+        }
+    }
+    problems
+}
+
+/// tclsh boards/scripts/tcl_check.tcl over the emitted board directory; its output.
+pub fn tcl(root: &Path, e: &Emitted) -> Result<String, String> {
+    let out = Command::new("tclsh")
+        .arg(root.join("boards/scripts/tcl_check.tcl"))
+        .arg(root)
+        .arg(&e.dir)
+        .output()
+        .map_err(|err| format!("cannot run tclsh (apt-get install tcl): {err}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdc_check_finds_missing_wide_and_unconstrained_ports() {
+        let ports = vec![("a".to_string(), 1), ("b".to_string(), 4), ("c".to_string(), 1), ("pcie_rx_p".to_string(), 16)];
+        let p = xdc_against_ports("set_property X [get_ports a]\nset_property Y [get_ports {b[4]}]\nset_property Z [get_ports nope]", &ports);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].contains("b[4]"));
+        assert!(p[1].contains("nope"));
+        assert!(p[2].contains("port c"));
+    }
+}
