@@ -3,3 +3,4 @@
 
 pub mod cli;
 pub mod nvme_tcp;
+pub mod pci;

@@ -37,6 +37,8 @@ enum Command {
     Write(io::WriteArgs),
     /// Benchmark the software initiator against the embedded target over loopback.
     Bench(bench::BenchArgs),
+    /// Find ddpnic cards (PCI ID or --pci address) and walk their BAR0 register blocks via VFIO.
+    Probe(crate::pci::probe::ProbeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
         Command::Read(a) => io::read(a),
         Command::Write(a) => io::write(a),
         Command::Bench(a) => bench::run(a),
+        Command::Probe(a) => crate::pci::probe::run(a).map_err(|e| error::CliError::Invalid(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
