@@ -24,7 +24,8 @@ enum Cmd {
         core_verilog: Option<PathBuf>,
     },
     /// Emit, then: Yosys synthesis of the top with IP blackboxes (resource figures), XDC ports
-    /// against the top's ports, every TCL script and XDC under tclsh with stub Vivado commands.
+    /// against the top's ports, every TCL script and XDC under tclsh with stub Vivado commands,
+    /// and the glue RTL's testbench in Verilator.
     Check {
         #[arg(long, default_value = "all")]
         board: String,
@@ -80,6 +81,13 @@ fn run() -> Result<(), String> {
                         print!("{}", text.lines().map(|l| format!("{}: tcl {l}\n", b.name)).collect::<String>());
                         failed.push(format!("{}: TCL", b.name));
                     }
+                }
+            }
+            match check::rtl_sim(&root, &out) {
+                Ok(line) => println!("rtl: {line}"),
+                Err(e) => {
+                    println!("rtl: {e}");
+                    failed.push("board glue testbench".into());
                 }
             }
             let table = synth::table(&reports);

@@ -174,7 +174,7 @@ pub trait Device {
 
 /// Bounds and alignment of a BAR0 access.
 pub fn check_bar_access(offset: u64, bar_len: u64) -> Result<()> {
-    if offset % 4 != 0 {
+    if !offset.is_multiple_of(4) {
         return Err(PciError::Invalid(format!("BAR0 offset 0x{offset:x} is not 4-byte aligned")));
     }
     if offset.checked_add(4).is_none_or(|end| end > bar_len) {

@@ -66,7 +66,7 @@ impl<'a, D: Device + ?Sized> RegisterBlocks<'a, D> {
             return Err(PciError::Invalid(format!("register block at 0x{offset:x} has type 0 (header 0x{header:08x})")));
         }
         let next = self.dev.read32(offset + 4)? as u64;
-        if next != 0 && (next % 4 != 0 || next <= offset || next + 8 > self.dev.bar0_len()) {
+        if next != 0 && (!next.is_multiple_of(4) || next <= offset || next + 8 > self.dev.bar0_len()) {
             return Err(PciError::Invalid(format!("register block at 0x{offset:x}: next offset 0x{next:x} is misaligned, outside BAR0 or not forward")));
         }
         Ok(RegisterBlock { offset, kind, version: header as u16, next })

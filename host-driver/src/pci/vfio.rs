@@ -316,7 +316,7 @@ impl Device for VfioDevice {
         if ptr == libc::MAP_FAILED {
             return Err(PciError::os(format!("mmap {size} bytes of DMA memory")));
         }
-        let align = if size % HUGE_PAGE == 0 { HUGE_PAGE } else { page } as u64;
+        let align = if size.is_multiple_of(HUGE_PAGE) { HUGE_PAGE } else { page } as u64;
         let iova = self.iova.lock().unwrap().alloc(size as u64, align);
         let mut map = VfioDmaMap {
             argsz: std::mem::size_of::<VfioDmaMap>() as u32,
