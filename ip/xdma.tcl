@@ -2,7 +2,8 @@
 # in AXI Bridge functional mode (PG194, "DMA/Bridge Subsystem for PCIe in AXI Bridge Mode").
 # - M_AXI_B: BAR0 (64 KiB, address 0 on AXI) -> boards/rtl ddp_axi_to_axil -> the core's AXI-Lite.
 # - S_AXI_B: the core's AXI4 DMA master -> host memory. AXI addresses are PCIe addresses
-#   (one AXI BAR covering the 64-bit space, translation 0), so the core writes IOVAs directly.
+#   (one AXI BAR over the low 2^48 bytes, translation 0), so the core writes IOVAs directly
+#   (host-driver/src/pci/vfio.rs allocates them from 4 GiB up, far below 2^48).
 # - usr_irq_req[0]/usr_irq_ack[0]: one user interrupt, MSI (and MSI-X inside the IP).
 # - axi_aclk 250 MHz, 512-bit, 4-bit AXI IDs: the core's clock and bus widths.
 # Module name xdma_0, ports as in boards/src/ports.rs (XDMA).
@@ -25,10 +26,12 @@ set_property -dict [list \
     CONFIG.ref_clk_freq {100_MHz} \
     CONFIG.axi_data_width {512_bit} \
     CONFIG.axisten_freq {250} \
+    CONFIG.coreclk_freq {500} \
     CONFIG.axi_addr_width {64} \
     CONFIG.s_axi_id_width {4} \
     CONFIG.en_axi_master_if {true} \
     CONFIG.en_axi_slave_if {true} \
+    CONFIG.xdma_axilite_slave {false} \
     CONFIG.c_s_axi_supports_narrow_burst {false} \
     CONFIG.vendor_id {10EE} \
     CONFIG.pf0_device_id {DD01} \
@@ -45,7 +48,7 @@ set_property -dict [list \
     CONFIG.pciebar2axibar_0 {0x0000000000000000} \
     CONFIG.axibar_num {1} \
     CONFIG.axibar_0 {0x0000000000000000} \
-    CONFIG.axibar_highaddr_0 {0xFFFFFFFFFFFFFFFF} \
+    CONFIG.axibar_highaddr_0 {0x0000FFFFFFFFFFFF} \
     CONFIG.axibar2pciebar_0 {0x0000000000000000} \
     CONFIG.xdma_num_usr_irq {1} \
     CONFIG.pf0_msi_enabled {true} \

@@ -79,6 +79,23 @@ pub struct ConstOut {
     pub why: &'static str,
 }
 
+/// What a status LED shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedSignal {
+    /// The CMAC reports the QSFP28 link aligned (stat_rx_aligned).
+    QsfpLinkUp,
+    /// XDMA reports the PCIe link up (user_lnk_up).
+    PcieLinkUp,
+    /// Sticky: the receive FIFO overflowed (cannot happen at line rate; see boards/README.md).
+    RxOverflow,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Led {
+    pub pin: Pin,
+    pub signal: LedSignal,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Board {
     /// Short name used on the command line and in file names (`BOARD=au250`).
@@ -93,6 +110,8 @@ pub struct Board {
     /// BUFGCE_DIV divide from `sysclk` to the init clock (1..8).
     pub init_div: u32,
     pub const_outputs: &'static [ConstOut],
+    /// Status LEDs (driven asynchronously, false paths).
+    pub leds: &'static [Led],
     /// Device configuration properties (`set_property NAME value [current_design]`).
     pub config: &'static [(&'static str, &'static str)],
     /// Configuration flash as Vivado names it (create_hw_cfgmem -mem_dev).
@@ -155,6 +174,11 @@ pub const AU250: Board = Board {
         ConstOut { pin: Pin { port: "qsfp_reset_l", loc: "BE17", iostandard: "LVCMOS12", props: "", note: "QSFP0_RESETL" }, value: true, why: "module out of reset (active low)" },
         ConstOut { pin: Pin { port: "qsfp_lpmode", loc: "BD18", iostandard: "LVCMOS12", props: "", note: "QSFP0_LPMODE" }, value: false, why: "high-power mode" },
     ],
+    leds: &[
+        Led { pin: Pin { port: "led_qsfp_link", loc: "BC21", iostandard: "LVCMOS12", props: "SLEW SLOW DRIVE 8", note: "STATUS_LED0" }, signal: LedSignal::QsfpLinkUp },
+        Led { pin: Pin { port: "led_pcie_link", loc: "BB21", iostandard: "LVCMOS12", props: "SLEW SLOW DRIVE 8", note: "STATUS_LED1" }, signal: LedSignal::PcieLinkUp },
+        Led { pin: Pin { port: "led_rx_overflow", loc: "BA20", iostandard: "LVCMOS12", props: "SLEW SLOW DRIVE 8", note: "STATUS_LED2" }, signal: LedSignal::RxOverflow },
+    ],
     config: SPI_CONFIG,
     flash_part: "mt25qu01g-spi-x1_x2_x4",
     flash_user_offset: 0x0100_2000,
@@ -191,6 +215,7 @@ pub const AU280: Board = Board {
     const_outputs: &[
         ConstOut { pin: Pin { port: "hbm_cattrip", loc: "D32", iostandard: "LVCMOS18", props: "PULLDOWN true", note: "HBM_CATTRIP" }, value: false, why: "no HBM catastrophic trip: a 1 here makes the card controller cut power (AR 72926)" },
     ],
+    leds: &[],
     config: SPI_CONFIG,
     flash_part: "mt25qu01g-spi-x1_x2_x4",
     flash_user_offset: 0x0100_2000,
@@ -226,6 +251,11 @@ pub const AU55C: Board = Board {
     init_div: 1,
     const_outputs: &[
         ConstOut { pin: Pin { port: "hbm_cattrip", loc: "BE45", iostandard: "LVCMOS18", props: "PULLDOWN true", note: "HBM_CATTRIP" }, value: false, why: "no HBM catastrophic trip: a 1 here makes the card controller cut power (AR 72926)" },
+    ],
+    leds: &[
+        Led { pin: Pin { port: "led_qsfp_link", loc: "BK11", iostandard: "LVCMOS18", props: "SLEW SLOW DRIVE 8", note: "QSFP0 link status LED, green" }, signal: LedSignal::QsfpLinkUp },
+        Led { pin: Pin { port: "led_rx_overflow", loc: "BJ11", iostandard: "LVCMOS18", props: "SLEW SLOW DRIVE 8", note: "QSFP0 link status LED, yellow" }, signal: LedSignal::RxOverflow },
+        Led { pin: Pin { port: "led_pcie_link", loc: "BL13", iostandard: "LVCMOS18", props: "SLEW SLOW DRIVE 8", note: "QSFP0 activity LED" }, signal: LedSignal::PcieLinkUp },
     ],
     config: SPI_CONFIG,
     flash_part: "mt25qu01g-spi-x1_x2_x4",

@@ -17,7 +17,7 @@
 //! are held in reset, in both domains, while either side is. The CMAC transmits RFI and keeps
 //! tx disabled until stat_rx_aligned (ddp_cmac_ctl); receive frames pass only when they start
 //! while aligned.
-use crate::board::Board;
+use crate::board::{Board, LedSignal};
 use crate::ports::{self, Dir, Port};
 
 pub fn top_name(b: &Board) -> String {
@@ -45,6 +45,9 @@ pub fn top_ports(b: &Board) -> Vec<Port> {
     ];
     for c in b.const_outputs {
         v.push(Port { name: c.pin.port, dir: Dir::Out, width: 1 });
+    }
+    for l in b.leds {
+        v.push(Port { name: l.pin.port, dir: Dir::Out, width: 1 });
     }
     v
 }
@@ -255,6 +258,18 @@ pub fn top_verilog(b: &Board) -> String {
             n => format!("core_{n}"),
         })
     }));
+    // ---- status LEDs ----
+    if !b.leds.is_empty() {
+        v.push_str("\n    // Status LEDs (asynchronous outputs, false paths in the XDC).\n");
+    }
+    for l in b.leds {
+        let sig = match l.signal {
+            LedSignal::QsfpLinkUp => "link_up",
+            LedSignal::PcieLinkUp => "xdma_user_lnk_up",
+            LedSignal::RxOverflow => "rx_fifo_overflow",
+        };
+        v.push_str(&format!("    assign {} = {sig};\n", l.pin.port));
+    }
     v.push_str("\nendmodule\n\n`default_nettype wire\n");
     v
 }

@@ -68,6 +68,13 @@ pub fn board_xdc(b: &Board) -> String {
             writeln!(s, "set_false_path -to [get_ports {{{}}}] ;# {}", c.pin.port, c.why).unwrap();
         }
     }
+    if !b.leds.is_empty() {
+        writeln!(s, "\n# Status LEDs").unwrap();
+        for l in b.leds {
+            pin_line(&mut s, &l.pin);
+            writeln!(s, "set_false_path -to [get_ports {{{}}}] ;# {:?}", l.pin.port, l.signal).unwrap();
+        }
+    }
     s
 }
 
