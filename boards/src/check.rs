@@ -62,6 +62,31 @@ pub fn xdc_against_ports(xdc_text: &str, ports: &[(String, u32)]) -> Vec<String>
     problems
 }
 
+/// The TCL check must fail on a broken script: a copy of the scripts with one Vivado command
+/// misspelt and one brace missing, each run through tcl_check.tcl, must be refused.
+pub fn tcl_self_test(root: &Path, e: &Emitted) -> Result<(), String> {
+    let scratch = e.dir.join("tcl_self_test");
+    for (what, from, to) in [("a misspelt command", "synth_design -top", "synth_desing -top"), ("an unbalanced brace", "if {$ddp_wns ne \"\" && $ddp_wns < 0} {", "if {$ddp_wns ne \"\" && $ddp_wns < 0 {")] {
+        let _ = std::fs::remove_dir_all(&scratch);
+        for d in ["ip", "boards/scripts"] {
+            std::fs::create_dir_all(scratch.join(d)).map_err(|err| err.to_string())?;
+        }
+        for f in ["ip/xdma.tcl", "ip/cmac_usplus.tcl", "boards/scripts/program.tcl", "boards/scripts/tcl_check.tcl"] {
+            std::fs::copy(root.join(f), scratch.join(f)).map_err(|err| format!("{f}: {err}"))?;
+        }
+        let build = std::fs::read_to_string(root.join("boards/scripts/build.tcl")).map_err(|err| err.to_string())?;
+        if !build.contains(from) {
+            return Err(format!("tcl self-test: build.tcl no longer contains {from:?}; update the self-test"));
+        }
+        std::fs::write(scratch.join("boards/scripts/build.tcl"), build.replacen(from, to, 1)).map_err(|err| err.to_string())?;
+        if tcl(&scratch, e).is_ok() {
+            return Err(format!("tcl self-test: build.tcl with {what} passed the TCL check"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
 /// tclsh boards/scripts/tcl_check.tcl over the emitted board directory; its output.
 pub fn tcl(root: &Path, e: &Emitted) -> Result<String, String> {
     let out = Command::new("tclsh")

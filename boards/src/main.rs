@@ -59,7 +59,7 @@ fn run() -> Result<(), String> {
         Cmd::Check { board, out, root, core_verilog } => {
             let mut reports = Vec::new();
             let mut failed = Vec::new();
-            for b in boards(&board)? {
+            for (n, b) in boards(&board)?.into_iter().enumerate() {
                 let e = emit::emit(b, &out, core_verilog.as_deref())?;
                 let r = check::synth_top(b, &e, &root, core_verilog.as_deref())?;
                 println!("{}: yosys synth_xilinx -family xcup: {} LUTs, {} FFs, {} BRAM36, {} LUT levels", b.name, r.luts, r.ffs, r.bram36, r.lut_levels);
@@ -74,6 +74,15 @@ fn run() -> Result<(), String> {
                         println!("{}: XDC: {p}", b.name);
                     }
                     failed.push(format!("{}: XDC", b.name));
+                }
+                if n == 0 {
+                    match check::tcl_self_test(&root, &e) {
+                        Ok(()) => println!("{}: tcl self-test: a misspelt Vivado command and an unbalanced brace in build.tcl are both caught", b.name),
+                        Err(err) => {
+                            println!("{}: {err}", b.name);
+                            failed.push("TCL self-test".into());
+                        }
+                    }
                 }
                 match check::tcl(&root, &e) {
                     Ok(text) => print!("{}", text.lines().map(|l| format!("{}: tcl {l}\n", b.name)).collect::<String>()),
