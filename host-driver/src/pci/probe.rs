@@ -1,7 +1,7 @@
 //! `ddpnic probe`: find the card(s) in sysfs by vendor/device ID (or take one address), open
 //! each that is bound to vfio-pci, and walk its BAR0 register blocks, checking the known ones'
 //! versions. Prints what it found; fails when no card is found or a walk fails.
-use super::regblocks::{RegisterBlock, RegisterBlocks};
+use super::regblocks::{HeaderLayout, RegisterBlock, RegisterBlocks, IDENTITY_MAGIC};
 use super::sysfs::{PciFunction, Sysfs, SYSFS_ROOT};
 use super::vfio::VfioDevice;
 use super::{Device, PciAddress, PciError, PciId, Result, DDPNIC_IDS};
@@ -29,7 +29,7 @@ pub fn describe_blocks<D: Device + ?Sized>(dev: &D) -> (String, bool) {
     for r in RegisterBlocks::new(dev) {
         match r {
             Ok(b) => {
-                let RegisterBlock { offset, kind, version, next } = b;
+                let RegisterBlock { offset, kind, version, next, .. } = b;
                 let name = b.name().unwrap_or("unknown");
                 let verdict = if b.too_new() {
                     ok = false;
@@ -41,6 +41,19 @@ pub fn describe_blocks<D: Device + ?Sized>(dev: &D) -> (String, bool) {
                 if first && b.name() != Some("identity") {
                     writeln!(s, "  the first block is not the identity block: not a ddpnic bitstream?").unwrap();
                     ok = false;
+                }
+                if first && b.layout == HeaderLayout::ThreeWord && b.name() == Some("identity") {
+                    match dev.read32(b.reg(1)) {
+                        Ok(IDENTITY_MAGIC) => writeln!(s, "  identity MAGIC 0x{IDENTITY_MAGIC:08x} (\"DDPN\")").unwrap(),
+                        Ok(m) => {
+                            writeln!(s, "  identity MAGIC reads 0x{m:08x}, expected 0x{IDENTITY_MAGIC:08x}").unwrap();
+                            ok = false;
+                        }
+                        Err(e) => {
+                            writeln!(s, "  identity MAGIC unreadable: {e}").unwrap();
+                            ok = false;
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -129,6 +142,25 @@ mod tests {
         d.poke(0, &[0x0002_0001, 0]);
         let (text, ok) = describe_blocks(&d);
         assert!(!ok && text.contains("not the identity block"), "{text}");
+    }
+
+    #[test]
+    fn describes_the_cores_register_map_and_checks_magic() {
+        let d = MemDevice::new(65536);
+        d.poke(0, &[0xDD01, 1, 0x100]);
+        d.poke(0x10, &[IDENTITY_MAGIC]);
+        d.poke(0x100, &[0xDD02, 1, 0]);
+        let (text, ok) = describe_blocks(&d);
+        assert!(ok, "{text}");
+        assert!(text.contains("type 0xdd01 (identity) version 1 next 0x0100"), "{text}");
+        assert!(text.contains("identity MAGIC 0x4e504444"), "{text}");
+        d.poke(0x10, &[0]);
+        let (text, ok) = describe_blocks(&d);
+        assert!(!ok && text.contains("expected 0x4e504444"), "{text}");
+        d.poke(0x104, &[2]);
+        d.poke(0x10, &[IDENTITY_MAGIC]);
+        let (text, ok) = describe_blocks(&d);
+        assert!(!ok && text.contains("NEWER THAN THIS DRIVER"), "{text}");
     }
 
     #[test]
