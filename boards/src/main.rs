@@ -62,7 +62,7 @@ fn run() -> Result<(), String> {
             for (n, b) in boards(&board)?.into_iter().enumerate() {
                 let e = emit::emit(b, &out, core_verilog.as_deref())?;
                 let r = check::synth_top(b, &e, &root, core_verilog.as_deref())?;
-                println!("{}: yosys synth_xilinx -family xcup: {} LUTs, {} FFs, {} BRAM36, {} LUT levels", b.name, r.luts, r.ffs, r.bram36, r.lut_levels);
+                println!("{}: yosys synth_xilinx -family xcup: {} LUTs, {} FFs, {} BRAM36, {} LUT levels (deepest path ends at {})", b.name, r.luts, r.ffs, r.bram36, r.lut_levels, r.deepest_net);
                 reports.push(r);
                 let ports = check::netlist_ports(b, &e)?;
                 let xdc_text = std::fs::read_to_string(&e.xdc).map_err(|err| err.to_string())?;
