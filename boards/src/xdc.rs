@@ -4,12 +4,13 @@
 //!
 //! Why not rust-hdl-fpga-support's XDC generator (toolchains::vivado): it walks a rust-hdl
 //! `Block` and writes PACKAGE_PIN / IOSTANDARD / create_clock from per-signal constraints.
-//! The Alveo top is not a rust-hdl Block (it is a wrapper around vendor IP and hand-written
-//! CDC RTL), its IOSTANDARD mapping covers rust-hdl's `SignalType` list (no LVCMOS12, no
-//! LVDS for inputs, no PULLUP/PULLDOWN), and it has no notion of GT pins, device
-//! configuration properties or clock groups between IP clocks. Using it would mean building the
-//! top as a rust-hdl Block only to get ~20 lines of XDC; a direct writer over the same board
-//! data is smaller and keeps every line traceable to its source document.
+//! The Alveo top is not a rust-hdl Block (it is generated Verilog around vendor IP and
+//! hand-written CDC RTL), and most of what the boards need is outside its model: its
+//! `SignalType` list has neither LVCMOS12 nor UltraScale+ LVDS (only through `Custom` strings),
+//! and it has no notion of pull resistors, GT pins, device configuration properties or clock
+//! groups between IP-generated clocks. Using it would mean building the top as a rust-hdl Block
+//! and passing most lines as custom strings; a direct writer over the same board data is
+//! smaller and keeps every line traceable to its source document.
 use crate::board::{Board, DiffClock, Pin};
 use std::fmt::Write;
 
