@@ -103,21 +103,6 @@ pub fn tcl(root: &Path, e: &Emitted) -> Result<String, String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xdc_check_finds_missing_wide_and_unconstrained_ports() {
-        let ports = vec![("a".to_string(), 1), ("b".to_string(), 4), ("c".to_string(), 1), ("pcie_rx_p".to_string(), 16)];
-        let p = xdc_against_ports("set_property X [get_ports a]\nset_property Y [get_ports {b[4]}]\nset_property Z [get_ports nope]", &ports);
-        assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].contains("b[4]"));
-        assert!(p[1].contains("nope"));
-        assert!(p[2].contains("port c"));
-    }
-}
-
 /// boards/rtl/tb/tb_board_glue.v through Verilator (--binary --timing): the CDC FIFOs, the
 /// BAR0 bridge and the interrupt handshake against their contracts. Returns the PASS line.
 pub fn rtl_sim(root: &Path, out: &Path) -> Result<String, String> {
@@ -141,5 +126,20 @@ pub fn rtl_sim(root: &Path, out: &Path) -> Result<String, String> {
     match text.lines().find(|l| l.contains("tb_board_glue: PASS")) {
         Some(l) if run.status.success() => Ok(l.to_string()),
         _ => Err(format!("board glue testbench failed:\n{text}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdc_check_finds_missing_wide_and_unconstrained_ports() {
+        let ports = vec![("a".to_string(), 1), ("b".to_string(), 4), ("c".to_string(), 1), ("pcie_rx_p".to_string(), 16)];
+        let p = xdc_against_ports("set_property X [get_ports a]\nset_property Y [get_ports {b[4]}]\nset_property Z [get_ports nope]", &ports);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].contains("b[4]"));
+        assert!(p[1].contains("nope"));
+        assert!(p[2].contains("port c"));
     }
 }
