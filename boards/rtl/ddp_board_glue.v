@@ -12,7 +12,9 @@
 //                     Sequence"): rx enabled, tx sends RFI until stat_rx_aligned, then tx_enable.
 // ddp_frame_gate    : writes only whole frames that start while the link is aligned into the
 //                     receive FIFO (a frame that begins during link loss is dropped whole;
-//                     the CMAC marks a frame cut by link loss with tuser).
+//                     the CMAC marks a frame cut by link loss with tuser); a CMAC receive reset
+//                     inside a frame closes it with a bad one-byte last beat.
+// ddp_tx_drain      : a CMAC transmit reset inside a frame drains the rest of that frame.
 `default_nettype none
 
 module ddp_irq_handshake (
@@ -235,17 +237,29 @@ module ddp_cmac_ctl (
 endmodule
 
 module ddp_frame_gate (
-    input  wire clk,
-    input  wire rst,
-    input  wire link_up,
-    input  wire tvalid,
-    input  wire tlast,
-    output wire pass       // qualifies tvalid
+    input  wire        clk,
+    input  wire        rst,       // usr_rx_reset
+    input  wire        link_up,
+    input  wire        tvalid,
+    input  wire        tlast,
+    input  wire        tuser,
+    input  wire [63:0] tkeep,
+    output wire        out_valid, // to the receive FIFO
+    output wire        out_last,
+    output wire        out_user,
+    output wire [63:0] out_keep
 );
     reg in_frame;   // a beat of the current frame has been passed
     reg dropping;   // the current frame started while the link was down
     wire start = tvalid && !in_frame && !dropping;
-    assign pass = tvalid && (in_frame || (start && link_up));
+    wire pass  = tvalid && !rst && (in_frame || (start && link_up));
+    // A reset inside a passed frame closes it with a one-byte bad beat (tuser = 1), so the core
+    // never sees a frame without its end or two frames run together.
+    wire abort = rst && in_frame;
+    assign out_valid = pass || abort;
+    assign out_last  = abort || tlast;
+    assign out_user  = abort || tuser;
+    assign out_keep  = abort ? 64'h1 : tkeep;
     always @(posedge clk) begin
         if (rst) begin
             in_frame <= 1'b0;
@@ -259,6 +273,37 @@ module ddp_frame_gate (
                 dropping <= !link_up;
             end
         end
+    end
+endmodule
+
+// Transmit side of the CMAC: if the CMAC's transmit path resets while a frame is half sent,
+// the rest of that frame is drained from the FIFO instead of going out as a fragment.
+module ddp_tx_drain (
+    input  wire clk,
+    input  wire rst,          // usr_tx_reset
+    input  wire fifo_tvalid,
+    input  wire fifo_tlast,
+    output wire fifo_tready,
+    output wire cmac_tvalid,
+    input  wire cmac_tready
+);
+    reg in_frame;
+    reg draining;
+    wire fire = fifo_tvalid && fifo_tready;
+    assign cmac_tvalid = fifo_tvalid && !draining && !rst;
+    assign fifo_tready = draining || (cmac_tready && !rst);
+    always @(posedge clk) begin
+        if (rst) begin
+            draining <= draining || in_frame;
+            in_frame <= 1'b0;
+        end else if (fire) begin
+            if (fifo_tlast) draining <= 1'b0;
+            in_frame <= !fifo_tlast && !draining;
+        end
+    end
+    initial begin
+        in_frame = 1'b0;
+        draining = 1'b0;
     end
 endmodule
 

@@ -14,7 +14,9 @@
 //! ```
 //! Resets: the core leaves reset when XDMA's axi_aresetn rises (synchronised); the CMAC runs
 //! from sys_reset (init-clock power-on reset) and reports usr_tx_reset/usr_rx_reset; the FIFOs
-//! are held in reset, in both domains, while either side is. The CMAC transmits RFI and keeps
+//! reset (in both domains) with the core side only, and a CMAC reset inside a frame closes
+//! the received frame with a bad last beat (ddp_frame_gate) or drains the rest of the
+//! transmitted one (ddp_tx_drain). The CMAC transmits RFI and keeps
 //! tx disabled until stat_rx_aligned (ddp_cmac_ctl); receive frames pass only when they start
 //! while aligned.
 use crate::board::{Board, LedSignal};
@@ -143,7 +145,9 @@ pub fn top_verilog(b: &Board) -> String {
     v.push_str(&wire("fifo_rst_cmac", 1));
     v.push_str(&wire("fifo_arst", 1));
     v.push_str("    ddp_reset_sync u_core_rst (.clk(core_clk), .arst(!xdma_axi_aresetn), .rst(core_rst));\n");
-    v.push_str("    assign fifo_arst = !xdma_axi_aresetn || cmac_usr_rx_reset || cmac_usr_tx_reset;\n");
+    // Only the core side resets the FIFOs: a CMAC reset must not cut a frame the core is
+    // reading; the CMAC side closes (rx) or drains (tx) a frame cut by its own reset.
+    v.push_str("    assign fifo_arst = !xdma_axi_aresetn;\n");
     v.push_str("    ddp_reset_sync u_fifo_rst_core (.clk(core_clk), .arst(fifo_arst), .rst(fifo_rst_core));\n");
     v.push_str("    ddp_reset_sync u_fifo_rst_cmac (.clk(cmac_clk), .arst(fifo_arst), .rst(fifo_rst_cmac));\n");
 
@@ -203,14 +207,17 @@ pub fn top_verilog(b: &Board) -> String {
 
     // ---- receive crossing ----
     v.push_str("\n    // Receive: CMAC (322 MHz, no backpressure) -> whole frames while aligned -> core (250 MHz).\n");
-    v.push_str(&wire("rx_pass", 1));
-    v.push_str(&wire("rx_fifo_overflow", 1));
-    v.push_str("    ddp_frame_gate u_rx_gate (.clk(cmac_clk), .rst(cmac_usr_rx_reset), .link_up(link_up), .tvalid(cmac_rx_axis_tvalid), .tlast(cmac_rx_axis_tlast), .pass(rx_pass));\n");
+    for (n, w) in [("rx_valid", 1), ("rx_last", 1), ("rx_user", 1), ("rx_keep", 64), ("rx_fifo_overflow", 1)] {
+        v.push_str(&wire(n, w));
+    }
+    v.push_str(
+        "    ddp_frame_gate u_rx_gate (\n        .clk(cmac_clk), .rst(cmac_usr_rx_reset), .link_up(link_up),\n        .tvalid(cmac_rx_axis_tvalid), .tlast(cmac_rx_axis_tlast), .tuser(cmac_rx_axis_tuser), .tkeep(cmac_rx_axis_tkeep),\n        .out_valid(rx_valid), .out_last(rx_last), .out_user(rx_user), .out_keep(rx_keep)\n    );\n",
+    );
     v.push_str(
         "    ddp_axis_async_fifo #(.DATA_W(512), .USER_W(1), .ADDR_W(9), .FRAME_MODE(0)) u_rx_fifo (\n\
         \x20       .s_clk(cmac_clk), .s_rst(fifo_rst_cmac),\n\
-        \x20       .s_tdata(cmac_rx_axis_tdata), .s_tkeep(cmac_rx_axis_tkeep), .s_tlast(cmac_rx_axis_tlast), .s_tuser(cmac_rx_axis_tuser),\n\
-        \x20       .s_tvalid(rx_pass), .s_tready(), .s_overflow(rx_fifo_overflow),\n\
+        \x20       .s_tdata(cmac_rx_axis_tdata), .s_tkeep(rx_keep), .s_tlast(rx_last), .s_tuser(rx_user),\n\
+        \x20       .s_tvalid(rx_valid), .s_tready(), .s_overflow(rx_fifo_overflow),\n\
         \x20       .m_clk(core_clk), .m_rst(fifo_rst_core),\n\
         \x20       .m_tdata(core_s_axis_rx_tdata), .m_tkeep(core_s_axis_rx_tkeep), .m_tlast(core_s_axis_rx_tlast), .m_tuser(core_s_axis_rx_tuser),\n\
         \x20       .m_tvalid(core_s_axis_rx_tvalid), .m_tready(1'b1)\n    );\n",
@@ -218,6 +225,8 @@ pub fn top_verilog(b: &Board) -> String {
 
     // ---- transmit crossing ----
     v.push_str("\n    // Transmit: core (250 MHz) -> store and forward -> CMAC (322 MHz, must not underrun inside a frame).\n");
+    v.push_str(&wire("tx_fifo_valid", 1));
+    v.push_str(&wire("tx_fifo_ready", 1));
     v.push_str(
         "    ddp_axis_async_fifo #(.DATA_W(512), .USER_W(1), .ADDR_W(9), .FRAME_MODE(1)) u_tx_fifo (\n\
         \x20       .s_clk(core_clk), .s_rst(fifo_rst_core),\n\
@@ -225,7 +234,10 @@ pub fn top_verilog(b: &Board) -> String {
         \x20       .s_tvalid(core_m_axis_tx_tvalid), .s_tready(core_m_axis_tx_tready), .s_overflow(),\n\
         \x20       .m_clk(cmac_clk), .m_rst(fifo_rst_cmac),\n\
         \x20       .m_tdata(cmac_tx_axis_tdata), .m_tkeep(cmac_tx_axis_tkeep), .m_tlast(cmac_tx_axis_tlast), .m_tuser(cmac_tx_axis_tuser),\n\
-        \x20       .m_tvalid(cmac_tx_axis_tvalid), .m_tready(cmac_tx_axis_tready)\n    );\n",
+        \x20       .m_tvalid(tx_fifo_valid), .m_tready(tx_fifo_ready)\n    );\n",
+    );
+    v.push_str(
+        "    ddp_tx_drain u_tx_drain (\n        .clk(cmac_clk), .rst(cmac_usr_tx_reset), .fifo_tvalid(tx_fifo_valid), .fifo_tlast(cmac_tx_axis_tlast), .fifo_tready(tx_fifo_ready),\n        .cmac_tvalid(cmac_tx_axis_tvalid), .cmac_tready(cmac_tx_axis_tready)\n    );\n",
     );
 
     // ---- BAR0 ----

@@ -7,7 +7,10 @@
 //     100 GbE-like load: every beat arrives in order, no overflow;
 //  3. ddp_axi_to_axil: single-beat writes/reads reach the AXI-Lite side at the right word with
 //     the right lane's data and strobes; bursts are answered SLVERR beat for beat;
-//  4. ddp_irq_handshake: every irq pulse is followed by a request, requests wait for ack.
+//  4. ddp_irq_handshake: every irq pulse is followed by a request, requests wait for ack;
+//  5. ddp_frame_gate: whole frames while the link is up, a frame started during link loss is
+//     dropped whole, a reset inside a frame closes it with a bad one-byte beat; ddp_tx_drain:
+//     a transmit reset inside a frame drains its rest, the next frame goes out whole.
 `timescale 1ns/1ps
 `default_nettype none
 
@@ -206,6 +209,67 @@ module tb_board_glue;
         end
     end
 
+    // ------------------------------------------------------------------ 5. frame gate, tx drain
+    reg g_rst = 0, g_link = 1, g_valid = 0, g_last = 0;
+    wire gv, gl, gu;
+    wire [63:0] gk;
+    integer g_beats = 0, g_lasts = 0, g_bad = 0;
+    reg gate_done = 0;
+    ddp_frame_gate gate (.clk(clk322), .rst(g_rst), .link_up(g_link), .tvalid(g_valid), .tlast(g_last), .tuser(1'b0),
+        .tkeep(64'hffff_ffff_ffff_ffff), .out_valid(gv), .out_last(gl), .out_user(gu), .out_keep(gk));
+    always @(posedge clk322) if (gv) begin
+        g_beats <= g_beats + 1;
+        if (gl) g_lasts <= g_lasts + 1;
+        if (gu) begin
+            g_bad <= g_bad + 1;
+            if (!gl || gk !== 64'h1) $fatal(1, "frame gate: abort beat last %0d keep %h", gl, gk);
+        end
+    end
+    task gate_beats(input integer n, input last_on_end);
+        integer b;
+        for (b = 0; b < n; b = b + 1) begin
+            @(negedge clk322) g_valid = 1; g_last = last_on_end && b == n - 1;
+        end
+    endtask
+    reg d_rst = 0;
+    integer d_src = 0, d_seen = 0;
+    reg d_after_reset = 0;
+    wire d_fifo_ready, d_cmac_valid;
+    ddp_tx_drain drain (.clk(clk322), .rst(d_rst), .fifo_tvalid(1'b1), .fifo_tlast(d_src % 4 == 3), .fifo_tready(d_fifo_ready),
+        .cmac_tvalid(d_cmac_valid), .cmac_tready(1'b1));
+    always @(posedge clk322) begin
+        if (d_fifo_ready) d_src <= d_src + 1;
+        if (d_rst) d_after_reset <= 1;
+        if (d_cmac_valid) begin
+            d_seen <= d_seen + 1;
+            if (d_after_reset) begin
+                if (d_src % 4 != 0) $fatal(1, "tx drain: beat %0d of a cut frame sent after the reset (a fragment)", d_src % 4);
+                d_after_reset <= 0;
+            end
+        end
+    end
+    initial begin
+        wait (!rst322);
+        gate_beats(3, 1);                                   // frame 1: passes
+        @(negedge clk322) g_link = 0; gate_beats(1, 0);     // frame 2 starts while down
+        @(negedge clk322) g_link = 1; g_valid = 0;
+        gate_beats(2, 1);                                   // ... its rest, still dropped
+        gate_beats(2, 0);                                   // frame 3: two beats, then a reset
+        @(negedge clk322) g_valid = 0; g_rst = 1;
+        @(negedge clk322); @(negedge clk322) g_rst = 0;
+        repeat (3) @(negedge clk322);
+        if (g_beats != 6 || g_lasts != 2 || g_bad != 1) $fatal(1, "frame gate: %0d beats, %0d lasts, %0d bad (want 6, 2, 1)", g_beats, g_lasts, g_bad);
+        // tx drain: a reset after 2 beats of a 4-beat frame
+        @(negedge clk322);
+        while (d_src % 4 != 2) @(negedge clk322);       // two beats of a frame are out
+        d_rst = 1;
+        @(negedge clk322) d_rst = 0;
+        d_seen = 0;
+        repeat (20) @(negedge clk322);
+        if (d_seen < 14) $fatal(1, "tx drain: only %0d beats sent after the reset", d_seen);
+        gate_done = 1;
+    end
+
     // ------------------------------------------------------------------ sequence
     reg [1:0] resp;
     reg [31:0] value;
@@ -232,10 +296,10 @@ module tb_board_glue;
         repeat (40) @(posedge clk250);
         if (irq_reqs < 4 || irq_reqs > 5) $fatal(1, "irq: %0d requests for 3 + 2 pulses", irq_reqs);
         if (req) $fatal(1, "irq: request still up");
-        wait (tx_got_frames == TX_FRAMES && rx_expect == RX_BEATS);
+        wait (tx_got_frames == TX_FRAMES && rx_expect == RX_BEATS && gate_done);
         repeat (20) @(posedge clk250);
         if (rx_m_tvalid) $fatal(1, "rx FIFO: extra beats");
-        $display("tb_board_glue: PASS (tx %0d frames / %0d beats in order without underrun, rx %0d beats without overflow, BAR0 bridge, %0d irq requests)",
+        $display("tb_board_glue: PASS (tx %0d frames / %0d beats in order without underrun, rx %0d beats without overflow, BAR0 bridge, %0d irq requests, frame gate and tx drain)",
                  tx_got_frames, tx_expect, rx_expect, irq_reqs);
         $finish;
     end
