@@ -14,7 +14,8 @@
 //                     receive FIFO (a frame that begins during link loss is dropped whole;
 //                     the CMAC marks a frame cut by link loss with tuser); a CMAC receive reset
 //                     inside a frame closes it with a bad one-byte last beat.
-// ddp_tx_drain      : a CMAC transmit reset inside a frame drains the rest of that frame.
+// ddp_tx_drain      : a CMAC transmit reset inside a frame drains the rest of that frame; a
+//                     transmit FIFO flush inside a frame ends it with a bad beat.
 `default_nettype none
 
 module ddp_irq_handshake (
@@ -239,6 +240,7 @@ endmodule
 module ddp_frame_gate (
     input  wire        clk,
     input  wire        rst,       // usr_rx_reset
+    input  wire        flush,     // the receive FIFO's write side is in reset
     input  wire        link_up,
     input  wire        tvalid,
     input  wire        tlast,
@@ -249,61 +251,72 @@ module ddp_frame_gate (
     output wire        out_user,
     output wire [63:0] out_keep
 );
-    reg in_frame;   // a beat of the current frame has been passed
-    reg dropping;   // the current frame started while the link was down
-    wire start = tvalid && !in_frame && !dropping;
-    wire pass  = tvalid && !rst && (in_frame || (start && link_up));
-    // A reset inside a passed frame closes it with a one-byte bad beat (tuser = 1), so the core
-    // never sees a frame without its end or two frames run together.
-    wire abort = rst && in_frame;
-    assign out_valid = pass || abort;
+    reg cmac_in_frame = 1'b0;  // the CMAC is inside a frame (a beat without tlast was seen)
+    reg passing = 1'b0;        // the current frame goes to the FIFO
+    wire start = tvalid && !cmac_in_frame;
+    wire take  = tvalid && !rst && !flush && (passing || (start && link_up));
+    // A CMAC reset inside a passed frame closes it with a one-byte bad beat (tuser = 1), so the
+    // core never sees a frame without its end or two frames run together. A FIFO flush needs
+    // no closing beat (the FIFO forgets the frame); the rest of the frame is then dropped.
+    wire abort = rst && passing && !flush;
+    assign out_valid = take || abort;
     assign out_last  = abort || tlast;
     assign out_user  = abort || tuser;
     assign out_keep  = abort ? 64'h1 : tkeep;
     always @(posedge clk) begin
         if (rst) begin
-            in_frame <= 1'b0;
-            dropping <= 1'b0;
-        end else if (tvalid) begin
-            if (tlast) begin
-                in_frame <= 1'b0;
-                dropping <= 1'b0;
-            end else if (start) begin
-                in_frame <= link_up;
-                dropping <= !link_up;
-            end
+            cmac_in_frame <= 1'b0;
+            passing       <= 1'b0;
+        end else begin
+            if (tvalid) cmac_in_frame <= !tlast;
+            if (flush) passing <= 1'b0;
+            else if (tvalid) passing <= !tlast && (passing || (start && link_up));
         end
     end
 endmodule
 
-// Transmit side of the CMAC: if the CMAC's transmit path resets while a frame is half sent,
-// the rest of that frame is drained from the FIFO instead of going out as a fragment.
+// Transmit side of the CMAC: a frame half sent when its source goes away is ended cleanly.
+// - CMAC transmit reset (rst) inside a frame: the rest of that frame is drained from the FIFO
+//   instead of going out as a fragment after the reset.
+// - FIFO flush (the core side reset, the FIFO forgets its contents) inside a frame: the frame
+//   is ended with one bad beat (tlast, tuser = 1: the CMAC sends it with a bad FCS, PG203), so
+//   the CMAC never waits inside a frame (tx_unfout) and the wire never sees a short good frame.
 module ddp_tx_drain (
-    input  wire clk,
-    input  wire rst,          // usr_tx_reset
-    input  wire fifo_tvalid,
-    input  wire fifo_tlast,
-    output wire fifo_tready,
-    output wire cmac_tvalid,
-    input  wire cmac_tready
+    input  wire        clk,
+    input  wire        rst,          // usr_tx_reset
+    input  wire        flush,        // the transmit FIFO's read side is in reset
+    input  wire        fifo_tvalid,
+    input  wire        fifo_tlast,
+    input  wire        fifo_tuser,
+    input  wire [63:0] fifo_tkeep,
+    output wire        fifo_tready,
+    output wire        cmac_tvalid,
+    output wire        cmac_tlast,
+    output wire        cmac_tuser,
+    output wire [63:0] cmac_tkeep,
+    input  wire        cmac_tready
 );
-    reg in_frame;
-    reg draining;
+    reg in_frame = 1'b0;
+    reg draining = 1'b0;
+    wire abort = flush && in_frame && !rst;
     wire fire = fifo_tvalid && fifo_tready;
-    assign cmac_tvalid = fifo_tvalid && !draining && !rst;
-    assign fifo_tready = draining || (cmac_tready && !rst);
+    assign cmac_tvalid = abort || (fifo_tvalid && !draining && !rst && !flush);
+    assign cmac_tlast  = abort || fifo_tlast;
+    assign cmac_tuser  = abort || fifo_tuser;
+    assign cmac_tkeep  = abort ? 64'h1 : fifo_tkeep;
+    assign fifo_tready = draining || (cmac_tready && !rst && !flush);
     always @(posedge clk) begin
         if (rst) begin
             draining <= draining || in_frame;
             in_frame <= 1'b0;
+        end else if (abort) begin
+            if (cmac_tready) in_frame <= 1'b0;
+        end else if (flush) begin
+            draining <= 1'b0;
         end else if (fire) begin
             if (fifo_tlast) draining <= 1'b0;
             in_frame <= !fifo_tlast && !draining;
         end
-    end
-    initial begin
-        in_frame = 1'b0;
-        draining = 1'b0;
     end
 endmodule
 

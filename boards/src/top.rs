@@ -211,7 +211,7 @@ pub fn top_verilog(b: &Board) -> String {
         v.push_str(&wire(n, w));
     }
     v.push_str(
-        "    ddp_frame_gate u_rx_gate (\n        .clk(cmac_clk), .rst(cmac_usr_rx_reset), .link_up(link_up),\n        .tvalid(cmac_rx_axis_tvalid), .tlast(cmac_rx_axis_tlast), .tuser(cmac_rx_axis_tuser), .tkeep(cmac_rx_axis_tkeep),\n        .out_valid(rx_valid), .out_last(rx_last), .out_user(rx_user), .out_keep(rx_keep)\n    );\n",
+        "    ddp_frame_gate u_rx_gate (\n        .clk(cmac_clk), .rst(cmac_usr_rx_reset), .flush(fifo_rst_cmac), .link_up(link_up),\n        .tvalid(cmac_rx_axis_tvalid), .tlast(cmac_rx_axis_tlast), .tuser(cmac_rx_axis_tuser), .tkeep(cmac_rx_axis_tkeep),\n        .out_valid(rx_valid), .out_last(rx_last), .out_user(rx_user), .out_keep(rx_keep)\n    );\n",
     );
     v.push_str(
         "    ddp_axis_async_fifo #(.DATA_W(512), .USER_W(1), .ADDR_W(9), .FRAME_MODE(0)) u_rx_fifo (\n\
@@ -225,19 +225,20 @@ pub fn top_verilog(b: &Board) -> String {
 
     // ---- transmit crossing ----
     v.push_str("\n    // Transmit: core (250 MHz) -> store and forward -> CMAC (322 MHz, must not underrun inside a frame).\n");
-    v.push_str(&wire("tx_fifo_valid", 1));
-    v.push_str(&wire("tx_fifo_ready", 1));
+    for (n, w) in [("tx_fifo_valid", 1), ("tx_fifo_ready", 1), ("tx_fifo_last", 1), ("tx_fifo_user", 1), ("tx_fifo_keep", 64)] {
+        v.push_str(&wire(n, w));
+    }
     v.push_str(
         "    ddp_axis_async_fifo #(.DATA_W(512), .USER_W(1), .ADDR_W(9), .FRAME_MODE(1)) u_tx_fifo (\n\
         \x20       .s_clk(core_clk), .s_rst(fifo_rst_core),\n\
         \x20       .s_tdata(core_m_axis_tx_tdata), .s_tkeep(core_m_axis_tx_tkeep), .s_tlast(core_m_axis_tx_tlast), .s_tuser(core_m_axis_tx_tuser),\n\
         \x20       .s_tvalid(core_m_axis_tx_tvalid), .s_tready(core_m_axis_tx_tready), .s_overflow(),\n\
         \x20       .m_clk(cmac_clk), .m_rst(fifo_rst_cmac),\n\
-        \x20       .m_tdata(cmac_tx_axis_tdata), .m_tkeep(cmac_tx_axis_tkeep), .m_tlast(cmac_tx_axis_tlast), .m_tuser(cmac_tx_axis_tuser),\n\
+        \x20       .m_tdata(cmac_tx_axis_tdata), .m_tkeep(tx_fifo_keep), .m_tlast(tx_fifo_last), .m_tuser(tx_fifo_user),\n\
         \x20       .m_tvalid(tx_fifo_valid), .m_tready(tx_fifo_ready)\n    );\n",
     );
     v.push_str(
-        "    ddp_tx_drain u_tx_drain (\n        .clk(cmac_clk), .rst(cmac_usr_tx_reset), .fifo_tvalid(tx_fifo_valid), .fifo_tlast(cmac_tx_axis_tlast), .fifo_tready(tx_fifo_ready),\n        .cmac_tvalid(cmac_tx_axis_tvalid), .cmac_tready(cmac_tx_axis_tready)\n    );\n",
+        "    ddp_tx_drain u_tx_drain (\n        .clk(cmac_clk), .rst(cmac_usr_tx_reset), .flush(fifo_rst_cmac),\n        .fifo_tvalid(tx_fifo_valid), .fifo_tlast(tx_fifo_last), .fifo_tuser(tx_fifo_user), .fifo_tkeep(tx_fifo_keep), .fifo_tready(tx_fifo_ready),\n        .cmac_tvalid(cmac_tx_axis_tvalid), .cmac_tlast(cmac_tx_axis_tlast), .cmac_tuser(cmac_tx_axis_tuser), .cmac_tkeep(cmac_tx_axis_tkeep), .cmac_tready(cmac_tx_axis_tready)\n    );\n",
     );
 
     // ---- BAR0 ----

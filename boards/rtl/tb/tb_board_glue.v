@@ -9,7 +9,8 @@
 //     the right lane's data and strobes; bursts are answered SLVERR beat for beat;
 //  4. ddp_irq_handshake: every irq pulse is followed by a request, requests wait for ack;
 //  5. ddp_frame_gate: whole frames while the link is up, a frame started during link loss is
-//     dropped whole, a reset inside a frame closes it with a bad one-byte beat; ddp_tx_drain:
+//     dropped whole, a reset inside a frame closes it with a bad one-byte beat, the rest of a
+//     frame cut by a FIFO flush is dropped; ddp_tx_drain:
 //     a transmit reset inside a frame drains its rest, the next frame goes out whole.
 `timescale 1ns/1ps
 `default_nettype none
@@ -210,12 +211,12 @@ module tb_board_glue;
     end
 
     // ------------------------------------------------------------------ 5. frame gate, tx drain
-    reg g_rst = 0, g_link = 1, g_valid = 0, g_last = 0;
+    reg g_rst = 0, g_flush = 0, g_link = 1, g_valid = 0, g_last = 0;
     wire gv, gl, gu;
     wire [63:0] gk;
     integer g_beats = 0, g_lasts = 0, g_bad = 0;
     reg gate_done = 0;
-    ddp_frame_gate gate (.clk(clk322), .rst(g_rst), .link_up(g_link), .tvalid(g_valid), .tlast(g_last), .tuser(1'b0),
+    ddp_frame_gate gate (.clk(clk322), .rst(g_rst), .flush(g_flush), .link_up(g_link), .tvalid(g_valid), .tlast(g_last), .tuser(1'b0),
         .tkeep(64'hffff_ffff_ffff_ffff), .out_valid(gv), .out_last(gl), .out_user(gu), .out_keep(gk));
     always @(posedge clk322) if (gv) begin
         g_beats <= g_beats + 1;
@@ -235,12 +236,21 @@ module tb_board_glue;
     integer d_src = 0, d_seen = 0;
     reg d_after_reset = 0;
     wire d_fifo_ready, d_cmac_valid;
-    ddp_tx_drain drain (.clk(clk322), .rst(d_rst), .fifo_tvalid(1'b1), .fifo_tlast(d_src % 4 == 3), .fifo_tready(d_fifo_ready),
-        .cmac_tvalid(d_cmac_valid), .cmac_tready(1'b1));
+    reg d_flush = 0;
+    wire d_cmac_last, d_cmac_user;
+    wire [63:0] d_cmac_keep;
+    integer d_bad = 0;
+    ddp_tx_drain drain (.clk(clk322), .rst(d_rst), .flush(d_flush), .fifo_tvalid(!d_flush), .fifo_tlast(d_src % 4 == 3), .fifo_tuser(1'b0),
+        .fifo_tkeep(64'hffff_ffff_ffff_ffff), .fifo_tready(d_fifo_ready),
+        .cmac_tvalid(d_cmac_valid), .cmac_tlast(d_cmac_last), .cmac_tuser(d_cmac_user), .cmac_tkeep(d_cmac_keep), .cmac_tready(1'b1));
     always @(posedge clk322) begin
         if (d_fifo_ready) d_src <= d_src + 1;
         if (d_rst) d_after_reset <= 1;
-        if (d_cmac_valid) begin
+        if (d_cmac_valid && d_cmac_user) begin
+            d_bad <= d_bad + 1;
+            if (!d_cmac_last || d_cmac_keep !== 64'h1) $fatal(1, "tx drain: abort beat last %0d keep %h", d_cmac_last, d_cmac_keep);
+        end
+        if (d_cmac_valid && !d_cmac_user) begin
             d_seen <= d_seen + 1;
             if (d_after_reset) begin
                 if (d_src % 4 != 0) $fatal(1, "tx drain: beat %0d of a cut frame sent after the reset (a fragment)", d_src % 4);
@@ -257,8 +267,14 @@ module tb_board_glue;
         gate_beats(2, 0);                                   // frame 3: two beats, then a reset
         @(negedge clk322) g_valid = 0; g_rst = 1;
         @(negedge clk322); @(negedge clk322) g_rst = 0;
+        gate_beats(2, 0);                                   // frame 4: two beats, a FIFO flush,
+        @(negedge clk322) g_valid = 0; g_flush = 1;
+        @(negedge clk322) g_flush = 0;
+        gate_beats(2, 1);                                   // ... its rest is dropped
+        gate_beats(1, 1);                                   // frame 5: one beat, passes
+        @(negedge clk322) g_valid = 0;
         repeat (3) @(negedge clk322);
-        if (g_beats != 6 || g_lasts != 2 || g_bad != 1) $fatal(1, "frame gate: %0d beats, %0d lasts, %0d bad (want 6, 2, 1)", g_beats, g_lasts, g_bad);
+        if (g_beats != 9 || g_lasts != 3 || g_bad != 1) $fatal(1, "frame gate: %0d beats, %0d lasts, %0d bad (want 9, 3, 1)", g_beats, g_lasts, g_bad);
         // tx drain: a reset after 2 beats of a 4-beat frame
         @(negedge clk322);
         while (d_src % 4 != 2) @(negedge clk322);       // two beats of a frame are out
@@ -267,6 +283,14 @@ module tb_board_glue;
         d_seen = 0;
         repeat (20) @(negedge clk322);
         if (d_seen < 14) $fatal(1, "tx drain: only %0d beats sent after the reset", d_seen);
+        // a FIFO flush after 2 beats of a frame: one bad closing beat, then the source
+        // (modelling the emptied FIFO) restarts at a frame boundary
+        while (d_src % 4 != 2) @(negedge clk322);
+        d_flush = 1;
+        @(negedge clk322);
+        @(negedge clk322) d_flush = 0; d_src = 0;
+        repeat (10) @(negedge clk322);
+        if (d_bad != 1) $fatal(1, "tx drain: %0d bad closing beats after a flush, want 1", d_bad);
         gate_done = 1;
     end
 
