@@ -298,18 +298,21 @@ module ddp_tx_drain (
 );
     reg in_frame = 1'b0;
     reg draining = 1'b0;
-    wire abort = flush && in_frame && !rst;
+    reg closing  = 1'b0;   // a frame cut by a flush still waits for its bad closing beat
+    wire abort = (closing || (flush && in_frame)) && !rst;
     wire fire = fifo_tvalid && fifo_tready;
     assign cmac_tvalid = abort || (fifo_tvalid && !draining && !rst && !flush);
     assign cmac_tlast  = abort || fifo_tlast;
     assign cmac_tuser  = abort || fifo_tuser;
     assign cmac_tkeep  = abort ? 64'h1 : fifo_tkeep;
-    assign fifo_tready = draining || (cmac_tready && !rst && !flush);
+    assign fifo_tready = draining || (cmac_tready && !rst && !flush && !closing);
     always @(posedge clk) begin
         if (rst) begin
             draining <= draining || in_frame;
             in_frame <= 1'b0;
+            closing  <= 1'b0;      // the CMAC's reset ends its frame itself
         end else if (abort) begin
+            closing <= !cmac_tready;
             if (cmac_tready) in_frame <= 1'b0;
         end else if (flush) begin
             draining <= 1'b0;
