@@ -3,7 +3,7 @@
 // ddp_sync_bit    : two-flop synchronizer for a level signal.
 // ddp_reset_sync  : asynchronous assert, synchronous release; active-high output.
 // Both carry ASYNC_REG so Vivado keeps the flops together and reports MTBF; the board's
-// <board>_cdc.xdc declares the clock groups they cross.
+// <board>_cdc.xdc bounds the paths they cross.
 `default_nettype none
 
 module ddp_sync_bit #(parameter INIT = 1'b0) (

@@ -32,7 +32,7 @@ foreach f $ddp_rtl_files {
 read_verilog [file join $ddp_dir core.v]
 read_verilog [file join $ddp_dir top.v]
 
-# Constraints: board pins first, clock groups after the IP's own XDC
+# Constraints: board pins first, the clock-crossing constraints after the IP's own XDC
 read_xdc [file join $ddp_dir $ddp_board.xdc]
 read_xdc [file join $ddp_dir ${ddp_board}_cdc.xdc]
 set_property PROCESSING_ORDER LATE [get_files [file join $ddp_dir ${ddp_board}_cdc.xdc]]

@@ -1,5 +1,5 @@
 //! XDC from the board data: `<board>.xdc` (pins, I/O standards, reference clocks, device
-//! configuration) and `<board>_cdc.xdc` (clock groups between the IP-generated clocks; read
+//! configuration) and `<board>_cdc.xdc` (constraints between the IP-generated clocks; read
 //! with PROCESSING_ORDER LATE so the IP's own clocks exist).
 //!
 //! Why not rust-hdl-fpga-support's XDC generator (toolchains::vivado): it walks a rust-hdl
