@@ -73,8 +73,10 @@ clean:
 # BOARD = au250 | au280 | au55c. constraints: the board's XDC into build/constraints/ and the
 # generated top, stubs and Vivado parameters into build/boards/$(BOARD)/. bitstream / flash need
 # Vivado on the PATH (flash: MODE=flash writes the config flash, MODE=jtag loads over JTAG).
-# boards-check (CI): Yosys synthesis of every board top with IP blackboxes, XDC ports against
-# the top, every TCL script and XDC under tclsh with stub Vivado commands.
+# boards-check (CI): Yosys synthesis of every board top with IP and core blackboxes, XDC ports
+# against the top, every TCL script and XDC under tclsh with stub Vivado commands, the glue
+# RTL's Verilator testbench, and (once build/verilog/ddpnic_core.v exists) the core's ports
+# against the contract the stub is generated from.
 BOARD ?= au250
 MODE ?= flash
 HW_SERVER ?= localhost:3121

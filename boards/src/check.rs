@@ -13,7 +13,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// Yosys on rtl + stubs (+ core) + top; figures as `make synth` reports them.
+/// Yosys on rtl + IP stubs + the core (its Verilog, or its blackbox) + top; figures as
+/// `make synth` reports them.
 pub fn synth_top(b: &Board, e: &Emitted, root: &Path, core: Option<&Path>) -> Result<SynthReport, String> {
     let mut text = String::new();
     for f in top::RTL_FILES {
@@ -21,9 +22,8 @@ pub fn synth_top(b: &Board, e: &Emitted, root: &Path, core: Option<&Path>) -> Re
         text.push_str(&std::fs::read_to_string(&p).map_err(|err| format!("{}: {err}", p.display()))?);
     }
     text.push_str(&std::fs::read_to_string(&e.stubs).map_err(|err| err.to_string())?);
-    if let Some(c) = core {
-        text.push_str(&std::fs::read_to_string(c).map_err(|err| format!("{}: {err}", c.display()))?);
-    }
+    let core_file = core.map_or(e.core_stub.clone(), Path::to_path_buf);
+    text.push_str(&std::fs::read_to_string(&core_file).map_err(|err| format!("{}: {err}", core_file.display()))?);
     text.push_str(&std::fs::read_to_string(&e.top).map_err(|err| err.to_string())?);
     let input = e.dir.join("synth_input.v");
     std::fs::write(&input, text).map_err(|err| err.to_string())?;
@@ -127,6 +127,40 @@ pub fn rtl_sim(root: &Path, out: &Path) -> Result<String, String> {
         Some(l) if run.status.success() => Ok(l.to_string()),
         _ => Err(format!("board glue testbench failed:\n{text}")),
     }
+}
+
+/// The real core's ports (Yosys reads its Verilog, no synthesis) against `ports::CORE`, the
+/// list the stub and the board tops are generated from. Empty = they agree.
+pub fn core_port_problems(core: &Path, out: &Path) -> Result<Vec<String>, String> {
+    let dir = out.join("boards");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let json_path = dir.join("ddpnic_core.ports.json");
+    let script = format!("read_verilog {}; hierarchy -top ddpnic_core; proc; write_json {}", core.display(), json_path.display());
+    let run = Command::new("yosys").args(["-q", "-p", &script]).output().map_err(|e| format!("cannot run yosys: {e}"))?;
+    if !run.status.success() {
+        return Err(format!("yosys cannot read {}:\n{}", core.display(), String::from_utf8_lossy(&run.stderr)));
+    }
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let ports = json["modules"]["ddpnic_core"]["ports"].as_object().ok_or("no module ddpnic_core in the core's Verilog")?;
+    let mut problems = Vec::new();
+    for p in crate::ports::CORE {
+        match ports.get(p.name) {
+            None => problems.push(format!("the core has no port {}", p.name)),
+            Some(q) => {
+                let w = q["bits"].as_array().map_or(0, |a| a.len() as u32);
+                let dir = if p.dir == crate::ports::Dir::In { "input" } else { "output" };
+                if w != p.width || q["direction"].as_str() != Some(dir) {
+                    problems.push(format!("core port {}: {} {} bits, the contract says {dir} {} bits", p.name, q["direction"], w, p.width));
+                }
+            }
+        }
+    }
+    for name in ports.keys() {
+        if crate::ports::find(crate::ports::CORE, name).is_none() {
+            problems.push(format!("the core has port {name}, which is not in the contract"));
+        }
+    }
+    Ok(problems)
 }
 
 #[cfg(test)]

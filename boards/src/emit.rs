@@ -1,6 +1,6 @@
 //! Writes one board's generated files:
-//! - `<out>/boards/<board>/`: top.v, stubs.v, board.tcl (Vivado parameters), <board>.xdc,
-//!   <board>_cdc.xdc, and core.v when the core's Verilog is given;
+//! - `<out>/boards/<board>/`: top.v, stubs.v (IP blackboxes), core_stub.v, board.tcl (Vivado
+//!   parameters), <board>.xdc, <board>_cdc.xdc, and core.v when the core's Verilog is given;
 //! - `<out>/constraints/<board>.xdc` and `<board>_cdc.xdc` (the constraints/ view of the same).
 use crate::board::Board;
 use crate::{top, xdc};
@@ -37,7 +37,10 @@ pub fn board_tcl(b: &Board) -> String {
 pub struct Emitted {
     pub dir: PathBuf,
     pub top: PathBuf,
+    /// Vendor IP blackboxes.
     pub stubs: PathBuf,
+    /// The core's blackbox.
+    pub core_stub: PathBuf,
     pub xdc: PathBuf,
     pub cdc_xdc: PathBuf,
 }
@@ -56,12 +59,14 @@ pub fn emit(b: &Board, out: &Path, core: Option<&Path>) -> Result<Emitted, Strin
     let e = Emitted {
         top: dir.join("top.v"),
         stubs: dir.join("stubs.v"),
+        core_stub: dir.join("core_stub.v"),
         xdc: dir.join(format!("{}.xdc", b.name)),
         cdc_xdc: dir.join(format!("{}_cdc.xdc", b.name)),
         dir: dir.clone(),
     };
     write(&e.top, &top::top_verilog(b))?;
-    write(&e.stubs, &top::stubs_verilog(core.is_none()))?;
+    write(&e.stubs, &top::stubs_verilog())?;
+    write(&e.core_stub, &top::core_stub_verilog())?;
     write(&dir.join("board.tcl"), &board_tcl(b))?;
     let (x, c) = (xdc::board_xdc(b), xdc::cdc_xdc(b));
     write(&e.xdc, &x)?;

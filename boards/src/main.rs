@@ -34,8 +34,13 @@ enum Cmd {
         /// Repository root (for boards/rtl, boards/scripts, ip/).
         #[arg(long, default_value = ".")]
         root: PathBuf,
+        /// The NIC core's generated Verilog: its ports are checked against the contract the
+        /// stub is generated from (and it is copied for Vivado).
         #[arg(long)]
         core_verilog: Option<PathBuf>,
+        /// Synthesize the real core inside the top instead of its blackbox (slow).
+        #[arg(long, requires = "core_verilog")]
+        synth_core: bool,
     },
 }
 
@@ -56,12 +61,25 @@ fn run() -> Result<(), String> {
                 println!("{}: {} (top, stubs, board.tcl, XDC), {}/constraints/{}.xdc", b.name, e.dir.display(), out.display(), b.name);
             }
         }
-        Cmd::Check { board, out, root, core_verilog } => {
+        Cmd::Check { board, out, root, core_verilog, synth_core } => {
             let mut reports = Vec::new();
             let mut failed = Vec::new();
+            if let Some(core) = &core_verilog {
+                let problems = check::core_port_problems(core, &out)?;
+                if problems.is_empty() {
+                    println!("core: {} has exactly the contract's {} ports (boards/src/ports.rs)", core.display(), ddpnic_boards::ports::CORE.len());
+                } else {
+                    for p in &problems {
+                        println!("core: {p}");
+                    }
+                    failed.push("core ports".to_string());
+                }
+            }
+            let synth_with = if synth_core { core_verilog.as_deref() } else { None };
             for (n, b) in boards(&board)?.into_iter().enumerate() {
                 let e = emit::emit(b, &out, core_verilog.as_deref())?;
-                let r = check::synth_top(b, &e, &root, core_verilog.as_deref())?;
+                // the core's blackbox stands in for it unless --synth-core
+                let r = check::synth_top(b, &e, &root, synth_with)?;
                 println!("{}: yosys synth_xilinx -family xcup: {} LUTs, {} FFs, {} BRAM36, {} LUT levels (deepest path ends at {})", b.name, r.luts, r.ffs, r.bram36, r.lut_levels, r.deepest_net);
                 reports.push(r);
                 let ports = check::netlist_ports(b, &e)?;
