@@ -80,3 +80,47 @@ bench: deps hdl-tool
 
 clean:
 	rm -rf build
+
+# ---- Alveo boards (boards/README.md) ---------------------------------------------------------
+# BOARD = au250 | au280 | au55c. constraints: the board's XDC into build/constraints/ and the
+# generated top, stubs and Vivado parameters into build/boards/$(BOARD)/. bitstream / flash need
+# Vivado on the PATH (flash: MODE=flash writes the config flash, MODE=jtag loads over JTAG).
+# boards-check (CI): Yosys synthesis of every board top with IP and core blackboxes, XDC ports
+# against the top, every TCL script and XDC under tclsh with stub Vivado commands, the glue
+# RTL's Verilator testbench, and (once build/verilog/ddpnic_core.v exists) the core's ports
+# against the contract the stub is generated from.
+BOARD ?= au250
+MODE ?= flash
+HW_SERVER ?= localhost:3121
+CORE_V := build/verilog/ddpnic_core.v
+BOARDS_TOOL := target/release/ddpnic-boards
+BOARD_DIR := build/boards/$(BOARD)
+
+.PHONY: boards-deps boards-tool constraints boards-check bitstream flash
+
+boards-deps: deps
+	@command -v tclsh >/dev/null || { \
+	  echo "installing: tcl"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tcl >/dev/null; }
+
+boards-tool:
+	$(CARGO) build --release -q -p ddpnic-boards --bin ddpnic-boards
+
+constraints: boards-tool
+	$(BOARDS_TOOL) emit --board $(BOARD) --out build
+
+boards-check: boards-deps boards-tool
+	$(BOARDS_TOOL) check --board all --out build --root . $(if $(wildcard $(CORE_V)),--core-verilog $(CORE_V))
+
+bitstream:
+	@command -v vivado >/dev/null || { echo "make bitstream: 'vivado' is not on the PATH (install Vivado with UltraScale+ support and source its settings64.sh)"; exit 1; }
+	$(MAKE) --no-print-directory verilog boards-tool
+	@test -f $(CORE_V) || { echo "make bitstream: $(CORE_V) is missing: the NIC core (issue 5) is not in this tree yet"; exit 1; }
+	$(BOARDS_TOOL) emit --board $(BOARD) --out build --core-verilog $(CORE_V)
+	cd $(BOARD_DIR) && vivado -mode batch -nojournal -log vivado_build.log -source $(CURDIR)/boards/scripts/build.tcl -tclargs $(CURDIR) $(CURDIR)/$(BOARD_DIR)
+
+flash:
+	@command -v vivado >/dev/null || { echo "make flash: 'vivado' is not on the PATH (install Vivado Lab Edition or Vivado and source its settings64.sh)"; exit 1; }
+	@test -f $(BOARD_DIR)/ddpnic_$(BOARD)_top.bit || { echo "make flash: $(BOARD_DIR)/ddpnic_$(BOARD)_top.bit is missing: run make bitstream BOARD=$(BOARD) first"; exit 1; }
+	cd $(BOARD_DIR) && vivado -mode batch -nojournal -log vivado_program.log -source $(CURDIR)/boards/scripts/program.tcl -tclargs $(CURDIR)/$(BOARD_DIR) $(MODE) $(HW_SERVER)

@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod net;
 pub mod nvme_tcp;
+pub mod pci;

@@ -43,6 +43,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Play a pcap capture into the NIC's MAC port and report what the NIC did.
     Replay(replay::ReplayArgs),
+    /// Find ddpnic cards (PCI ID or --pci address) and walk their BAR0 register blocks via VFIO.
+    Probe(crate::pci::probe::ProbeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Probe(a) => crate::pci::probe::run(a).map_err(|e| error::CliError::Invalid(e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
