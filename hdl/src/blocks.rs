@@ -6,6 +6,7 @@ use crate::flow::flow_table::FlowTable4096;
 use crate::framing::chain_walk::PduChainWalk64;
 use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::framing::stream_aligner::PduStreamAligner;
+use crate::framing::tail_store::PduTailStore;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
@@ -70,6 +71,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "a frame's tracker stream: the flow's previous 23 bytes, then the TCP payload from lane 0, one beat per cycle",
         verilog: || verilog_for(&mut PduStreamAligner::new(), "pdu_stream_aligner"),
         max_luts: 6000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_tail_store",
+        summary: "each tracker stream's first 23 lanes: its flow's previous 23 bytes (4,096 flows, forwarded for back-to-back packets)",
+        verilog: || verilog_for(&mut PduTailStore::new(), "pdu_tail_store"),
+        max_luts: 3000,
         max_lut_levels: 6,
     },
     TopBlock {

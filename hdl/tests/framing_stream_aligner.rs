@@ -1,8 +1,8 @@
 //! PduStreamAligner on back-to-back frames with every payload start from 23 to 150 bytes,
 //! payloads from 1 byte to a jumbo frame, and overlapping segments whose stream starts deep in
-//! the payload: every offloaded frame becomes exactly its stream (the flow's 23 previous bytes,
-//! then the new payload) in order, with the right first/last beats, stop lanes and flow; other
-//! frames leave nothing; and the generated Verilog agrees cycle for cycle.
+//! the payload: every offloaded frame becomes exactly its stream (23 bytes for the tail store,
+//! then the new payload) in order, with the right first/last beats, lengths, stop lanes and
+//! flow; other frames leave nothing; and the generated Verilog agrees cycle for cycle.
 use ddpnic_hdl::bytes::bits_from_lanes;
 use ddpnic_hdl::framing::stream_aligner::{PduStreamAligner, TAIL};
 use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
@@ -17,7 +17,6 @@ struct Frame {
     offload: bool,
     start: usize,
     len: usize,
-    tail: Vec<u8>,
     flow: u16,
 }
 
@@ -28,7 +27,6 @@ struct In {
     offload: bool,
     start: usize,
     len: usize,
-    tail: Vec<u8>,
     flow: u16,
 }
 
@@ -37,6 +35,7 @@ struct Out {
     data: Vec<u8>,
     first: bool,
     last: bool,
+    len: usize,
     stop: usize,
     flow: u16,
 }
@@ -55,7 +54,7 @@ fn frames(seed: u64, count: usize) -> Vec<Frame> {
             let size = (start + len).max(60);
             // An overlapping segment: its first bytes were seen, the stream starts after them.
             let seen = if rng.gen_bool(0.1) { rng.gen_range(0..len) } else { 0 };
-            Frame { bytes: (0..size).map(|_| rng.gen()).collect(), offload: rng.gen_bool(0.8), start: start + seen, len: len - seen, tail: (0..TAIL).map(|_| rng.gen()).collect(), flow: rng.gen_range(0..4096) }
+            Frame { bytes: (0..size).map(|_| rng.gen()).collect(), offload: rng.gen_bool(0.8), start: start + seen, len: len - seen, flow: rng.gen_range(0..4096) }
         })
         .collect()
 }
@@ -68,7 +67,7 @@ fn beats(frames: &[Frame], seed: u64) -> Vec<Option<In>> {
         for (k, chunk) in f.bytes.chunks(W).enumerate() {
             let mut data = chunk.to_vec();
             data.resize(W, rng.gen());
-            out.push(Some(In { data, sof: k == 0, offload: f.offload, start: f.start, len: f.len, tail: f.tail.clone(), flow: f.flow }));
+            out.push(Some(In { data, sof: k == 0, offload: f.offload, start: f.start, len: f.len, flow: f.flow }));
         }
         if rng.gen_bool(0.3) {
             out.extend(std::iter::repeat_n(None, rng.gen_range(1..=3)));
@@ -90,7 +89,6 @@ fn drive(inputs: &[Option<In>]) -> Vec<Option<Out>> {
                 uut.s_offload.next = b.offload;
                 uut.s_payload_start.next = (b.start as u64).into();
                 uut.s_payload_len.next = (b.len as u64).into();
-                uut.s_tail.next = bits_from_lanes(&b.tail);
                 uut.s_flow.next = u64::from(b.flow).into();
             }
             None => {
@@ -103,6 +101,7 @@ fn drive(inputs: &[Option<In>]) -> Vec<Option<Out>> {
             data: ddpnic_hdl::bytes::lanes_from_bits(uut.m_data.val()),
             first: uut.m_first.val(),
             last: uut.m_last.val(),
+            len: uut.m_len.val().to_u64() as usize,
             stop: uut.m_stop.val().to_u64() as usize,
             flow: uut.m_flow.val().to_u64() as u16,
         }));
@@ -118,13 +117,16 @@ fn check(frames: &[Frame], seen: &[Option<Out>]) {
         if !f.offload {
             continue;
         }
-        let mut stream = f.tail.clone();
+        // The first 23 stream bytes are the tail store's to fill in.
+        let mut stream = vec![0; TAIL];
         stream.extend_from_slice(&f.bytes[f.start..f.start + f.len]);
         let beats = stream.len().div_ceil(W);
         for j in 0..beats {
             let o = got.next().unwrap_or_else(|| panic!("frame {n}: stream beat {j} missing"));
             let valid = (stream.len() - j * W).min(W);
-            assert_eq!(&o.data[..valid], &stream[j * W..j * W + valid], "frame {n} beat {j}: data");
+            let from = if j == 0 { TAIL } else { 0 };
+            assert_eq!(&o.data[from..valid], &stream[j * W + from..j * W + valid], "frame {n} beat {j}: data");
+            assert_eq!(o.len, valid, "frame {n} beat {j}: length");
             assert_eq!((o.first, o.last, o.flow), (j == 0, j + 1 == beats, f.flow), "frame {n} beat {j}: first/last/flow");
             assert_eq!(o.stop, (stream.len() - TAIL).saturating_sub(j * W).min(W), "frame {n} beat {j}: stop");
             out_beats += 1;
@@ -154,15 +156,15 @@ fn verilog_matches_model() {
         .enumerate()
         .map(|(i, out)| {
             let inputs = match inputs.get(i).cloned().flatten() {
-                Some(b) => vec![big(1), lanes(&b.data), big(b.sof.into()), big(b.offload.into()), big(b.start as u64), big(b.len as u64), lanes(&b.tail), big(b.flow.into())],
-                None => vec![big(0); 8],
+                Some(b) => vec![big(1), lanes(&b.data), big(b.sof.into()), big(b.offload.into()), big(b.start as u64), big(b.len as u64), big(b.flow.into())],
+                None => vec![big(0); 7],
             };
             let (expected, care) = match out {
                 Some(o) => (
-                    vec![big(1), lanes(&o.data), big(o.first.into()), big(o.last.into()), big(o.stop as u64), big(o.flow.into())],
-                    vec![big(1), (big(1) << 512) - 1u32, big(1), big(1), big(0x7F), big(0xFFF)],
+                    vec![big(1), lanes(&o.data), big(o.first.into()), big(o.last.into()), big(o.len as u64), big(o.stop as u64), big(o.flow.into())],
+                    vec![big(1), (big(1) << 512) - 1u32, big(1), big(1), big(0x7F), big(0x7F), big(0xFFF)],
                 ),
-                None => (vec![big(0); 6], vec![big(1), big(0), big(0), big(0), big(0), big(0)]),
+                None => (vec![big(0); 7], vec![big(1), big(0), big(0), big(0), big(0), big(0), big(0)]),
             };
             Cycle { inputs, expected, care }
         })
@@ -171,8 +173,8 @@ fn verilog_matches_model() {
         top: "pdu_stream_aligner".into(),
         verilog: verilog_for(&mut PduStreamAligner::new(), "pdu_stream_aligner"),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_sof", 1), ("s_offload", 1), ("s_payload_start", 14), ("s_payload_len", 14), ("s_tail", 184), ("s_flow", 12)],
-        outputs: vec![("m_valid", 1), ("m_data", 512), ("m_first", 1), ("m_last", 1), ("m_stop", 7), ("m_flow", 12)],
+        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_sof", 1), ("s_offload", 1), ("s_payload_start", 14), ("s_payload_len", 14), ("s_flow", 12)],
+        outputs: vec![("m_valid", 1), ("m_data", 512), ("m_first", 1), ("m_last", 1), ("m_len", 7), ("m_stop", 7), ("m_flow", 12)],
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);
 }

@@ -4,3 +4,4 @@ pub mod reference;
 pub mod lane_decoder;
 pub mod chain_walk;
 pub mod stream_aligner;
+pub mod tail_store;

@@ -1,8 +1,9 @@
 //! `PduStreamAligner`: turns an offloaded frame into its tracker stream (framing/README.md):
-//! the flow's previous 23 payload bytes, then the frame's new TCP payload, from lane 0 of the
-//! first stream beat, with the lanes each beat leaves for the walk (`m_stop`).
+//! 23 bytes for the flow's previous payload (`PduTailStore` fills them in), then the frame's
+//! new TCP payload, from lane 0 of the first stream beat, with the bytes of each beat
+//! (`m_len`) and the lanes it leaves for the walk (`m_stop`).
 //!
-//! Stream byte q is the tail byte q for q < 23, else frame byte `p - 23 + q` (p: where the new
+//! Stream byte q >= 23 is frame byte `p - 23 + q` (p: where the new
 //! payload starts: the TCP payload, or past its already-seen part when a segment overlaps), so
 //! stream beat j is the 64 bytes from frame offset `p - 23 + 64j`, inside frame beats
 //! `s + j` and `s + j + 1` with `s = (p - 23) / 64`. The stream ends where the frame does and
@@ -36,13 +37,13 @@ pub struct PduStreamAligner {
     pub s_payload_start: Signal<In, Bits<14>>,
     /// New payload bytes (from the IP header: Ethernet padding is not payload).
     pub s_payload_len: Signal<In, Bits<14>>,
-    /// The flow's previous 23 payload bytes, byte k in bits 8k+7..8k.
-    pub s_tail: Signal<In, Bits<{ 8 * TAIL }>>,
     pub s_flow: Signal<In, Bits<12>>,
     pub m_valid: Signal<Out, Bit>,
     pub m_data: Signal<Out, Bits<512>>,
     pub m_first: Signal<Out, Bit>,
     pub m_last: Signal<Out, Bit>,
+    /// Stream bytes in this beat (64 but on a last beat).
+    pub m_len: Signal<Out, Bits<7>>,
     /// Lanes `m_stop..` are not walked: the stream's last 23 bytes and what follows.
     pub m_stop: Signal<Out, Bits<7>>,
     pub m_flow: Signal<Out, Bits<12>>,
@@ -58,7 +59,6 @@ struct FrameBeat {
     offload: bool,
     start: usize,
     len: usize,
-    tail: Vec<u8>,
     flow: u64,
 }
 
@@ -71,7 +71,6 @@ struct FrameState {
     first: bool,
     /// Stream bytes from this beat on.
     left: usize,
-    tail: Vec<u8>,
     flow: u64,
 }
 
@@ -80,6 +79,7 @@ struct StreamBeat {
     data: Vec<u8>,
     first: bool,
     last: bool,
+    len: usize,
     stop: usize,
     flow: u64,
 }
@@ -96,12 +96,12 @@ impl PduStreamAligner {
             s_offload: Default::default(),
             s_payload_start: Default::default(),
             s_payload_len: Default::default(),
-            s_tail: Default::default(),
             s_flow: Default::default(),
             m_valid: Default::default(),
             m_data: Default::default(),
             m_first: Default::default(),
             m_last: Default::default(),
+            m_len: Default::default(),
             m_stop: Default::default(),
             m_flow: Default::default(),
             _window: VecDeque::from(vec![vec![0; W]; 1]),
@@ -117,7 +117,7 @@ impl PduStreamAligner {
         if late.sof {
             // 14-bit arithmetic, like the hardware's; p < 23 wraps and is not streamed.
             let back = late.start.wrapping_sub(TAIL) & 0x3FFF;
-            self._frame = Some(FrameState { offload: late.offload && back < 0x3FFF - TAIL, skip: back >> 6, shift: back & 63, first: true, left: TAIL + late.len, tail: late.tail.clone(), flow: late.flow });
+            self._frame = Some(FrameState { offload: late.offload && back < 0x3FFF - TAIL, skip: back >> 6, shift: back & 63, first: true, left: TAIL + late.len, flow: late.flow });
         }
         let frame = self._frame.as_mut()?;
         if frame.skip > 0 {
@@ -125,11 +125,8 @@ impl PduStreamAligner {
             return None;
         }
         let beat = (frame.offload && frame.left > 0).then(|| {
-            let mut data = window[frame.shift..frame.shift + W].to_vec();
-            if frame.first {
-                data[..TAIL].copy_from_slice(&frame.tail);
-            }
-            StreamBeat { data, first: frame.first, last: frame.left <= W, stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
+            let data = window[frame.shift..frame.shift + W].to_vec();
+            StreamBeat { data, first: frame.first, last: frame.left <= W, len: frame.left.min(W), stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
         });
         frame.first = false;
         frame.left = frame.left.saturating_sub(W);
@@ -157,7 +154,6 @@ impl Logic for PduStreamAligner {
             offload: self.s_offload.val(),
             start: self.s_payload_start.val().to_u64() as usize,
             len: self.s_payload_len.val().to_u64() as usize,
-            tail: lanes_from_bits(self.s_tail.val()),
             flow: self.s_flow.val().to_u64(),
         }));
         self._window.pop_front();
@@ -169,6 +165,7 @@ impl Logic for PduStreamAligner {
                 self.m_data.next = bits_from_lanes(&beat.data);
                 self.m_first.next = beat.first;
                 self.m_last.next = beat.last;
+                self.m_len.next = (beat.len as u64).into();
                 self.m_stop.next = (beat.stop as u64).into();
                 self.m_flow.next = beat.flow.into();
             }
@@ -181,6 +178,7 @@ impl Logic for PduStreamAligner {
         self.m_data.connect();
         self.m_first.connect();
         self.m_last.connect();
+        self.m_len.connect();
         self.m_stop.connect();
         self.m_flow.connect();
     }
@@ -193,31 +191,29 @@ impl Logic for PduStreamAligner {
         vec![TimingInfo {
             name: "pdu_stream_aligner".into(),
             clock: "clock".into(),
-            inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_tail", "s_flow"].map(String::from).to_vec(),
-            outputs: ["m_valid", "m_data", "m_first", "m_last", "m_stop", "m_flow"].map(String::from).to_vec(),
+            inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_flow"].map(String::from).to_vec(),
+            outputs: ["m_valid", "m_data", "m_first", "m_last", "m_len", "m_stop", "m_flow"].map(String::from).to_vec(),
         }]
     }
 }
 
 /// Stage A follows the frame one beat late and captures the window; B shifts by 8-byte
-/// steps, C by bytes and puts the tail in front.
+/// steps, C by bytes.
 const VERILOG: &str = "
 reg [511:0] win_1 = 512'd0;
 reg late_valid = 1'b0, late_sof = 1'b0, late_offload = 1'b0;
 reg [13:0] late_start = 14'd0, late_len = 14'd0;
-reg [183:0] late_tail = 184'd0;
 reg [11:0] late_flow = 12'd0;
 always @(posedge clock) begin
   win_1 <= s_data;
   late_valid <= s_valid; late_sof <= s_sof; late_offload <= s_offload; late_start <= s_payload_start;
-  late_len <= s_payload_len; late_tail <= s_tail; late_flow <= s_flow;
+  late_len <= s_payload_len; late_flow <= s_flow;
 end
 // The frame being streamed; a first beat brings its own settings.
 reg frame_offload = 1'b0, frame_first = 1'b0;
 reg [7:0] frame_skip = 8'd0;
 reg [5:0] frame_shift = 6'd0;
 reg [14:0] frame_left = 15'd0;
-reg [183:0] frame_tail = 184'd0;
 reg [11:0] frame_flow = 12'd0;
 wire [13:0] start_back = late_start - 14'd23;
 wire cur_offload = late_sof ? late_offload && start_back < 14'd16360 : frame_offload;
@@ -225,24 +221,22 @@ wire cur_first = late_sof ? 1'b1 : frame_first;
 wire [7:0] cur_skip = late_sof ? start_back[13:6] : frame_skip;
 wire [5:0] cur_shift = late_sof ? start_back[5:0] : frame_shift;
 wire [14:0] cur_left = late_sof ? {1'b0, late_len} + 15'd23 : frame_left;
-wire [183:0] cur_tail = late_sof ? late_tail : frame_tail;
 wire [11:0] cur_flow = late_sof ? late_flow : frame_flow;
 wire [14:0] cur_walk = cur_left - 15'd23;
 wire emit = cur_skip == 8'd0;
 reg sa_valid = 1'b0, sa_first = 1'b0, sa_last = 1'b0;
 reg [1023:0] sa_win = 1024'd0;
 reg [5:0] sa_shift = 6'd0;
-reg [6:0] sa_stop = 7'd0;
-reg [183:0] sa_tail = 184'd0;
+reg [6:0] sa_stop = 7'd0, sa_len = 7'd0;
 reg [11:0] sa_flow = 12'd0;
 always @(posedge clock) begin
   sa_valid <= late_valid && emit && cur_offload && cur_left != 15'd0;
   sa_win <= {s_data, win_1};
   sa_shift <= cur_shift; sa_first <= cur_first; sa_last <= cur_left <= 15'd64;
   sa_stop <= cur_left <= 15'd23 ? 7'd0 : cur_walk >= 15'd64 ? 7'd64 : cur_walk[6:0];
-  sa_tail <= cur_tail; sa_flow <= cur_flow;
+  sa_len <= cur_left >= 15'd64 ? 7'd64 : cur_left[6:0]; sa_flow <= cur_flow;
   if (late_valid) begin
-    frame_offload <= cur_offload; frame_shift <= cur_shift; frame_tail <= cur_tail; frame_flow <= cur_flow;
+    frame_offload <= cur_offload; frame_shift <= cur_shift; frame_flow <= cur_flow;
     frame_skip <= emit ? 8'd0 : cur_skip - 8'd1;
     frame_first <= cur_first && !emit;
     frame_left <= !emit ? cur_left : cur_left > 15'd64 ? cur_left - 15'd64 : 15'd0;
@@ -251,19 +245,17 @@ end
 reg sb_valid = 1'b0, sb_first = 1'b0, sb_last = 1'b0;
 reg [575:0] sb_coarse = 576'd0;
 reg [2:0] sb_shift = 3'd0;
-reg [6:0] sb_stop = 7'd0;
-reg [183:0] sb_tail = 184'd0;
+reg [6:0] sb_stop = 7'd0, sb_len = 7'd0;
 reg [11:0] sb_flow = 12'd0;
 always @(posedge clock) begin
   sb_valid <= sa_valid; sb_first <= sa_first; sb_last <= sa_last; sb_shift <= sa_shift[2:0];
-  sb_stop <= sa_stop; sb_tail <= sa_tail; sb_flow <= sa_flow;
+  sb_stop <= sa_stop; sb_len <= sa_len; sb_flow <= sa_flow;
   sb_coarse <= sa_win[sa_shift[5:3] * 64 +: 576];
 end
-wire [511:0] fine = sb_coarse[sb_shift * 8 +: 512];
-initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_stop = 7'd0; m_flow = 12'd0; end
+initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_stop = 7'd0; m_flow = 12'd0; end
 always @(posedge clock) begin
   m_valid <= sb_valid;
-  m_data <= sb_first ? {fine[511:184], sb_tail} : fine;
-  m_first <= sb_first; m_last <= sb_last; m_stop <= sb_stop; m_flow <= sb_flow;
+  m_data <= sb_coarse[sb_shift * 8 +: 512];
+  m_first <= sb_first; m_last <= sb_last; m_len <= sb_len; m_stop <= sb_stop; m_flow <= sb_flow;
 end
 ";
