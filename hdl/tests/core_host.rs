@@ -15,7 +15,7 @@ fn binary() -> PathBuf {
     let mut b = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if b.is_none() {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ddpnic_core");
-        *b = Some(build(&dir, &verilog(&CoreParams::default())).unwrap_or_else(|e| panic!("{e}")));
+        *b = Some(build(&dir, &verilog(&CoreParams::default()), false).unwrap_or_else(|e| panic!("{e}")));
     }
     b.clone().unwrap()
 }
@@ -154,7 +154,7 @@ fn rx_frames_reach_the_ring_whole_and_in_order() {
         let bad = rng.chance(10);
         w.send_frame(&frame, bad);
         for _ in 0..rng.below(4) + 2 * frame.len().div_ceil(64) as u64 {
-            w.rx_queue.push_back(None);
+            w.rx_queue.push_back(Default::default());
         }
         bytes += frame.len() as u64;
         fcs_bad += bad as u64;
@@ -322,7 +322,7 @@ fn commands_answer_through_the_event_ring() {
     let mut expect: Vec<Event> = Vec::new();
     let cmds: Vec<(u32, u32)> = (0..30).map(|i| ([rm::op::FLOW_ADD, rm::op::TAG_SETUP, rm::op::TAG_ENTRY, rm::op::TAG_TEARDOWN, rm::op::FLOW_DEL, rm::op::RESYNC, 0x77][i % 7], 100 + i as u32)).collect();
     let mut counts = [0u64; 8];
-    let mut check = |w: &mut World, cons: &mut u16, expect: &mut Vec<Event>| {
+    let check = |w: &mut World, cons: &mut u16, expect: &mut Vec<Event>| {
         loop {
             let a = base + 16 * (*cons as u64 % 4);
             let e = Event::decode(&w.mem.read_bytes(a, 16).try_into().unwrap());

@@ -13,7 +13,7 @@ module ddpnic_core (
   input  wire         s_axis_rx_tvalid,
   input  wire         s_axis_rx_tlast,
   input  wire         s_axis_rx_tuser,
-  output reg  [511:0] m_axis_tx_tdata,
+%TEST_PORTS%  output reg  [511:0] m_axis_tx_tdata,
   output reg  [63:0]  m_axis_tx_tkeep,
   output reg          m_axis_tx_tvalid,
   input  wire         m_axis_tx_tready,
@@ -93,15 +93,7 @@ wire [511:0] rxp_data = s_axis_rx_tdata;
 wire [63:0]  rxp_keep = s_axis_rx_tkeep;
 wire         rxp_last = s_axis_rx_tlast;
 wire         rxp_user = s_axis_rx_tuser;
-wire [63:0]  rxp_placed = 64'd0;
-wire         rxp_meta_valid = 1'b0;
-wire [4:0]   rxp_meta_flags = 5'd0;
-wire [11:0]  rxp_meta_flow = 12'd0;
-wire [31:0]  rxp_meta_seq = 32'd0;
-wire [2:0]   rxp_meta_nranges = 3'd0;
-wire [319:0] rxp_meta_ranges = 320'd0;
-wire [6:0]   ofl_stat_placed_bytes = 7'd0;
-wire         ofl_stat_crc_error = 1'b0;
+%SIDEBAND%wire         ofl_stat_crc_error = 1'b0;
 wire         ofl_stat_out_of_sync = 1'b0;
 wire         ofl_stat_unknown_cid = 1'b0;
 wire         ofl_stat_out_of_bounds = 1'b0;
@@ -292,12 +284,24 @@ reg  [2:0]  m_nranges;
 reg  [319:0] m_ranges;
 reg         rx_en_q;
 
-wire        d_full = (d_wr[9] != d_rd[9]) && (d_wr[8:0] == d_rd[8:0]);
-wire        b_full = (b_wr[9] != b_rd[9]) && (b_wr[8:0] == b_rd[8:0]);
-wire        f_full = (f_wr[9] != f_rd[9]) && (f_wr[8:0] == f_rd[8:0]);
+// Full flags registered from the previous cycle's pointers: a write pointer moves by at most
+// one a cycle (or back), a read pointer only forward, so "at most one entry free a cycle ago"
+// is a safe "full" (each FIFO holds 511).
+wire [9:0]  d_occ = d_wr - d_rd;
+wire [9:0]  b_occ = b_wr - b_rd;
+wire [9:0]  f_occ = f_wr - f_rd;
+reg         d_full, b_full, f_full, at_limit;
+reg  [8:0]  rx_slot_beats_m1;
+always @(posedge clk) begin
+  d_full <= d_occ >= 10'd511;
+  b_full <= b_occ >= 10'd511;
+  f_full <= f_occ >= 10'd511;
+  rx_slot_beats_m1 <= rx_slot_beats - 9'd1;
+end
 wire [8:0]  idx = first ? 9'd0 : beat_idx;
-wire        extend = !first && prev_stored && (idx[5:0] != 6'd0);
-wire        too_long = idx >= rx_slot_beats;
+wire        extend = !first && prev_stored && (beat_idx[5:0] != 6'd0);
+// The beat at index rx_slot_beats is the first that does not fit the slot.
+wire        too_long = !first && at_limit;
 wire        no_room = (i0_store && (d_full || (!extend && b_full))) || (i0_last && f_full) || (first && !rx_en_q);
 wire        dropping_eff = !first && dropping;
 wire        drop_now = i0_v && !dropping_eff && (too_long || no_room);
@@ -328,7 +332,7 @@ always @(posedge clk) begin
   cnt_ofl_packet <= 1'b0; cnt_ofl_resync <= 1'b0; cnt_rx_bytes <= 16'd0;
   if (rst) begin
     d_wr <= 10'd0; d_cm <= 10'd0; b_wr <= 10'd0; b_cur <= 10'h3FF; b_cm <= 10'd0; f_wr <= 10'd0;
-    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; prev_stored <= 1'b0; beat_idx <= 9'd0;
+    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; at_limit <= 1'b0; prev_stored <= 1'b0; beat_idx <= 9'd0;
     run_len <= 7'd0; run_start <= 8'd0; flen <= 16'd0; fslot <= 16'd0; nbursts <= 9'd0; meta_seen <= 1'b0;
     m_flags <= 5'd0; m_flow <= 12'd0; m_seq <= 32'd0; m_nranges <= 3'd0; m_ranges <= 320'd0;
   end else begin
@@ -341,6 +345,7 @@ always @(posedge clk) begin
     if (i0_v) begin
       first <= i0_last;
       beat_idx <= idx + 9'd1;
+      at_limit <= idx == rx_slot_beats_m1;
       flen <= flen_n; fslot <= fslot_n; nbursts <= nbursts_n;
       prev_stored <= store;
       if (drop_now) begin dropping <= 1'b1; drop_full <= !too_long; end
@@ -553,8 +558,9 @@ wire        fr_phase = (ts == T_FR);
 assign m_axi_rready = (ts == T_DR) || (fr_phase && !sk_v);
 wire        r_beat = fr_phase && m_axi_rvalid && !sk_v;
 wire        r_err = m_axi_rresp != 2'b00;
-wire        in_last = tx_left <= 16'd64;
-wire [63:0] in_keep = in_last ? keep_of(tx_left[5:0]) : {64{1'b1}};
+reg         in_last;         // tx_left <= 64
+reg  [63:0] tx_last_keep;    // keep of the frame's last beat
+wire [63:0] in_keep = in_last ? tx_last_keep : {64{1'b1}};
 wire        in_user = tx_err || r_err;
 wire [15:0] tx_desc_len = m_axi_rdata[{tx_desc_addr[5:4], 7'd64} +: 16];
 always @(posedge clk) begin
@@ -575,11 +581,13 @@ always @(posedge clk) begin
   end
 end
 wire        tx_wrap = (tx_cons & tx_mask) == tx_mask;
+// The last beat's keep, from the descriptor's length (stable from T_CHECK to T_DONE).
+always @(posedge clk) tx_last_keep <= keep_of(tx_len[5:0]);
 always @(posedge clk) begin
   cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_rd_err <= 1'b0; cnt_tx_bytes <= 16'd0;
   if (rst) begin
     ts <= T_IDLE; tx_cons <= 16'd0; tx_desc_addr <= 64'd0; tx_faddr <= 64'd0; tx_left <= 16'd0; tx_len <= 16'd0;
-    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; tx_err <= 1'b0; tx_bad <= 1'b0; txc_req <= 1'b0;
+    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; in_last <= 1'b0; tx_err <= 1'b0; tx_bad <= 1'b0; txc_req <= 1'b0;
     m_axi_arvalid <= 1'b0; m_axi_araddr <= 64'd0; m_axi_arlen <= 8'd0;
   end else if (tx_restart) begin
     tx_cons <= 16'd0; tx_desc_addr <= tx_desc_base;
@@ -600,6 +608,7 @@ always @(posedge clk) begin
         ts <= T_CHECK;
       end
       T_CHECK: begin
+        in_last <= tx_left <= 16'd64;
         tx_beats_left <= tx_left[15:6] + {9'd0, tx_left[5:0] != 6'd0};
         tx_to4k <= 7'd64 - {1'b0, tx_faddr[11:6]};
         ts <= tx_bad ? T_DONE : T_FAR0;
@@ -614,6 +623,7 @@ always @(posedge clk) begin
       T_FAR: if (m_axi_arready) begin m_axi_arvalid <= 1'b0; ts <= T_FR; end
       T_FR: if (r_beat) begin
         tx_left <= in_last ? 16'd0 : tx_left - 16'd64;
+        in_last <= in_last || tx_left <= 16'd128;
         tx_faddr <= tx_faddr + 64'd64;
         tx_beats_left <= tx_beats_left - 10'd1;
         tx_to4k <= (tx_to4k == 7'd1) ? 7'd64 : tx_to4k - 7'd1;
@@ -727,36 +737,40 @@ end
 // =====================================================================================
 // BAR0 reads: R1 address, R2 register / counter select, R3 data (LO latches HI).
 // =====================================================================================
-reg         rd1_v, rd2_v, rd2_is_cnt, rd2_hi;
+reg         rd1_v, rd2_v, rd2_hi, rd2_hdr;
 reg  [13:0] rd1_a;
-reg  [31:0] rd2_reg, rd_hi_shadow;
+reg  [7:0]  rd2_blk;
+reg  [31:0] rd_hi_shadow;
 reg  [63:0] rd2_cnt;
+%RD2_DECLS%
 assign s_axil_arready = !rd1_v && !rd2_v && !s_axil_rvalid;
 assign s_axil_rresp = 2'b00;
 wire unused_addr = &{1'b0, s_axil_awaddr[1:0], s_axil_araddr[1:0]};
 always @(posedge clk) begin
   if (rst) begin
-    rd1_v <= 1'b0; rd2_v <= 1'b0; s_axil_rvalid <= 1'b0; rd1_a <= 14'd0; rd2_reg <= 32'd0; rd2_cnt <= 64'd0;
-    rd2_is_cnt <= 1'b0; rd2_hi <= 1'b0; rd_hi_shadow <= 32'd0; s_axil_rdata <= 32'd0;
+    rd1_v <= 1'b0; rd2_v <= 1'b0; s_axil_rvalid <= 1'b0; rd1_a <= 14'd0; rd2_cnt <= 64'd0;
+    rd2_blk <= 8'd0; rd2_hi <= 1'b0; rd2_hdr <= 1'b0; rd_hi_shadow <= 32'd0; s_axil_rdata <= 32'd0;
   end else begin
     rd1_v <= s_axil_arvalid && s_axil_arready;
     if (s_axil_arvalid && s_axil_arready) rd1_a <= s_axil_araddr[15:2];
     rd2_v <= rd1_v;
     rd2_hi <= rd1_a[0];
-    case (rd1_a)
-%READ_CASES%
-      default: rd2_reg <= 32'd0;
-    endcase
-    rd2_is_cnt <= 1'b0;
-    rd2_cnt <= 64'd0;
-    case (rd1_a[13:1])
+    rd2_hdr <= rd1_a[5:2] == 4'd0;
+    rd2_blk <= rd1_a[13:6];
+    // R2: each block's register by the offset in the block; the counter by its index.
+%RD2_CASES%
+    case (rd1_a[5:1])
 %CNT_CASES%
-      default: ;
+      default: rd2_cnt <= 64'd0;
     endcase
+    // R3: the block.
     if (rd2_v) begin
       s_axil_rvalid <= 1'b1;
-      s_axil_rdata <= rd2_is_cnt ? (rd2_hi ? rd_hi_shadow : rd2_cnt[31:0]) : rd2_reg;
-      if (rd2_is_cnt && !rd2_hi) rd_hi_shadow <= rd2_cnt[63:32];
+      case (rd2_blk)
+%RD3_CASES%
+        default: s_axil_rdata <= 32'd0;
+      endcase
+      if (rd2_blk == 8'd%STATS_BLK% && !rd2_hdr && !rd2_hi) rd_hi_shadow <= rd2_cnt[63:32];
     end else if (s_axil_rvalid && s_axil_rready) begin
       s_axil_rvalid <= 1'b0;
     end
