@@ -167,7 +167,14 @@ fn generate(params: &CoreParams) -> String {
         let _ = writeln!(cnt_cases, "      5'd{}: rd2_cnt <= c_{name};", (rm::counter_addr(k) & 0xFF) >> 3);
     }
     let mask_of: Vec<String> = (0..15).rev().map(|i| format!("(n > 4'd{i})")).collect();
-    let keep_of: Vec<String> = (0..64).rev().map(|i| if i == 63 { "(n == 6'd0)".to_string() } else { format!("(n == 6'd0 || n > 6'd{i})") }).collect();
+    let mut keep_of = String::new();
+    for a in 0..7 {
+        let _ = writeln!(keep_of, "    hi_gt[{a}] = n[5:3] > 3'd{a}; hi_eq[{a}] = n[5:3] == 3'd{a}; lo_gt[{a}] = n[2:0] > 3'd{a};");
+    }
+    let _ = writeln!(keep_of, "    hi_gt[7] = 1'b0; hi_eq[7] = n[5:3] == 3'd7; lo_gt[7] = 1'b0;");
+    for i in 0..64 {
+        let _ = writeln!(keep_of, "    keep_of[{i}] = (n == 6'd0) || hi_gt[{}] || (hi_eq[{}] && lo_gt[{}]);", i / 8, i / 8, i % 8);
+    }
     let args_cat: Vec<String> = cmd_args.iter().rev().map(|r| vname(&r.name)).collect();
     let range = |w: usize| if w == 1 { String::new() } else { format!("[{}:0] ", w - 1) };
     let (mut test_ports, mut sideband) = (String::new(), String::new());
@@ -206,7 +213,7 @@ fn generate(params: &CoreParams) -> String {
         ("EV_TEARDOWN_DONE", rm::ev::TEARDOWN_DONE.to_string()),
         ("EV_CMD_ERROR", rm::ev::CMD_ERROR.to_string()),
         ("MASK_OF", format!("{{1'b0, {}}}", mask_of.join(", "))),
-        ("KEEP_OF", format!("{{{}}}", keep_of.join(",\n    "))),
+        ("KEEP_OF", keep_of),
         ("KEEP_COUNT", keep_count_expr()),
         ("MAX_FRAME", rm::MAX_FRAME.to_string()),
         ("COUNTER_INCS", incs),

@@ -229,8 +229,12 @@ function [6:0] keep_count(input [63:0] t);
   keep_count = %KEEP_COUNT%;
 endfunction
 // Keep of the first n bytes (n = 1..64; 0 means 64).
+// Written as n[5:3] > a || (n[5:3] == a && n[2:0] > b) for lane 8a+b: two LUT levels.
 function [63:0] keep_of(input [5:0] n);
-  keep_of = %KEEP_OF%;
+  reg [7:0] hi_gt, hi_eq, lo_gt;
+  begin
+%KEEP_OF%
+  end
 endfunction
 
 // =====================================================================================
@@ -376,98 +380,110 @@ always @(posedge clk) begin
 end
 
 // =====================================================================================
-// rx ring writer, DMA side: per frame, wait for a free ring entry, write the stored runs
-// as bursts into the slot, then the completion (same AXI ID: in order).
+// rx ring writer, DMA side. Show-ahead registers hold the next frame descriptor (fq) and
+// the next burst descriptor (bq). Per frame: claim a ring entry (CLAIM - CONS < N), queue
+// one write request per stored run (slot address + 64 x start beat), then the completion
+// (its beat goes to a completion FIFO). The request FIFO decouples this from the write
+// arbiter, which issues the requests back to back, in order (same AXI ID: the completion
+// lands after its data). PROD counts completions written.
 // =====================================================================================
-localparam [3:0] R_IDLE = 4'd0, R_LOAD = 4'd1, R_WAIT = 4'd2, R_BRD = 4'd3, R_BLOAD = 4'd4,
-                 R_BREQ = 4'd5, R_BWAIT = 4'd6, R_CPL = 4'd7, R_CWAIT = 4'd8, R_GAP = 4'd9;
-reg  [3:0]  rs;
-reg  [15:0] rx_prod;
+reg  [15:0] rx_prod, rx_claim;
 reg         rx_phase, rx_full;
 reg  [63:0] rx_slot_addr, rx_cpl_addr;
-reg  [413:0] f_q;
-reg  [14:0] b_q;
-reg  [8:0]  fr_bursts;
-reg         rx_req, rx_req_fifo;
-reg  [63:0] rx_req_addr;
-reg  [7:0]  rx_req_len;
-reg  [511:0] rx_cpl_beat;
 reg         cnt_rx_cpl;
-// Data FIFO read side with one output register (q): show-ahead.
+// Frame descriptor show-ahead.
+reg         fq_v;
+reg  [413:0] fq;
+wire        f_take;
+wire        f_re = (f_rd != f_wr) && (!fq_v || f_take);
+always @(posedge clk) if (f_re) fq <= fmem[f_rd[8:0]];
+// Burst descriptor show-ahead.
+reg         bq_v;
+reg  [14:0] bq;
+wire        b_take;
+wire        b_re = (b_rd != b_cm) && (!bq_v || b_take);
+always @(posedge clk) if (b_re) bq <= bmem[b_rd[8:0]];
+// Data show-ahead (q): beats leave toward m_axi_wdata.
 reg         q_v;
 reg  [DW-1:0] q;
 wire        q_take;
 wire        d_re = (d_rd != d_cm) && (!q_v || q_take);
+always @(posedge clk) if (d_re) q <= dmem[d_rd[8:0]];
 always @(posedge clk) begin
-  if (d_re) q <= dmem[d_rd[8:0]];
-end
-always @(posedge clk) begin
-  if (rst) begin q_v <= 1'b0; d_rd <= 10'd0; end
-  else begin
+  if (rst) begin
+    q_v <= 1'b0; d_rd <= 10'd0; fq_v <= 1'b0; f_rd <= 10'd0; bq_v <= 1'b0; b_rd <= 10'd0;
+  end else begin
     q_v <= d_re || (q_v && !q_take);
     if (d_re) d_rd <= d_rd + 10'd1;
+    fq_v <= f_re || (fq_v && !f_take);
+    if (f_re) f_rd <= f_rd + 10'd1;
+    bq_v <= b_re || (bq_v && !b_take);
+    if (b_re) b_rd <= b_rd + 10'd1;
   end
 end
-wire        wa_done_rx;
-wire [15:0] rx_used = rx_prod - r_rx_cons;
+// Request FIFO (4): {completion, beats - 1, address}; completion FIFO (4): the beats.
+reg  [72:0] rq [0:3];
+reg  [2:0]  rq_wr, rq_rd;
+reg  [511:0] cq [0:3];
+reg  [2:0]  cq_wr, cq_rd;
+wire        rq_room = !((rq_wr[2] != rq_rd[2]) && (rq_wr[1:0] == rq_rd[1:0]));
+wire        cq_room = !((cq_wr[2] != cq_rd[2]) && (cq_wr[1:0] == cq_rd[1:0]));
+wire        rq_v = rq_wr != rq_rd;
+wire [72:0] rq_head = rq[rq_rd[1:0]];
+wire [511:0] cq_head = cq[cq_rd[1:0]];
+wire        rq_pop, cq_pop, rx_cpl_done;
+reg         fr_act;
+reg  [8:0]  fr_left;
+reg  [404:0] fr;
+assign f_take = !fr_act && fq_v && r_rx_ctrl[0] && !rx_full && !rx_restart;
+assign b_take = fr_act && fr_left != 9'd0 && bq_v && rq_room;
+wire        cpl_push = fr_act && fr_left == 9'd0 && rq_room && cq_room;
+wire [15:0] rx_claim_n = rx_claim + {15'd0, cpl_push};
+wire [15:0] rx_used_n = rx_claim_n - r_rx_cons;
 wire [63:0] rx_slot_base = {r_rx_slot_base_hi, r_rx_slot_base_lo[31:12], 12'd0};
 wire [63:0] rx_cpl_base = {r_rx_cpl_base_hi, r_rx_cpl_base_lo[31:12], 12'd0};
-wire        rx_wrap = (rx_prod & rx_mask) == rx_mask;
+wire        rx_wrap = (rx_claim & rx_mask) == rx_mask;
+// Completion entry (regmap RxCompletion) of the frame in fr.
+wire [511:0] cpl_beat = {fr[319:288], 16'd0, fr[287:240], fr[239:208], 16'd0, fr[207:160],
+                         fr[159:128], 16'd0, fr[127:80], fr[79:48], 16'd0, fr[47:0],
+                         rx_phase, 15'd0, rx_claim, fr[354:323], 4'd0, fr[366:355],
+                         5'd0, fr[322:320], 2'd0, fr[372], fr[371:367], fr[388:373], fr[404:389]};
 always @(posedge clk) begin
-  if (rs == R_BRD) b_q <= bmem[b_rd[8:0]];
-  if (rs == R_IDLE) f_q <= fmem[f_rd[8:0]];
+  if (b_take) rq[rq_wr[1:0]] <= {1'b0, 1'b0, bq[6:0], rx_slot_addr + {50'd0, bq[14:7], 6'd0}};
+  else if (cpl_push) rq[rq_wr[1:0]] <= {1'b1, 8'd0, rx_cpl_addr};
+  if (cpl_push) cq[cq_wr[1:0]] <= cpl_beat;
 end
 always @(posedge clk) begin
-  cnt_rx_cpl <= 1'b0;
-  rx_full <= (rx_used & ~rx_mask) != 16'd0;
+  cnt_rx_cpl <= rx_cpl_done;
+  // Full from the next CLAIM (CONS only grows: conservative for one cycle).
+  rx_full <= (rx_used_n & ~rx_mask) != 16'd0;
   if (rst) begin
-    rs <= R_IDLE; rx_prod <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
-    f_rd <= 10'd0; b_rd <= 10'd0; fr_bursts <= 9'd0; rx_req <= 1'b0; rx_req_fifo <= 1'b0;
-    rx_req_addr <= 64'd0; rx_req_len <= 8'd0; rx_cpl_beat <= 512'd0;
-  end else if (rx_restart) begin
-    rx_prod <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+    rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
+    rq_wr <= 3'd0; rq_rd <= 3'd0; cq_wr <= 3'd0; cq_rd <= 3'd0; fr_act <= 1'b0; fr_left <= 9'd0; fr <= 405'd0;
   end else begin
-    case (rs)
-      R_IDLE: if (f_rd != f_wr) rs <= R_LOAD;
-      R_LOAD: begin fr_bursts <= f_q[413:405]; rs <= R_WAIT; end
-      R_WAIT: if (r_rx_ctrl[0] && !rx_full) rs <= (fr_bursts == 9'd0) ? R_CPL : R_BRD;
-      R_BRD: rs <= R_BLOAD;
-      R_BLOAD: begin
-        rx_req_addr <= rx_slot_addr + {50'd0, b_q[14:7], 6'd0};
-        rx_req_len <= {1'b0, b_q[6:0]};
-        b_rd <= b_rd + 10'd1;
-        fr_bursts <= fr_bursts - 9'd1;
-        rs <= R_BREQ;
+    if (rq_pop) rq_rd <= rq_rd + 3'd1;
+    if (cq_pop) cq_rd <= cq_rd + 3'd1;
+    if (rx_cpl_done) rx_prod <= rx_prod + 16'd1;
+    if (b_take || cpl_push) rq_wr <= rq_wr + 3'd1;
+    if (f_take) begin fr_act <= 1'b1; fr <= fq[404:0]; fr_left <= fq[413:405]; end
+    if (b_take) fr_left <= fr_left - 9'd1;
+    if (cpl_push) begin
+      cq_wr <= cq_wr + 3'd1;
+      fr_act <= 1'b0;
+      rx_claim <= rx_claim + 16'd1;
+      if (rx_wrap) begin
+        rx_phase <= !rx_phase; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+      end else begin
+        rx_slot_addr <= rx_slot_addr + {49'd0, rx_slot_size}; rx_cpl_addr <= rx_cpl_addr + 64'd64;
       end
-      R_BREQ: begin rx_req <= 1'b1; rx_req_fifo <= 1'b1; rs <= R_BWAIT; end
-      R_BWAIT: if (wa_done_rx) begin rx_req <= 1'b0; rs <= (fr_bursts == 9'd0) ? R_CPL : R_BRD; end
-      R_CPL: begin
-        // Completion entry (regmap RxCompletion).
-        rx_cpl_beat <= {f_q[319:288], 16'd0, f_q[287:240], f_q[239:208], 16'd0, f_q[207:160],
-                        f_q[159:128], 16'd0, f_q[127:80], f_q[79:48], 16'd0, f_q[47:0],
-                        rx_phase, 15'd0, rx_prod, f_q[354:323], 4'd0, f_q[366:355],
-                        5'd0, f_q[322:320], 2'd0, f_q[372], f_q[371:367], f_q[388:373], f_q[404:389]};
-        rx_req_addr <= rx_cpl_addr;
-        rx_req_len <= 8'd0;
-        rx_req <= 1'b1; rx_req_fifo <= 1'b0;
-        rs <= R_CWAIT;
-      end
-      R_CWAIT: if (wa_done_rx) begin
-        rx_req <= 1'b0;
-        cnt_rx_cpl <= 1'b1;
-        rx_prod <= rx_prod + 16'd1;
-        f_rd <= f_rd + 10'd1;
-        if (rx_wrap) begin
-          rx_phase <= !rx_phase; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
-        end else begin
-          rx_slot_addr <= rx_slot_addr + {49'd0, rx_slot_size}; rx_cpl_addr <= rx_cpl_addr + 64'd64;
-        end
-        rs <= R_GAP;
-      end
-      default: rs <= R_IDLE;  // R_GAP: rx_full catches up with rx_prod
-    endcase
+    end
+    if (rx_restart) begin
+      rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+    end
   end
 end
+
+wire [3:0]  wa_gnt;          // write arbiter grants (below)
 
 // =====================================================================================
 // Event ring writer: 16-byte entries, four to a 64-byte line (written with a byte mask).
@@ -495,6 +511,7 @@ always @(posedge clk) begin
   end else if (ev_restart) begin
     ev_prod <= 16'd0; ev_phase <= 1'b1; ev_addr <= ev_base;
   end else begin
+    if (wa_gnt[1]) ev_req <= 1'b0;
     case (es)
       E_IDLE: if (ofl_ev_valid && ofl_ev_ready) begin
         ev_entry <= {ev_phase, 15'd0, ev_prod, 32'd0, ofl_ev_arg, ofl_ev_token, ofl_ev_status, ofl_ev_kind};
@@ -509,7 +526,6 @@ always @(posedge clk) begin
         es <= E_WAIT;
       end
       E_WAIT: if (wa_done_ev) begin
-        ev_req <= 1'b0;
         ev_prod <= ev_prod + 16'd1;
         if ((ev_prod & ev_mask) == ev_mask) begin ev_phase <= !ev_phase; ev_addr <= ev_base; end
         else ev_addr <= ev_addr + 64'd16;
@@ -639,7 +655,10 @@ always @(posedge clk) begin
         txc_req <= 1'b1;
         ts <= T_CWAIT;
       end
-      T_CWAIT: if (wa_done_txc) begin txc_req <= 1'b0; ts <= T_IDLE; end
+      T_CWAIT: begin
+        if (wa_gnt[2]) txc_req <= 1'b0;
+        if (wa_done_txc) ts <= T_IDLE;
+      end
       default: ts <= T_IDLE;
     endcase
   end
@@ -647,31 +666,44 @@ end
 wire unused_r = &{1'b0, m_axi_rid, m_axi_bid, tx_desc_addr[3:0], ev_addr[3:0], pl_addr[5:0]};
 
 // =====================================================================================
-// AXI4 write arbiter: clients 0 rx (slot bursts from the FIFO, or the completion),
-// 1 events, 2 tx completion record, 3 placement. Round robin; one burst at a time, AW and
-// W issued together; awid 0 for all (in order).
+// AXI4 write arbiter: clients 0 rx (request FIFO: slot bursts from the data FIFO, or a
+// completion), 1 events, 2 tx completion record, 3 placement. Round robin. AW and W of a
+// burst are issued together; the next burst is granted in the cycle the previous one ends,
+// so W beats of consecutive bursts follow without a gap. A client drops its request when
+// granted (wa_gnt) and learns the end from wa_done. awid 0 for all: in order.
 // =====================================================================================
-reg         wa_busy, wa_aw_pend, wa_w_fin;
+reg         wa_busy, wa_aw_pend, wa_w_fin, wa_rx_cpl;
 reg  [1:0]  wa_sel, wa_rr;
 reg  [7:0]  wa_cnt;
 reg  [3:0]  wa_done;
-wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rx_req} & ~wa_done;
-assign wa_done_rx = wa_done[0];
-assign wa_done_ev = wa_done[1];
-assign wa_done_txc = wa_done[2];
-wire unused_pl_done = wa_done[3];
+reg         wa_done_cpl;
+wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rq_v};
+wire        w_fire = m_axi_wvalid && m_axi_wready;
+assign m_axi_wlast = wa_cnt == m_axi_awlen;
+wire        w_end = w_fire && m_axi_wlast;
+wire        aw_end = !wa_aw_pend || (m_axi_awvalid && m_axi_awready);
+wire        wa_finish = wa_busy && (wa_w_fin || w_end) && aw_end;
+wire        wa_free = !wa_busy || wa_finish;
 // Round robin: first requester at or after wa_rr.
 wire [7:0]  wa_req2 = {wa_req, wa_req};
 wire [3:0]  wa_rot = wa_req2[{1'b0, wa_rr} +: 4];
 wire [1:0]  wa_pick = wa_rot[0] ? 2'd0 : wa_rot[1] ? 2'd1 : wa_rot[2] ? 2'd2 : 2'd3;
 wire [1:0]  wa_g = wa_rr + wa_pick;
+wire        wa_grant = wa_free && wa_req != 4'd0;
+assign wa_gnt = {4{wa_grant}} & (4'd1 << wa_g);
+assign rq_pop = wa_gnt[0];
+assign wa_done_ev = wa_done[1];
+assign wa_done_txc = wa_done[2];
+assign rx_cpl_done = wa_done_cpl;
+wire        pl_gnt = wa_gnt[3];
+wire        pl_done = wa_done[3];
 // W data source.
-wire        w_src_fifo = (wa_sel == 2'd0) && rx_req_fifo;
-wire        w_src_v = (wa_sel == 2'd3) ? 1'b1 : (w_src_fifo ? q_v : 1'b1);
-wire        w_fire = m_axi_wvalid && m_axi_wready;
-assign q_take = w_src_fifo && wa_busy && !wa_w_fin && w_fire;
-wire        pl_wtake = (wa_sel == 2'd3) && wa_busy && w_fire;
-wire unused_pl = &{1'b0, pl_wtake, wa_rot[3], b_cur[9]};
+wire        w_src_fifo = (wa_sel == 2'd0) && !wa_rx_cpl;
+wire        w_src_v = w_src_fifo ? q_v : 1'b1;
+assign q_take = w_src_fifo && w_fire;
+assign cq_pop = (wa_sel == 2'd0) && wa_rx_cpl && w_fire;
+wire        pl_wtake = (wa_sel == 2'd3) && w_fire;
+wire unused_pl = &{1'b0, pl_wtake, pl_gnt, pl_done, wa_rot[3], b_cur[9], wa_done[0]};
 assign m_axi_awid = 4'd0;
 assign m_axi_awsize = 3'd6;
 assign m_axi_awburst = 2'b01;
@@ -679,13 +711,10 @@ assign m_axi_arid = 4'd0;
 assign m_axi_arsize = 3'd6;
 assign m_axi_arburst = 2'b01;
 assign m_axi_bready = 1'b1;
-assign m_axi_wlast = wa_cnt == m_axi_awlen;
-wire        w_end = w_fire && m_axi_wlast;
-wire        aw_end = !wa_aw_pend || (m_axi_awvalid && m_axi_awready);
 always @(*) begin
   m_axi_wvalid = wa_busy && !wa_w_fin && w_src_v;
   case (wa_sel)
-    2'd0: begin m_axi_wdata = rx_req_fifo ? q[511:0] : rx_cpl_beat; m_axi_wstrb = rx_req_fifo ? q[575:512] : {64{1'b1}}; end
+    2'd0: begin m_axi_wdata = wa_rx_cpl ? cq_head : q[511:0]; m_axi_wstrb = wa_rx_cpl ? {64{1'b1}} : q[575:512]; end
     2'd1: begin m_axi_wdata = {4{ev_entry}}; m_axi_wstrb = ev_strb; end
     2'd2: begin m_axi_wdata = {496'd0, tx_cons}; m_axi_wstrb = {64{1'b1}}; end
     default: begin m_axi_wdata = pl_wdata; m_axi_wstrb = pl_wstrb; end
@@ -693,29 +722,27 @@ always @(*) begin
 end
 reg         cnt_wr_err;
 always @(posedge clk) begin
-  wa_done <= 4'd0;
+  wa_done <= {4{wa_finish}} & (4'd1 << wa_sel);
+  wa_done_cpl <= wa_finish && wa_sel == 2'd0 && wa_rx_cpl;
   cnt_wr_err <= m_axi_bvalid && m_axi_bresp != 2'b00;
   if (rst) begin
     wa_busy <= 1'b0; wa_aw_pend <= 1'b0; wa_w_fin <= 1'b0; wa_sel <= 2'd0; wa_rr <= 2'd0; wa_cnt <= 8'd0;
-    m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
-  end else if (!wa_busy) begin
-    if (wa_req != 4'd0) begin
-      wa_busy <= 1'b1; wa_aw_pend <= 1'b1; wa_w_fin <= 1'b0; wa_sel <= wa_g; wa_rr <= wa_g + 2'd1; wa_cnt <= 8'd0;
-      m_axi_awvalid <= 1'b1;
-      case (wa_g)
-        2'd0: begin m_axi_awaddr <= rx_req_addr; m_axi_awlen <= rx_req_len; end
-        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; end
-        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; end
-        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; end
-      endcase
-    end
+    wa_rx_cpl <= 1'b0; m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
   end else begin
     if (m_axi_awvalid && m_axi_awready) begin m_axi_awvalid <= 1'b0; wa_aw_pend <= 1'b0; end
     if (w_fire) wa_cnt <= wa_cnt + 8'd1;
     if (w_end) wa_w_fin <= 1'b1;
-    if ((wa_w_fin || w_end) && aw_end) begin
-      wa_busy <= 1'b0;
-      wa_done[wa_sel] <= 1'b1;
+    if (wa_finish) wa_busy <= 1'b0;
+    if (wa_grant) begin
+      wa_busy <= 1'b1; wa_aw_pend <= 1'b1; wa_w_fin <= 1'b0; wa_sel <= wa_g; wa_rr <= wa_g + 2'd1; wa_cnt <= 8'd0;
+      m_axi_awvalid <= 1'b1;
+      wa_rx_cpl <= rq_head[72];
+      case (wa_g)
+        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; end
+        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; end
+        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; end
+        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; end
+      endcase
     end
   end
 end
@@ -725,7 +752,7 @@ end
 // =====================================================================================
 always @(posedge clk) begin
   if (rst) irq <= 1'b0;
-  else irq <= (wa_done[0] && !rx_req_fifo && r_irq_enable[0]) || (wa_done[2] && r_irq_enable[1]) || (wa_done[1] && r_irq_enable[2]);
+  else irq <= (rx_cpl_done && r_irq_enable[0]) || (wa_done[2] && r_irq_enable[1]) || (wa_done[1] && r_irq_enable[2]);
 end
 
 // =====================================================================================
