@@ -275,7 +275,6 @@ reg  [9:0]  b_cur;           // b_wr - 1: the open run's entry
 reg  [8:0]  beat_idx;        // beat index in the frame
 reg         first;           // next beat starts a frame
 reg         dropping, drop_full;
-reg         prev_stored;     // the previous beat of this frame was stored
 reg  [6:0]  run_len;         // beats in the open run - 1
 reg  [7:0]  run_start;
 reg  [15:0] flen, fslot;     // frame bytes, bytes stored
@@ -303,7 +302,8 @@ always @(posedge clk) begin
   rx_slot_beats_m1 <= rx_slot_beats - 9'd1;
 end
 wire [8:0]  idx = first ? 9'd0 : beat_idx;
-wire        extend = !first && prev_stored && (beat_idx[5:0] != 6'd0);
+reg         ext_next;        // the next beat of this frame extends the open run if stored
+wire        extend = !first && ext_next;
 // The beat at index rx_slot_beats is the first that does not fit the slot.
 wire        too_long = !first && at_limit;
 wire        no_room = (i0_store && (d_full || (!extend && b_full))) || (i0_last && f_full) || (first && !rx_en_q);
@@ -336,7 +336,7 @@ always @(posedge clk) begin
   cnt_ofl_packet <= 1'b0; cnt_ofl_resync <= 1'b0; cnt_rx_bytes <= 16'd0;
   if (rst) begin
     d_wr <= 10'd0; d_cm <= 10'd0; b_wr <= 10'd0; b_cur <= 10'h3FF; b_cm <= 10'd0; f_wr <= 10'd0;
-    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; at_limit <= 1'b0; prev_stored <= 1'b0; beat_idx <= 9'd0;
+    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; at_limit <= 1'b0; ext_next <= 1'b0; beat_idx <= 9'd0;
     run_len <= 7'd0; run_start <= 8'd0; flen <= 16'd0; fslot <= 16'd0; nbursts <= 9'd0; meta_seen <= 1'b0;
     m_flags <= 5'd0; m_flow <= 12'd0; m_seq <= 32'd0; m_nranges <= 3'd0; m_ranges <= 320'd0;
   end else begin
@@ -351,7 +351,7 @@ always @(posedge clk) begin
       beat_idx <= idx + 9'd1;
       at_limit <= idx == rx_slot_beats_m1;
       flen <= flen_n; fslot <= fslot_n; nbursts <= nbursts_n;
-      prev_stored <= store;
+      ext_next <= store && (idx[5:0] != 6'd63) && !i0_last;
       if (drop_now) begin dropping <= 1'b1; drop_full <= !too_long; end
       else if (first) dropping <= 1'b0;
       if (store) begin
@@ -598,7 +598,8 @@ always @(posedge clk) begin
 end
 wire        tx_wrap = (tx_cons & tx_mask) == tx_mask;
 // The last beat's keep, from the descriptor's length (stable from T_CHECK to T_DONE).
-always @(posedge clk) tx_last_keep <= keep_of(tx_len[5:0]);
+reg  [5:0]  tx_len_lo;
+always @(posedge clk) begin tx_len_lo <= tx_len[5:0]; tx_last_keep <= keep_of(tx_len_lo); end
 always @(posedge clk) begin
   cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_rd_err <= 1'b0; cnt_tx_bytes <= 16'd0;
   if (rst) begin
@@ -679,7 +680,8 @@ reg  [3:0]  wa_done;
 reg         wa_done_cpl;
 wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rq_v};
 wire        w_fire = m_axi_wvalid && m_axi_wready;
-assign m_axi_wlast = wa_cnt == m_axi_awlen;
+reg         wa_last, wa_src_fifo;
+assign m_axi_wlast = wa_last;
 wire        w_end = w_fire && m_axi_wlast;
 wire        aw_end = !wa_aw_pend || (m_axi_awvalid && m_axi_awready);
 wire        wa_finish = wa_busy && (wa_w_fin || w_end) && aw_end;
@@ -698,8 +700,8 @@ assign rx_cpl_done = wa_done_cpl;
 wire        pl_gnt = wa_gnt[3];
 wire        pl_done = wa_done[3];
 // W data source.
-wire        w_src_fifo = (wa_sel == 2'd0) && !wa_rx_cpl;
-wire        w_src_v = w_src_fifo ? q_v : 1'b1;
+wire        w_src_fifo = wa_src_fifo;
+wire        w_src_v = !wa_src_fifo || q_v;
 assign q_take = w_src_fifo && w_fire;
 assign cq_pop = (wa_sel == 2'd0) && wa_rx_cpl && w_fire;
 wire        pl_wtake = (wa_sel == 2'd3) && w_fire;
@@ -727,21 +729,22 @@ always @(posedge clk) begin
   cnt_wr_err <= m_axi_bvalid && m_axi_bresp != 2'b00;
   if (rst) begin
     wa_busy <= 1'b0; wa_aw_pend <= 1'b0; wa_w_fin <= 1'b0; wa_sel <= 2'd0; wa_rr <= 2'd0; wa_cnt <= 8'd0;
-    wa_rx_cpl <= 1'b0; m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
+    wa_rx_cpl <= 1'b0; wa_last <= 1'b0; wa_src_fifo <= 1'b0; m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
   end else begin
     if (m_axi_awvalid && m_axi_awready) begin m_axi_awvalid <= 1'b0; wa_aw_pend <= 1'b0; end
-    if (w_fire) wa_cnt <= wa_cnt + 8'd1;
+    if (w_fire) begin wa_cnt <= wa_cnt + 8'd1; wa_last <= wa_cnt + 8'd1 == m_axi_awlen; end
     if (w_end) wa_w_fin <= 1'b1;
     if (wa_finish) wa_busy <= 1'b0;
     if (wa_grant) begin
       wa_busy <= 1'b1; wa_aw_pend <= 1'b1; wa_w_fin <= 1'b0; wa_sel <= wa_g; wa_rr <= wa_g + 2'd1; wa_cnt <= 8'd0;
       m_axi_awvalid <= 1'b1;
       wa_rx_cpl <= rq_head[72];
+      wa_src_fifo <= wa_g == 2'd0 && !rq_head[72];
       case (wa_g)
-        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; end
-        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; end
-        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; end
-        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; end
+        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; wa_last <= rq_head[71:64] == 8'd0; end
+        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; wa_last <= 1'b1; end
+        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; wa_last <= 1'b1; end
+        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; wa_last <= pl_len == 8'd0; end
       endcase
     end
   end
