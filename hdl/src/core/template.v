@@ -668,30 +668,32 @@ wire unused_r = &{1'b0, m_axi_rid, m_axi_bid, tx_desc_addr[3:0], ev_addr[3:0], p
 
 // =====================================================================================
 // AXI4 write arbiter: clients 0 rx (request FIFO: slot bursts from the data FIFO, or a
-// completion), 1 events, 2 tx completion record, 3 placement. Round robin. AW and W of a
-// burst are issued together; the next burst is granted in the cycle the previous one ends,
-// so W beats of consecutive bursts follow without a gap. A client drops its request when
-// granted (wa_gnt) and learns the end from wa_done. awid 0 for all: in order.
+// completion), 1 events, 2 tx completion record, 3 placement. Round robin on the AW channel:
+// a grant issues AW and queues a W job (4 deep); the W channel streams the jobs in order,
+// back to back. A client drops its request when granted (wa_gnt) and keeps its data until
+// its job's last W beat (wa_done). awid 0 for all: writes complete in issue order.
 // =====================================================================================
-reg         wa_busy, wa_aw_pend, wa_w_fin, wa_rx_cpl;
-reg  [1:0]  wa_sel, wa_rr;
-reg  [7:0]  wa_cnt;
+reg  [1:0]  wa_rr;
 reg  [3:0]  wa_done;
 reg         wa_done_cpl;
+// W jobs: {sel[1:0], rx completion, data from the FIFO, beats - 1 [7:0]}.
+reg  [11:0] wj [0:3];
+reg  [2:0]  wj_wr, wj_rd;
+reg  [7:0]  w_cnt;
+wire        wj_room = !((wj_wr[2] != wj_rd[2]) && (wj_wr[1:0] == wj_rd[1:0]));
+wire        wj_v = wj_wr != wj_rd;
+wire [11:0] wj_head = wj[wj_rd[1:0]];
+wire [1:0]  w_sel = wj_head[11:10];
+wire        w_cpl = wj_head[9];
+wire        w_fifo = wj_head[8];
 wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rq_v};
-wire        w_fire = m_axi_wvalid && m_axi_wready;
-reg         wa_last, wa_src_fifo;
-assign m_axi_wlast = wa_last;
-wire        w_end = w_fire && m_axi_wlast;
-wire        aw_end = !wa_aw_pend || (m_axi_awvalid && m_axi_awready);
-wire        wa_finish = wa_busy && (wa_w_fin || w_end) && aw_end;
-wire        wa_free = !wa_busy || wa_finish;
+wire        aw_free = !m_axi_awvalid || m_axi_awready;
 // Round robin: first requester at or after wa_rr.
 wire [7:0]  wa_req2 = {wa_req, wa_req};
 wire [3:0]  wa_rot = wa_req2[{1'b0, wa_rr} +: 4];
 wire [1:0]  wa_pick = wa_rot[0] ? 2'd0 : wa_rot[1] ? 2'd1 : wa_rot[2] ? 2'd2 : 2'd3;
 wire [1:0]  wa_g = wa_rr + wa_pick;
-wire        wa_grant = wa_free && wa_req != 4'd0;
+wire        wa_grant = aw_free && wj_room && wa_req != 4'd0;
 assign wa_gnt = {4{wa_grant}} & (4'd1 << wa_g);
 assign rq_pop = wa_gnt[0];
 assign wa_done_ev = wa_done[1];
@@ -699,12 +701,12 @@ assign wa_done_txc = wa_done[2];
 assign rx_cpl_done = wa_done_cpl;
 wire        pl_gnt = wa_gnt[3];
 wire        pl_done = wa_done[3];
-// W data source.
-wire        w_src_fifo = wa_src_fifo;
-wire        w_src_v = !wa_src_fifo || q_v;
-assign q_take = w_src_fifo && w_fire;
-assign cq_pop = (wa_sel == 2'd0) && wa_rx_cpl && w_fire;
-wire        pl_wtake = (wa_sel == 2'd3) && w_fire;
+wire        w_fire = m_axi_wvalid && m_axi_wready;
+assign m_axi_wlast = w_cnt == wj_head[7:0];
+wire        w_end = w_fire && m_axi_wlast;
+assign q_take = w_fifo && w_fire;
+assign cq_pop = w_cpl && w_fire;
+wire        pl_wtake = (w_sel == 2'd3) && w_fire;
 wire unused_pl = &{1'b0, pl_wtake, pl_gnt, pl_done, wa_rot[3], b_cur[9], wa_done[0]};
 assign m_axi_awid = 4'd0;
 assign m_axi_awsize = 3'd6;
@@ -714,9 +716,9 @@ assign m_axi_arsize = 3'd6;
 assign m_axi_arburst = 2'b01;
 assign m_axi_bready = 1'b1;
 always @(*) begin
-  m_axi_wvalid = wa_busy && !wa_w_fin && w_src_v;
-  case (wa_sel)
-    2'd0: begin m_axi_wdata = wa_rx_cpl ? cq_head : q[511:0]; m_axi_wstrb = wa_rx_cpl ? {64{1'b1}} : q[575:512]; end
+  m_axi_wvalid = wj_v && (!w_fifo || q_v);
+  case (w_sel)
+    2'd0: begin m_axi_wdata = w_cpl ? cq_head : q[511:0]; m_axi_wstrb = w_cpl ? {64{1'b1}} : q[575:512]; end
     2'd1: begin m_axi_wdata = {4{ev_entry}}; m_axi_wstrb = ev_strb; end
     2'd2: begin m_axi_wdata = {496'd0, tx_cons}; m_axi_wstrb = {64{1'b1}}; end
     default: begin m_axi_wdata = pl_wdata; m_axi_wstrb = pl_wstrb; end
@@ -724,27 +726,33 @@ always @(*) begin
 end
 reg         cnt_wr_err;
 always @(posedge clk) begin
-  wa_done <= {4{wa_finish}} & (4'd1 << wa_sel);
-  wa_done_cpl <= wa_finish && wa_sel == 2'd0 && wa_rx_cpl;
+  case (wa_g)
+    2'd0: if (wa_grant) wj[wj_wr[1:0]] <= {2'd0, rq_head[72], !rq_head[72], rq_head[71:64]};
+    2'd1: if (wa_grant) wj[wj_wr[1:0]] <= {2'd1, 2'b00, 8'd0};
+    2'd2: if (wa_grant) wj[wj_wr[1:0]] <= {2'd2, 2'b00, 8'd0};
+    default: if (wa_grant) wj[wj_wr[1:0]] <= {2'd3, 2'b00, pl_len};
+  endcase
+end
+always @(posedge clk) begin
+  wa_done <= {4{w_end}} & (4'd1 << w_sel);
+  wa_done_cpl <= w_end && w_cpl;
   cnt_wr_err <= m_axi_bvalid && m_axi_bresp != 2'b00;
   if (rst) begin
-    wa_busy <= 1'b0; wa_aw_pend <= 1'b0; wa_w_fin <= 1'b0; wa_sel <= 2'd0; wa_rr <= 2'd0; wa_cnt <= 8'd0;
-    wa_rx_cpl <= 1'b0; wa_last <= 1'b0; wa_src_fifo <= 1'b0; m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
+    wa_rr <= 2'd0; wj_wr <= 3'd0; wj_rd <= 3'd0; w_cnt <= 8'd0;
+    m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
   end else begin
-    if (m_axi_awvalid && m_axi_awready) begin m_axi_awvalid <= 1'b0; wa_aw_pend <= 1'b0; end
-    if (w_fire) begin wa_cnt <= wa_cnt + 8'd1; wa_last <= wa_cnt + 8'd1 == m_axi_awlen; end
-    if (w_end) wa_w_fin <= 1'b1;
-    if (wa_finish) wa_busy <= 1'b0;
+    if (w_fire) w_cnt <= w_end ? 8'd0 : w_cnt + 8'd1;
+    if (w_end) wj_rd <= wj_rd + 3'd1;
+    if (aw_free) m_axi_awvalid <= 1'b0;
     if (wa_grant) begin
-      wa_busy <= 1'b1; wa_aw_pend <= 1'b1; wa_w_fin <= 1'b0; wa_sel <= wa_g; wa_rr <= wa_g + 2'd1; wa_cnt <= 8'd0;
+      wa_rr <= wa_g + 2'd1;
+      wj_wr <= wj_wr + 3'd1;
       m_axi_awvalid <= 1'b1;
-      wa_rx_cpl <= rq_head[72];
-      wa_src_fifo <= wa_g == 2'd0 && !rq_head[72];
       case (wa_g)
-        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; wa_last <= rq_head[71:64] == 8'd0; end
-        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; wa_last <= 1'b1; end
-        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; wa_last <= 1'b1; end
-        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; wa_last <= pl_len == 8'd0; end
+        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; end
+        2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; end
+        2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; end
+        default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; end
       endcase
     end
   end
