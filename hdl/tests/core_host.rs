@@ -501,3 +501,16 @@ fn rx_tx_and_events_share_the_dma_without_loss() {
     assert_eq!(w.irqs, 60 + 16 + 40);
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
 }
+
+/// Transmit rate (one descriptor and one read burst at a time): printed, and bounded by
+/// descriptor + data round trips per frame.
+#[test]
+fn tx_rate_with_read_latency() {
+    for latency in [0u64, 200] {
+        for len in [64usize, 1500] {
+            let c = ddpnic_hdl::core::bench::tx_cycles_per_frame(&binary(), len, latency);
+            println!("{{\"tx_frame_bytes\": {len}, \"read_latency\": {latency}, \"cycles_per_frame\": {c:.1}}}");
+            assert!(c < (2 * latency + len.div_ceil(64) as u64 + 40) as f64, "{len} B at latency {latency}: {c} cycles");
+        }
+    }
+}

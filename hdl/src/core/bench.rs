@@ -103,8 +103,40 @@ pub fn rx_line_rate(binary: &Path, len: usize) -> LineRate {
     }
 }
 
+/// Transmit: frames of `len` bytes posted 16 at a time, read latency `latency` cycles.
+/// Returns cycles per frame.
+pub fn tx_cycles_per_frame(binary: &Path, len: usize, latency: u64) -> f64 {
+    let mut w = World::new(binary, 21);
+    w.read_latency = latency;
+    let (desc_base, cpl, bufs) = (0x4000_0000u64, 0x4100_0000u64, 0x5000_0000u64);
+    w.mem.writable.push((cpl, 64, "tx completion record".into()));
+    w.set("TX_DESC_BASE_LO", desc_base as u32);
+    w.set("TX_CPL_ADDR_LO", cpl as u32);
+    w.set("TX_SIZE_LOG2", 4);
+    w.set("TX_CTRL", 1);
+    for i in 0..16u64 {
+        let addr = bufs + i * 0x4000;
+        w.mem.write_bytes(addr, &vec![i as u8; len]);
+        w.mem.write_bytes(desc_base + 16 * i, &rm::TxDesc { addr, len: len as u16 }.encode());
+    }
+    w.set("TX_PROD", 16);
+    let start = w.cycle;
+    while w.tx_frames.len() < 16 {
+        w.tick();
+        assert!(w.cycle - start < 1_000_000, "tx bench does not finish");
+    }
+    (w.cycle - start) as f64 / 16.0
+}
+
 /// JSON lines for frame sizes from 64 bytes to 9000.
 pub fn run(dir: &Path) -> Result<String, String> {
     let bin = model(dir)?;
-    Ok([64usize, 128, 256, 512, 1024, 1500, 4096, 9000].iter().map(|&len| rx_line_rate(&bin, len).json() + "\n").collect())
+    let mut out: String = [64usize, 128, 256, 512, 1024, 1500, 4096, 9000].iter().map(|&len| rx_line_rate(&bin, len).json() + "\n").collect();
+    for latency in [0u64, 200] {
+        for len in [64usize, 1500, 9000] {
+            let c = tx_cycles_per_frame(&bin, len, latency);
+            out += &format!("{{\"bench\": \"core_tx\", \"frame_bytes\": {len}, \"read_latency_cycles\": {latency}, \"cycles_per_frame\": {c:.1}, \"gbit_s_at_250mhz\": {:.2}}}\n", len as f64 * 8.0 * 250e6 / c / 1e9);
+        }
+    }
+    Ok(out)
 }

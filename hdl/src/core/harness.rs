@@ -293,6 +293,8 @@ struct Burst {
     addr: u64,
     beats: u64,
     done: u64,
+    /// Cycle from which its data may be returned (reads).
+    ready_at: u64,
 }
 
 /// How often the host side says ready (percent).
@@ -358,6 +360,8 @@ pub struct World {
     pub bad_read_pages: Vec<u64>,
     /// The next this-many write responses are SLVERR.
     pub write_errors_to_inject: u64,
+    /// Cycles from an accepted AR to its first data beat (PCIe reads: ~125-250 at 250 MHz).
+    pub read_latency: u64,
 }
 
 impl World {
@@ -389,6 +393,7 @@ impl World {
             max_outstanding_reads: 4,
             bad_read_pages: Vec::new(),
             write_errors_to_inject: 0,
+            read_latency: 0,
         };
         // Reset for a few cycles.
         let mut i = Values::default();
@@ -456,7 +461,7 @@ impl World {
         let b_err = b_valid && self.write_errors_to_inject > 0;
         i.set("m_axi_bresp", if b_err { 2 } else { 0 });
         // R: the head burst's next beat.
-        let r_valid = !self.ar.is_empty() && self.rng.chance(self.ready.r);
+        let r_valid = self.ar.front().is_some_and(|b| b.ready_at <= self.cycle) && self.rng.chance(self.ready.r);
         if r_valid {
             let b = &self.ar[0];
             let a = b.addr + 64 * b.done;
@@ -491,7 +496,7 @@ impl World {
             assert_eq!(o.get("m_axi_awburst"), 1, "awburst INCR");
             assert_eq!(addr % 64, 0, "write burst address 0x{addr:x} not 64-byte aligned");
             assert_eq!(addr >> 12, (addr + 64 * len - 1) >> 12, "write burst crosses 4 KiB: 0x{addr:x} x {len}");
-            self.aw.push_back(Burst { addr, beats: len, done: 0 });
+            self.aw.push_back(Burst { addr, beats: len, done: 0, ready_at: 0 });
             self.write_bursts.push((addr, len));
         }
         if o.bit("m_axi_wvalid") && w_ready {
@@ -528,7 +533,7 @@ impl World {
             assert_eq!(o.get("m_axi_arburst"), 1, "arburst INCR");
             assert_eq!(addr % 64, 0, "read burst address not aligned");
             assert_eq!(addr >> 12, (addr + 64 * len - 1) >> 12, "read burst crosses 4 KiB: 0x{addr:x} x {len}");
-            self.ar.push_back(Burst { addr, beats: len, done: 0 });
+            self.ar.push_back(Burst { addr, beats: len, done: 0, ready_at: self.cycle + self.read_latency });
             self.read_bursts.push((addr, len));
         }
         if r_valid && o.bit("m_axi_rready") {
