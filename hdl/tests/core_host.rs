@@ -254,6 +254,7 @@ fn rx_full_ring_drops_whole_frames_only() {
 fn tx_frames_are_fetched_and_sent_unchanged() {
     let mut w = World::new(&binary(), 6);
     w.ready = Readiness { ar: 60, r: 70, tx: 60, aw: 80, w: 80 };
+    w.read_latency = 30;
     w.set("IRQ_ENABLE", rm::irq::TX_COMPLETION);
     let (desc_base, cpl, bufs) = (0x4000_0000u64, 0x4100_0040u64, 0x5000_0000u64);
     w.mem.writable.push((cpl, 64, "tx completion record".into()));
@@ -300,7 +301,9 @@ fn tx_frames_are_fetched_and_sent_unchanged() {
     assert_eq!(w.counter("tx_frames"), expect.len() as u64);
     assert_eq!(w.counter("tx_bytes"), bytes);
     assert_eq!(w.counter("tx_bad_desc"), bad);
-    assert_eq!(w.irqs, 40);
+    // One irq per completion record written; records coalesce when frames finish back to back.
+    let records = w.write_bursts.iter().filter(|b| b.0 == cpl).count() as u64;
+    assert!((1..=40).contains(&records) && w.irqs == records, "{records} records, {} irqs", w.irqs);
     assert!(w.read_bursts.iter().any(|b| b.1 == 64), "full 4 KiB bursts");
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
 }
@@ -498,19 +501,20 @@ fn rx_tx_and_events_share_the_dma_without_loss() {
     assert_eq!(w.counter("rx_drop_ring_full"), 0);
     assert_eq!(w.counter("rx_nvme_tcp_sk_add_fail"), 40);
     w.run(100);
-    assert_eq!(w.irqs, 60 + 16 + 40);
+    let records = w.write_bursts.iter().filter(|b| b.0 == tx_cpl).count() as u64;
+    assert_eq!(w.irqs, 60 + records + 40);
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
 }
 
-/// Transmit rate (one descriptor and one read burst at a time): printed, and bounded by
-/// descriptor + data round trips per frame.
+/// Transmit rate: printed, and bounded by one descriptor-line round trip plus the data per
+/// frame (lines of four descriptors and the frames' reads overlap).
 #[test]
 fn tx_rate_with_read_latency() {
     for latency in [0u64, 200] {
         for len in [64usize, 1500] {
             let c = ddpnic_hdl::core::bench::tx_cycles_per_frame(&binary(), len, latency);
             println!("{{\"tx_frame_bytes\": {len}, \"read_latency\": {latency}, \"cycles_per_frame\": {c:.1}}}");
-            assert!(c < (2 * latency + len.div_ceil(64) as u64 + 40) as f64, "{len} B at latency {latency}: {c} cycles");
+            assert!(c < (latency / 2 + len.div_ceil(64) as u64 + 16) as f64, "{len} B at latency {latency}: {c} cycles");
         }
     }
 }

@@ -206,7 +206,7 @@ static IDENTITY: &[Reg] = &[
 static CONTROL: &[Reg] = &[
     ro("CAPS", 0x10, 0, "capability bits this build implements (bit0 NVMe/TCP DDP, bit1 DDGST rx); 0 until the offload pipeline is in the core"),
     rw("ENABLE", 0x14, 2, 0, "enabled capabilities (same bits, masked by CAPS)"),
-    rw("IRQ_ENABLE", 0x18, 3, 0, "bit0 rx completion, bit1 tx completion, bit2 event: such a write pulses irq"),
+    rw("IRQ_ENABLE", 0x18, 3, 0, "bit0 rx completion, bit1 tx completion record, bit2 event: such a write pulses irq"),
     rw("SCRATCH", 0x1C, 32, 0, "free for the driver (bus test)"),
 ];
 
@@ -240,9 +240,9 @@ static TX_RING: &[Reg] = &[
     rw("TX_DESC_BASE_HI", 0x14, 32, 0, "descriptor ring base [63:32]"),
     rw("TX_CPL_ADDR_LO", 0x18, 32, 0, "tx completion record address [31:0]; 64-byte aligned (bits 5:0 ignored)"),
     rw("TX_CPL_ADDR_HI", 0x1C, 32, 0, "tx completion record address [63:32]"),
-    rw("TX_SIZE_LOG2", 0x20, 4, 0, "descriptors = 2^n, n <= 15"),
+    rw("TX_SIZE_LOG2", 0x20, 4, 0, "descriptors = 2^n, 2 <= n <= 15"),
     rw("TX_CTRL", 0x28, 1, 0, "bit0 enable; writing 1 while disabled zeroes PROD and CONS"),
-    ro("TX_CONS", 0x2C, 0, "descriptors sent [15:0], free running (also written to the completion record)"),
+    ro("TX_CONS", 0x2C, 0, "descriptors done [15:0], free running (also written to the completion record)"),
     rw("TX_PROD", 0x30, 16, 0, "host: descriptors posted [15:0], free running (doorbell)"),
 ];
 
@@ -574,7 +574,7 @@ pub fn markdown() -> String {
     s.push_str("- **rx**: 2^RX_SIZE_LOG2 slots of 2^RX_SLOT_LOG2 bytes at RX_SLOT_BASE and as many 64-byte completions at RX_CPL_BASE. Frame i (free-running PROD index) goes to slot i mod N, its completion to entry i mod N, written after the slot data (same AXI ID, so in order). A frame is delivered only while PROD - CONS < N; otherwise it waits in the 512-beat frame FIFO; a frame that does not fit the FIFO (or is longer than a slot) is dropped whole and counted. Nothing else drops.\n");
     s.push_str("- **rx completion** (64 bytes): bytes 0..2 frame length; 2..4 bytes written to the slot; 4..6 flags (bit0 IPv4 csum ok, bit1 TCP csum ok, bit2 crc_ok, bit3 resync request, bit4 flow valid, bit5 bad FCS, bits 10:8 ranges); 6..8 flow; 8..12 resync TCP seq; 12..14 ring index; byte 15 bit 7 phase (1 on the first pass, flips per wrap); 16+12k: range k = frame offset u16, length u16, CID u16, reserved u16, data offset u32 (k < 4).\n");
     s.push_str("- **slot data**: beat k (frame bytes 64k..64k+63) is at slot offset 64k; beats whose every byte was placed are not written (the host takes them from the placed ranges); partly placed beats are written whole.\n");
-    s.push_str("- **tx**: 2^TX_SIZE_LOG2 descriptors of 16 bytes at TX_DESC_BASE: address u64 (64-byte aligned), length u16 (1..=16384; else skipped and counted). The host writes TX_PROD; the NIC reads descriptor TX_CONS mod N, fetches the frame (AXI4 reads, bursts <= 4 KiB, never across 4 KiB), sends it unchanged, then increments TX_CONS and writes a 64-byte record at TX_CPL_ADDR whose dword 0 is TX_CONS.\n");
+    s.push_str("- **tx**: 2^TX_SIZE_LOG2 descriptors of 16 bytes at TX_DESC_BASE: address u64 (64-byte aligned), length u16 (1..=16384; else skipped and counted). The host writes TX_PROD; the NIC reads descriptors in 64-byte lines (up to four, those posted when the line is read), fetches each frame (AXI4 reads, bursts <= 4 KiB, never across 4 KiB, several in flight), sends it unchanged, increments TX_CONS at its last beat and (re)writes a 64-byte record at TX_CPL_ADDR whose dword 0 is TX_CONS at the time of the write (records coalesce when frames finish back to back; one irq per record).\n");
     s.push_str("- **events**: 2^EV_SIZE_LOG2 entries of 16 bytes at EV_BASE, phase bit as rx. A full event ring stalls the command window (CMD_STATUS busy).\n");
     s
 }

@@ -430,8 +430,11 @@ reg  [404:0] fr;
 assign f_take = !fr_act && fq_v && r_rx_ctrl[0] && !rx_full && !rx_restart;
 assign b_take = fr_act && fr_left != 9'd0 && bq_v && rq_room;
 wire        cpl_push = fr_act && fr_left == 9'd0 && rq_room && cq_room;
-wire [15:0] rx_claim_n = rx_claim + {15'd0, cpl_push};
-wire [15:0] rx_used_n = rx_claim_n - r_rx_cons;
+// Ring full: PROD - CONS = N, i.e. same index mod N and not equal (no subtraction).
+function ring_full(input [15:0] p, input [15:0] c, input [15:0] m);
+  ring_full = (((p ^ c) & m) == 16'd0) && (p != c);
+endfunction
+reg  [15:0] rx_claim1;       // rx_claim + 1
 wire [63:0] rx_slot_base = {r_rx_slot_base_hi, r_rx_slot_base_lo[31:12], 12'd0};
 wire [63:0] rx_cpl_base = {r_rx_cpl_base_hi, r_rx_cpl_base_lo[31:12], 12'd0};
 wire        rx_wrap = (rx_claim & rx_mask) == rx_mask;
@@ -448,9 +451,9 @@ end
 always @(posedge clk) begin
   cnt_rx_cpl <= rx_cpl_done;
   // Full from the next CLAIM (CONS only grows: conservative for one cycle).
-  rx_full <= (rx_used_n & ~rx_mask) != 16'd0;
+  rx_full <= cpl_push ? ring_full(rx_claim1, r_rx_cons, rx_mask) : ring_full(rx_claim, r_rx_cons, rx_mask);
   if (rst) begin
-    rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
+    rx_prod <= 16'd0; rx_claim <= 16'd0; rx_claim1 <= 16'd1; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
     rq_wr <= 3'd0; rq_rd <= 3'd0; cq_wr <= 3'd0; cq_rd <= 3'd0; fr_act <= 1'b0; fr_left <= 9'd0; fr <= 405'd0;
   end else begin
     if (rq_pop) rq_rd <= rq_rd + 3'd1;
@@ -462,7 +465,8 @@ always @(posedge clk) begin
     if (cpl_push) begin
       cq_wr <= cq_wr + 3'd1;
       fr_act <= 1'b0;
-      rx_claim <= rx_claim + 16'd1;
+      rx_claim <= rx_claim1;
+      rx_claim1 <= rx_claim1 + 16'd1;
       if (rx_wrap) begin
         rx_phase <= !rx_phase; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
       end else begin
@@ -470,7 +474,7 @@ always @(posedge clk) begin
       end
     end
     if (rx_restart) begin
-      rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+      rx_prod <= 16'd0; rx_claim <= 16'd0; rx_claim1 <= 16'd1; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
     end
   end
 end
@@ -492,10 +496,9 @@ reg  [7:0]  ev_kind_q, ev_status_q;
 reg         cnt_ev, cnt_sk_add, cnt_sk_add_fail, cnt_sk_del, cnt_setup, cnt_setup_fail, cnt_teardown;
 wire        wa_done_ev;
 wire [63:0] ev_base = {r_ev_base_hi, r_ev_base_lo[31:12], 12'd0};
-wire [15:0] ev_used = ev_prod - r_ev_cons;
 assign ofl_ev_ready = (es == E_IDLE) && r_ev_ctrl[0] && !ev_full && !ev_restart;
 always @(posedge clk) begin
-  ev_full <= (ev_used & ~ev_mask) != 16'd0;
+  ev_full <= ring_full(ev_prod, r_ev_cons, ev_mask);
   {cnt_ev, cnt_sk_add, cnt_sk_add_fail, cnt_sk_del, cnt_setup, cnt_setup_fail, cnt_teardown} <= 7'd0;
   if (rst) begin
     es <= E_IDLE; ev_prod <= 16'd0; ev_phase <= 1'b1; ev_addr <= 64'd0; ev_entry <= 128'd0; ev_strb <= 64'd0;
@@ -536,41 +539,62 @@ always @(posedge clk) begin
 end
 
 // =====================================================================================
-// tx ring: one descriptor at a time. Read the descriptor's 64-byte line, then the frame in
-// bursts (<= 64 beats, never across 4 KiB), stream it out through a two-entry register
-// slice, then bump TX_CONS and write the completion record.
+// tx ring (TX_SIZE_LOG2 >= 2). The issuer walks the descriptors: it reads a descriptor line
+// (64 bytes = 4 descriptors, used for as many as were posted when it was read), then issues
+// the frame's read bursts (<= 64 beats, never across 4 KiB) without waiting for their data,
+// one read job per AR (8 deep). The receiver takes R beats in order: descriptor lines back
+// to the issuer, frame beats through a two-entry register slice to the MAC. At a frame's
+// last beat TX_CONS++, and the completion record (dword 0 = TX_CONS at the time it is
+// written) is rewritten.
 // =====================================================================================
-localparam [3:0] T_IDLE = 4'd0, T_DAR = 4'd1, T_DR = 4'd2, T_CHECK = 4'd3, T_FAR0 = 4'd4, T_FAR = 4'd5,
-                 T_FR = 4'd6, T_DONE = 4'd7, T_CWAIT = 4'd8;
-reg  [3:0]  ts;
-reg  [15:0] tx_cons;
-reg  [63:0] tx_desc_addr;
+localparam [2:0] A_IDLE = 3'd0, A_LWAIT = 3'd1, A_DESC = 3'd2, A_KEEP = 3'd3, A_KEEP2 = 3'd4, A_DATA = 3'd5;
+localparam [1:0] J_DESC = 2'd0, J_DATA = 2'd1, J_SKIP = 2'd2;
+reg  [2:0]  as;
+reg  [15:0] tx_cons;         // frames done (receiver)
+reg  [15:0] tx_next;         // next descriptor (issuer)
+reg  [63:0] tx_daddr;        // its address
+reg  [511:0] tx_line;        // the descriptor line read last
+reg         tx_line_v;
+reg  [2:0]  tx_line_left;    // descriptors of the line still usable from tx_daddr
 reg  [63:0] tx_faddr;        // next frame byte to fetch (64-byte aligned)
-reg  [15:0] tx_left;         // frame bytes still to fetch
 reg  [15:0] tx_len;
 reg  [6:0]  tx_to4k;         // beats to the next 4 KiB boundary (1..64)
-reg  [9:0]  tx_beats_left;   // beats still to fetch (ceil(tx_left / 64))
-reg         tx_err, tx_bad;
-reg         txc_req;
+reg  [9:0]  tx_beats_left;   // beats still to fetch
+reg         tx_bad, tx_avail, tx_wrap;
+reg  [63:0] tx_last_keep;    // keep of the frame's last beat
+reg         txc_req, txc_busy, txc_pend;
 reg         cnt_tx_frame, cnt_tx_bad, cnt_rd_err;
 reg  [15:0] cnt_tx_bytes;
 wire        wa_done_txc;
 wire [63:0] tx_desc_base = {r_tx_desc_base_hi, r_tx_desc_base_lo[31:12], 12'd0};
 wire [63:0] tx_cpl_addr = {r_tx_cpl_addr_hi, r_tx_cpl_addr_lo[31:6], 6'd0};
+// Read jobs: {len[15:0], keep[63:0], last of frame, beats - 1 [7:0], kind[1:0]}.
+reg  [90:0] tj [0:7];
+reg  [3:0]  tj_wr, tj_rd;
+wire        tj_room = !((tj_wr[3] != tj_rd[3]) && (tj_wr[2:0] == tj_rd[2:0]));
+wire        tj_v = tj_wr != tj_rd;
+wire [90:0] tj_head = tj[tj_rd[2:0]];
+// The receiver's current job.
+reg         cur_v, cur_last, rc_last, tx_err;
+reg  [1:0]  cur_kind;
+reg  [63:0] cur_keep;
+reg  [15:0] cur_len;
+reg  [7:0]  rc_left;
 // Register slice toward the MAC.
 reg         sk_v;
 reg  [511:0] sk_data;
 reg  [63:0] sk_keep;
 reg         sk_last, sk_user;
-wire        fr_phase = (ts == T_FR);
-assign m_axi_rready = (ts == T_DR) || (fr_phase && !sk_v);
-wire        r_beat = fr_phase && m_axi_rvalid && !sk_v;
 wire        r_err = m_axi_rresp != 2'b00;
-reg         in_last;         // tx_left <= 64
-reg  [63:0] tx_last_keep;    // keep of the frame's last beat
-wire [63:0] in_keep = in_last ? tx_last_keep : {64{1'b1}};
-wire        in_user = tx_err || r_err;
-wire [15:0] tx_desc_len = m_axi_rdata[{tx_desc_addr[5:4], 7'd64} +: 16];
+assign m_axi_rready = cur_v && (cur_kind == J_DESC || (cur_kind == J_DATA && !sk_v));
+wire        r_beat = cur_v && cur_kind == J_DATA && m_axi_rvalid && !sk_v;
+wire        r_desc = cur_v && cur_kind == J_DESC && m_axi_rvalid;
+wire        in_last = cur_last && rc_last;
+wire [63:0] in_keep = in_last ? cur_keep : {64{1'b1}};
+wire        in_user = (tx_err || r_err) && in_last;
+wire        cur_done = cur_v && (r_desc || (r_beat && rc_last) || cur_kind == J_SKIP);
+wire        frame_done = cur_v && ((r_beat && in_last) || cur_kind == J_SKIP);
+wire        cur_load = tj_v && (!cur_v || cur_done);
 always @(posedge clk) begin
   if (rst) begin
     m_axis_tx_tvalid <= 1'b0; sk_v <= 1'b0;
@@ -582,20 +606,51 @@ always @(posedge clk) begin
       m_axis_tx_tlast <= sk_last; m_axis_tx_tuser <= sk_user; sk_v <= 1'b0;
     end else begin
       m_axis_tx_tvalid <= r_beat;
-      m_axis_tx_tdata <= m_axi_rdata; m_axis_tx_tkeep <= in_keep; m_axis_tx_tlast <= in_last; m_axis_tx_tuser <= in_user && in_last;
+      m_axis_tx_tdata <= m_axi_rdata; m_axis_tx_tkeep <= in_keep; m_axis_tx_tlast <= in_last; m_axis_tx_tuser <= in_user;
     end
   end else if (r_beat) begin
-    sk_v <= 1'b1; sk_data <= m_axi_rdata; sk_keep <= in_keep; sk_last <= in_last; sk_user <= in_user && in_last;
+    sk_v <= 1'b1; sk_data <= m_axi_rdata; sk_keep <= in_keep; sk_last <= in_last; sk_user <= in_user;
   end
 end
-// Registered a cycle ahead (TX_CONS only moves in T_DONE, two cycles before T_IDLE).
-reg         tx_wrap, tx_pending;
+// Receiver.
 always @(posedge clk) begin
-  tx_wrap <= (tx_cons & tx_mask) == tx_mask;
-  tx_pending <= tx_cons != r_tx_prod && !tx_restart;
+  cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_tx_bytes <= 16'd0;
+  cnt_rd_err <= (r_beat || r_desc) && r_err;
+  if (r_desc) tx_line <= m_axi_rdata;
+  if (rst) begin
+    tj_rd <= 4'd0; cur_v <= 1'b0; cur_last <= 1'b0; rc_last <= 1'b0; tx_err <= 1'b0; cur_kind <= J_DESC;
+    cur_keep <= 64'd0; cur_len <= 16'd0; rc_left <= 8'd0; tx_cons <= 16'd0; tx_line_v <= 1'b0;
+    txc_req <= 1'b0; txc_busy <= 1'b0; txc_pend <= 1'b0;
+  end else begin
+    if (r_desc) tx_line_v <= 1'b1;
+    if (r_beat) begin
+      rc_left <= rc_left - 8'd1;
+      rc_last <= rc_left == 8'd1;
+      tx_err <= (tx_err || r_err) && !in_last;
+    end
+    if (cur_done) cur_v <= 1'b0;
+    if (cur_load) begin
+      cur_v <= 1'b1; tj_rd <= tj_rd + 4'd1;
+      cur_kind <= tj_head[1:0]; rc_left <= tj_head[9:2]; rc_last <= tj_head[9:2] == 8'd0;
+      cur_last <= tj_head[10]; cur_keep <= tj_head[74:11]; cur_len <= tj_head[90:75];
+    end
+    if (frame_done) begin
+      tx_cons <= tx_cons + 16'd1;
+      cnt_tx_frame <= cur_kind == J_DATA;
+      cnt_tx_bad <= cur_kind == J_SKIP;
+      cnt_tx_bytes <= (cur_kind == J_DATA) ? cur_len : 16'd0;
+      txc_pend <= 1'b1;
+    end
+    // Completion record: one write at a time, always carrying the newest TX_CONS.
+    if (wa_gnt[2]) txc_req <= 1'b0;
+    if (wa_done_txc) txc_busy <= 1'b0;
+    if (txc_pend && !txc_busy && !frame_done) begin txc_req <= 1'b1; txc_busy <= 1'b1; txc_pend <= 1'b0; end
+    if (tx_restart) tx_cons <= 16'd0;
+    if (as == A_IDLE && tx_line_left == 3'd0 && tx_avail && r_tx_ctrl[0] && !m_axi_arvalid && tj_room) tx_line_v <= 1'b0;
+  end
 end
-// The last beat's keep, from the descriptor's length (stable from T_CHECK to T_DONE).
-// Two register stages: lane 8a+b is kept if n = 0 (64), n[5:3] > a, or n[5:3] = a and n[2:0] > b.
+// The last beat's keep from tx_len, in two register stages (A_KEEP, A_KEEP2):
+// lane 8a+b is kept if n = 0 (64), n[5:3] > a, or n[5:3] = a and n[2:0] > b.
 reg  [7:0]  kl_hi_gt, kl_hi_eq, kl_lo_gt;
 reg         kl_zero;
 always @(posedge clk) begin
@@ -604,71 +659,68 @@ always @(posedge clk) begin
   kl_hi_eq <= 8'd1 << tx_len[5:3];
   kl_lo_gt <= {1'b0, tx_len[2:0] > 3'd6, tx_len[2:0] > 3'd5, tx_len[2:0] > 3'd4, tx_len[2:0] > 3'd3, tx_len[2:0] > 3'd2, tx_len[2:0] > 3'd1, tx_len[2:0] > 3'd0};
 %TX_KEEP%end
+// Issuer.
+wire [127:0] tx_desc = tx_line[{tx_daddr[5:4], 7'd0} +: 128];
+wire [15:0] tx_desc_len = tx_desc[79:64];
+wire [15:0] tx_posted = r_tx_prod - tx_next;
+wire [2:0]  tx_line_rem = 3'd4 - {1'b0, tx_daddr[5:4]};
+wire        tx_burst_last = tx_beats_left <= {3'd0, tx_to4k};
+wire [6:0]  tx_burst = tx_burst_last ? tx_beats_left[6:0] : tx_to4k;
 always @(posedge clk) begin
-  cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_rd_err <= 1'b0; cnt_tx_bytes <= 16'd0;
+  tx_avail <= tx_next != r_tx_prod && !tx_restart;
+  tx_wrap <= (tx_next & tx_mask) == tx_mask;
   if (rst) begin
-    ts <= T_IDLE; tx_cons <= 16'd0; tx_desc_addr <= 64'd0; tx_faddr <= 64'd0; tx_left <= 16'd0; tx_len <= 16'd0;
-    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; in_last <= 1'b0; tx_err <= 1'b0; tx_bad <= 1'b0; txc_req <= 1'b0;
+    as <= A_IDLE; tx_next <= 16'd0; tx_daddr <= 64'd0; tx_line_left <= 3'd0; tx_faddr <= 64'd0; tx_len <= 16'd0;
+    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; tx_bad <= 1'b0; tj_wr <= 4'd0;
     m_axi_arvalid <= 1'b0; m_axi_araddr <= 64'd0; m_axi_arlen <= 8'd0;
   end else if (tx_restart) begin
-    tx_cons <= 16'd0; tx_desc_addr <= tx_desc_base;
+    as <= A_IDLE; tx_next <= 16'd0; tx_daddr <= tx_desc_base; tx_line_left <= 3'd0;
   end else begin
-    case (ts)
-      T_IDLE: if (r_tx_ctrl[0] && tx_pending) begin
-        m_axi_araddr <= {tx_desc_addr[63:6], 6'd0}; m_axi_arlen <= 8'd0; m_axi_arvalid <= 1'b1;
-        ts <= T_DAR;
+    if (m_axi_arvalid && m_axi_arready) m_axi_arvalid <= 1'b0;
+    case (as)
+      A_IDLE: if (tx_avail && r_tx_ctrl[0]) begin
+        if (tx_line_left != 3'd0) as <= A_DESC;
+        else if (!m_axi_arvalid && tj_room) begin
+          m_axi_araddr <= {tx_daddr[63:6], 6'd0}; m_axi_arlen <= 8'd0; m_axi_arvalid <= 1'b1;
+          tj[tj_wr[2:0]] <= {16'd0, 64'd0, 1'b0, 8'd0, J_DESC};
+          tj_wr <= tj_wr + 4'd1;
+          tx_line_left <= (tx_posted < {13'd0, tx_line_rem}) ? tx_posted[2:0] : tx_line_rem;
+          as <= A_LWAIT;
+        end
       end
-      T_DAR: if (m_axi_arready) begin m_axi_arvalid <= 1'b0; ts <= T_DR; end
-      T_DR: if (m_axi_rvalid) begin
-        tx_faddr <= {m_axi_rdata[{tx_desc_addr[5:4], 7'd6} +: 58], 6'd0};
+      A_LWAIT: if (tx_line_v) as <= A_DESC;
+      A_DESC: begin
+        tx_faddr <= {tx_desc[63:6], 6'd0};
         tx_len <= tx_desc_len;
-        tx_left <= tx_desc_len;
         tx_bad <= tx_desc_len == 16'd0 || tx_desc_len > 16'd%MAX_FRAME%;
-        tx_err <= 1'b0;
-        cnt_rd_err <= r_err;
-        ts <= T_CHECK;
+        tx_beats_left <= tx_desc_len[15:6] + {9'd0, tx_desc_len[5:0] != 6'd0};
+        tx_to4k <= 7'd64 - {1'b0, tx_desc[11:6]};
+        tx_line_left <= tx_line_left - 3'd1;
+        tx_next <= tx_next + 16'd1;
+        tx_daddr <= tx_wrap ? tx_desc_base : tx_daddr + 64'd16;
+        as <= A_KEEP;
       end
-      T_CHECK: begin
-        in_last <= tx_left <= 16'd64;
-        tx_beats_left <= tx_left[15:6] + {9'd0, tx_left[5:0] != 6'd0};
-        tx_to4k <= 7'd64 - {1'b0, tx_faddr[11:6]};
-        ts <= tx_bad ? T_DONE : T_FAR0;
+      A_KEEP: as <= A_KEEP2;
+      A_KEEP2: as <= A_DATA;
+      A_DATA: if (!m_axi_arvalid && tj_room) begin
+        tj_wr <= tj_wr + 4'd1;
+        if (tx_bad) begin
+          tj[tj_wr[2:0]] <= {tx_len, 64'd0, 1'b1, 8'd0, J_SKIP};
+          as <= A_IDLE;
+        end else begin
+          m_axi_araddr <= tx_faddr; m_axi_arlen <= {1'b0, tx_burst} - 8'd1; m_axi_arvalid <= 1'b1;
+          tj[tj_wr[2:0]] <= {tx_len, tx_last_keep, tx_burst_last, {1'b0, tx_burst} - 8'd1, J_DATA};
+          tx_faddr <= tx_faddr + {51'd0, tx_burst, 6'd0};
+          tx_beats_left <= tx_beats_left - {3'd0, tx_burst};
+          tx_to4k <= 7'd64;
+          if (tx_burst_last) as <= A_IDLE;
+        end
       end
-      T_FAR0: begin
-        // Burst = min(beats left, beats to 4 KiB).
-        m_axi_araddr <= tx_faddr;
-        m_axi_arlen <= (tx_beats_left < {3'd0, tx_to4k}) ? tx_beats_left[7:0] - 8'd1 : {1'b0, tx_to4k} - 8'd1;
-        m_axi_arvalid <= 1'b1;
-        ts <= T_FAR;
-      end
-      T_FAR: if (m_axi_arready) begin m_axi_arvalid <= 1'b0; ts <= T_FR; end
-      T_FR: if (r_beat) begin
-        tx_left <= in_last ? 16'd0 : tx_left - 16'd64;
-        in_last <= in_last || tx_left <= 16'd128;
-        tx_faddr <= tx_faddr + 64'd64;
-        tx_beats_left <= tx_beats_left - 10'd1;
-        tx_to4k <= (tx_to4k == 7'd1) ? 7'd64 : tx_to4k - 7'd1;
-        if (r_err) begin tx_err <= 1'b1; cnt_rd_err <= 1'b1; end
-        if (m_axi_rlast) ts <= in_last ? T_DONE : T_FAR0;
-      end
-      T_DONE: begin
-        tx_cons <= tx_cons + 16'd1;
-        tx_desc_addr <= tx_wrap ? tx_desc_base : tx_desc_addr + 64'd16;
-        cnt_tx_frame <= !tx_bad;
-        cnt_tx_bad <= tx_bad;
-        cnt_tx_bytes <= tx_bad ? 16'd0 : tx_len;
-        txc_req <= 1'b1;
-        ts <= T_CWAIT;
-      end
-      T_CWAIT: begin
-        if (wa_gnt[2]) txc_req <= 1'b0;
-        if (wa_done_txc) ts <= T_IDLE;
-      end
-      default: ts <= T_IDLE;
+      default: as <= A_IDLE;
     endcase
   end
 end
-wire unused_r = &{1'b0, m_axi_rid, m_axi_bid, tx_desc_addr[3:0], ev_addr[3:0], pl_addr[5:0]};
+wire unused_r = &{1'b0, m_axi_rid, m_axi_bid, tx_daddr[3:0], ev_addr[3:0], pl_addr[5:0], tx_desc[127:80], tx_desc[5:0], m_axi_rlast};
 
 // =====================================================================================
 // AXI4 write arbiter: clients 0 rx (request FIFO: slot bursts from the data FIFO, or a
