@@ -10,6 +10,7 @@ use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
 use crate::placement::PlacementParams;
 use crate::testbench::verilog_for;
+use crate::core::CoreParams;
 
 pub struct TopBlock {
     /// Module and file name.
@@ -85,6 +86,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "placement: SGL pieces -> up to 4 DMA segments per beat, MPS/4 KiB splits, write coalescing",
         verilog: || verilog_for(&mut DmaWriter::new(PlacementParams::default()), "placement_dma"),
         max_luts: 600,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "ddpnic_core",
+        summary: "NIC core host interface: BAR0 AXI-Lite registers, rx ring writer (frame FIFO, whole-frame drops), event ring, tx ring, AXI4 write arbiter",
+        verilog: || crate::core::verilog(&CoreParams::default()),
+        max_luts: 12000,
         max_lut_levels: 6,
     }]
 }

@@ -2,6 +2,7 @@
 //! turns them into linted, synthesized Verilog.
 pub mod blocks;
 pub mod bytes;
+pub mod core;
 pub mod crc32c;
 pub mod parser;
 pub mod flow;

@@ -34,6 +34,8 @@ enum Step {
         #[arg(long, default_value = "build/bench")]
         out: PathBuf,
     },
+    /// Print the BAR0 register map (markdown; hdl/regmap/REGMAP.md is this output).
+    Regmap,
     /// Yosys synth_xilinx for UltraScale+; writes <block>.json and summary.md.
     Synth {
         #[arg(long, default_value = "build/verilog")]
@@ -73,6 +75,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("lint: {dirty} findings outside {}", waivers.display()));
             }
         }
+        Step::Regmap => print!("{}", ddpnic_regmap::markdown()),
         Step::Bench { out } => {
             let report = ddpnic_hdl::placement::bench::run(&out.join("placement"))?;
             print!("{report}");

@@ -1,0 +1,562 @@
+//! A test world for `ddpnic_core` in Verilator: the core is stepped from Rust one clock at a
+//! time (a generated C++ main on a pipe, as `placement::cosim`, but reporting the outputs
+//! *before* each rising edge, so every valid/ready handshake is seen exactly as the edge
+//! samples it), surrounded by
+//! - an AXI4 slave over a sparse host memory that serves reads, applies writes with their
+//!   strobes, logs them and checks the AXI rules (INCR, 64-byte beats, no burst across 4 KiB,
+//!   wlast on the last beat) and that every written byte lies in a registered region;
+//! - a BAR0 AXI-Lite master (blocking `read`/`write`, clocking the world meanwhile);
+//! - the MAC: frames queued into the rx port one beat a cycle (gaps optional), the tx port
+//!   collected into frames with random `tready`.
+//! AXI ready/valid randomness is seeded, so runs are reproducible.
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+pub type Port = (&'static str, usize);
+
+pub const INPUTS: &[Port] = &[
+    ("rst", 1),
+    ("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1),
+    ("m_axis_tx_tready", 1),
+    ("s_axil_awaddr", 16), ("s_axil_awvalid", 1), ("s_axil_wdata", 32), ("s_axil_wstrb", 4), ("s_axil_wvalid", 1), ("s_axil_bready", 1),
+    ("s_axil_araddr", 16), ("s_axil_arvalid", 1), ("s_axil_rready", 1),
+    ("m_axi_awready", 1), ("m_axi_wready", 1), ("m_axi_bid", 4), ("m_axi_bresp", 2), ("m_axi_bvalid", 1),
+    ("m_axi_arready", 1), ("m_axi_rid", 4), ("m_axi_rdata", 512), ("m_axi_rresp", 2), ("m_axi_rlast", 1), ("m_axi_rvalid", 1),
+];
+
+pub const OUTPUTS: &[Port] = &[
+    ("m_axis_tx_tdata", 512), ("m_axis_tx_tkeep", 64), ("m_axis_tx_tvalid", 1), ("m_axis_tx_tlast", 1), ("m_axis_tx_tuser", 1),
+    ("s_axil_awready", 1), ("s_axil_wready", 1), ("s_axil_bresp", 2), ("s_axil_bvalid", 1),
+    ("s_axil_arready", 1), ("s_axil_rdata", 32), ("s_axil_rresp", 2), ("s_axil_rvalid", 1),
+    ("m_axi_awid", 4), ("m_axi_awaddr", 64), ("m_axi_awlen", 8), ("m_axi_awsize", 3), ("m_axi_awburst", 2), ("m_axi_awvalid", 1),
+    ("m_axi_wdata", 512), ("m_axi_wstrb", 64), ("m_axi_wlast", 1), ("m_axi_wvalid", 1), ("m_axi_bready", 1),
+    ("m_axi_arid", 4), ("m_axi_araddr", 64), ("m_axi_arlen", 8), ("m_axi_arsize", 3), ("m_axi_arburst", 2), ("m_axi_arvalid", 1),
+    ("m_axi_rready", 1), ("irq", 1),
+];
+
+fn words(width: usize) -> usize {
+    width.div_ceil(64)
+}
+
+fn cpp_main(top: &str) -> String {
+    let mut m = format!(
+        "#include \"V{top}.h\"
+#include \"verilated.h\"
+#include <cstdio>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+static uint64_t hex64(char*& p) {{ while (*p == ' ') p++; return strtoull(p, &p, 16); }}
+static void hexwide(char*& p, uint32_t* w, int n) {{
+  while (*p == ' ') p++;
+  char* s = p; while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) p++;
+  for (int i = 0; i < n; i++) w[i] = 0;
+  int bit = 0;
+  for (char* q = p - 1; q >= s && bit < 32 * n; q--, bit += 4) {{
+    uint32_t d = (*q <= '9') ? (uint32_t)(*q - '0') : (uint32_t)(*q - 'a' + 10);
+    w[bit / 32] |= d << (bit % 32);
+  }}
+}}
+static char* putwide(char* o, const uint32_t* w, int n) {{
+  int i = n - 1; while (i > 0 && w[i] == 0) i--;
+  o += sprintf(o, \"%x\", w[i]);
+  for (i = i - 1; i >= 0; i--) o += sprintf(o, \"%08x\", w[i]);
+  *o++ = ' '; return o;
+}}
+int main(int argc, char** argv) {{
+  Verilated::commandArgs(argc, argv);
+  V{top}* m = new V{top};
+  m->clk = 0; m->eval();
+  static char out[1 << 16];
+  char* line = nullptr; size_t cap = 0;
+  while (getline(&line, &cap, stdin) > 0) {{
+    if (line[0] == 'q') break;
+    char* p = line;
+"
+    );
+    for (name, w) in INPUTS {
+        if *w <= 64 {
+            let _ = writeln!(m, "    m->{name} = hex64(p);");
+        } else {
+            let _ = writeln!(m, "    hexwide(p, (uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
+        }
+    }
+    // Outputs as the coming edge samples them, then the edge.
+    let _ = writeln!(m, "    m->eval();\n    char* o = out;");
+    for (name, w) in OUTPUTS {
+        if *w <= 64 {
+            let _ = writeln!(m, "    o += sprintf(o, \"%llx \", (unsigned long long)m->{name});");
+        } else {
+            let _ = writeln!(m, "    o = putwide(o, (const uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
+        }
+    }
+    let _ = write!(
+        m,
+        "    *o++ = '\\n'; *o = 0;
+    m->clk = 1; m->eval();
+    m->clk = 0; m->eval();
+    fputs(out, stdout); fflush(stdout);
+  }}
+  m->final(); delete m; return 0;
+}}
+"
+    );
+    m
+}
+
+/// Builds the core with Verilator in `dir` (reused when the Verilog is unchanged).
+pub fn build(dir: &Path, verilog: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let main = cpp_main("ddpnic_core");
+    let stamp = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (verilog, &main).hash(&mut h);
+        format!("{:016x}", h.finish())
+    };
+    let binary = dir.join("obj_dir").join("Vddpnic_core");
+    let stamp_file = dir.join("built.stamp");
+    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+        return Ok(binary);
+    }
+    std::fs::write(dir.join("ddpnic_core.v"), verilog).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("main.cpp"), main).map_err(|e| e.to_string())?;
+    let out = Command::new("verilator")
+        .current_dir(dir)
+        .args(["--cc", "--exe", "--build", "-Wall", "--x-initial", "unique", "--x-assign", "unique", "-O1"])
+        .args(["-CFLAGS", "-O1", "-j", "2", "--top-module", "ddpnic_core", "ddpnic_core.v", "main.cpp"])
+        .output()
+        .map_err(|e| format!("cannot run verilator (apt-get install verilator): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("verilator build failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    std::fs::write(&stamp_file, stamp).map_err(|e| e.to_string())?;
+    Ok(binary)
+}
+
+/// Values of the ports, by name; wide ports as little-endian u64 words.
+#[derive(Clone, Debug, Default)]
+pub struct Values(pub HashMap<&'static str, Vec<u64>>);
+
+impl Values {
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).map_or(0, |v| v[0])
+    }
+    pub fn bit(&self, name: &str) -> bool {
+        self.get(name) & 1 == 1
+    }
+    pub fn bytes(&self, name: &str, n: usize) -> Vec<u8> {
+        let v = &self.0[name];
+        (0..n).map(|i| (v[i / 8] >> (8 * (i % 8))) as u8).collect()
+    }
+    pub fn set(&mut self, name: &'static str, v: u64) {
+        self.0.insert(name, vec![v]);
+    }
+    pub fn set_bytes(&mut self, name: &'static str, bytes: &[u8]) {
+        let mut w = vec![0u64; bytes.len().div_ceil(8)];
+        for (i, b) in bytes.iter().enumerate() {
+            w[i / 8] |= (*b as u64) << (8 * (i % 8));
+        }
+        self.0.insert(name, w);
+    }
+}
+
+pub struct Dut {
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl Dut {
+    pub fn start(binary: &Path) -> Self {
+        let mut child = Command::new(binary).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start the model");
+        let stdin = BufWriter::new(child.stdin.take().unwrap());
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Self { child, stdin, stdout, line: String::new() }
+    }
+
+    /// Applies `inputs`, returns the outputs the rising edge then samples, and clocks it.
+    pub fn step(&mut self, inputs: &Values) -> Values {
+        self.line.clear();
+        for (name, width) in INPUTS {
+            let zero = vec![0u64; words(*width)];
+            let v = inputs.0.get(name).unwrap_or(&zero);
+            let top = v.iter().rposition(|&w| w != 0).unwrap_or(0);
+            let _ = write!(self.line, "{:x}", v.get(top).copied().unwrap_or(0));
+            for w in v[..top].iter().rev() {
+                let _ = write!(self.line, "{w:016x}");
+            }
+            self.line.push(' ');
+        }
+        self.line.push('\n');
+        self.stdin.write_all(self.line.as_bytes()).expect("model died");
+        self.stdin.flush().expect("model died");
+        let mut out = String::new();
+        self.stdout.read_line(&mut out).expect("model died");
+        assert!(!out.is_empty(), "model exited");
+        let mut vals = Values::default();
+        for (tok, (name, width)) in out.split_whitespace().zip(OUTPUTS) {
+            let n = words(*width);
+            let mut v = vec![0u64; n];
+            for (i, chunk) in tok.as_bytes().rchunks(16).enumerate().take(n) {
+                v[i] = u64::from_str_radix(std::str::from_utf8(chunk).unwrap(), 16).expect("hex");
+            }
+            vals.0.insert(name, v);
+        }
+        vals
+    }
+}
+
+impl Drop for Dut {
+    fn drop(&mut self) {
+        let _ = self.stdin.write_all(b"q\n");
+        let _ = self.stdin.flush();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small deterministic generator (xorshift64*), so the harness needs no dependencies.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Sparse host memory with a write log and the regions the core may write.
+#[derive(Default)]
+pub struct HostMemory {
+    pages: HashMap<u64, Box<[u8; 4096]>>,
+    /// (start, length, name): a write outside all of them is an error.
+    pub writable: Vec<(u64, u64, String)>,
+    pub errors: Vec<String>,
+    pub bytes_written: u64,
+}
+
+impl HostMemory {
+    pub fn read(&self, addr: u64) -> u8 {
+        self.pages.get(&(addr >> 12)).map_or(0, |p| p[(addr & 0xFFF) as usize])
+    }
+    pub fn write(&mut self, addr: u64, v: u8) {
+        self.pages.entry(addr >> 12).or_insert_with(|| Box::new([0; 4096]))[(addr & 0xFFF) as usize] = v;
+    }
+    pub fn read_bytes(&self, addr: u64, n: usize) -> Vec<u8> {
+        (0..n as u64).map(|i| self.read(addr + i)).collect()
+    }
+    pub fn write_bytes(&mut self, addr: u64, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            self.write(addr + i as u64, *b);
+        }
+    }
+    /// A DMA write by the core: checked against the regions.
+    fn dma_write(&mut self, addr: u64, v: u8) {
+        if !self.writable.iter().any(|(s, l, _)| (*s..s + l).contains(&addr)) && self.errors.len() < 20 {
+            self.errors.push(format!("DMA write outside every registered region at 0x{addr:x}"));
+        }
+        self.bytes_written += 1;
+        self.write(addr, v);
+    }
+}
+
+struct Burst {
+    addr: u64,
+    beats: u64,
+    done: u64,
+}
+
+/// How often the host side says ready (percent).
+#[derive(Clone, Copy, Debug)]
+pub struct Readiness {
+    pub aw: u64,
+    pub w: u64,
+    pub ar: u64,
+    pub r: u64,
+    pub tx: u64,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self { aw: 100, w: 100, ar: 100, r: 100, tx: 100 }
+    }
+}
+
+/// A beat for the MAC rx port (`None` = an idle cycle).
+pub type RxBeat = Option<(Vec<u8>, bool, bool)>;
+
+pub struct World {
+    dut: Dut,
+    pub cycle: u64,
+    pub mem: HostMemory,
+    pub rng: Rng,
+    pub ready: Readiness,
+    /// Beats still to present on the MAC rx port: (bytes <= 64, last, tuser).
+    pub rx_queue: VecDeque<RxBeat>,
+    /// Frames received on the MAC tx port: (bytes, tuser on the last beat).
+    pub tx_frames: Vec<(Vec<u8>, bool)>,
+    tx_cur: Vec<u8>,
+    pub irqs: u64,
+    aw: VecDeque<Burst>,
+    w_pending: VecDeque<(Vec<u8>, u64, bool)>,
+    b_pending: u64,
+    ar: VecDeque<Burst>,
+    /// Every AXI write burst: (address, beats).
+    pub write_bursts: Vec<(u64, u64)>,
+    pub read_bursts: Vec<(u64, u64)>,
+    lite: Values,
+    last_out: Option<Values>,
+    pub max_outstanding_reads: usize,
+}
+
+impl World {
+    pub fn new(binary: &Path, seed: u64) -> Self {
+        let mut w = Self {
+            dut: Dut::start(binary),
+            cycle: 0,
+            mem: HostMemory::default(),
+            rng: Rng::new(seed),
+            ready: Readiness::default(),
+            rx_queue: VecDeque::new(),
+            tx_frames: Vec::new(),
+            tx_cur: Vec::new(),
+            irqs: 0,
+            aw: VecDeque::new(),
+            w_pending: VecDeque::new(),
+            b_pending: 0,
+            ar: VecDeque::new(),
+            write_bursts: Vec::new(),
+            read_bursts: Vec::new(),
+            lite: Values::default(),
+            last_out: None,
+            max_outstanding_reads: 4,
+        };
+        // Reset for a few cycles.
+        let mut i = Values::default();
+        i.set("rst", 1);
+        for _ in 0..4 {
+            w.dut.step(&i);
+        }
+        w
+    }
+
+    /// Queues a frame for the MAC rx port (beats back to back).
+    pub fn send_frame(&mut self, frame: &[u8], bad_fcs: bool) {
+        let n = frame.len().div_ceil(64);
+        for (k, chunk) in frame.chunks(64).enumerate() {
+            self.rx_queue.push_back(Some((chunk.to_vec(), k + 1 == n, bad_fcs && k + 1 == n)));
+        }
+    }
+
+    /// One clock cycle of the whole world.
+    pub fn tick(&mut self) {
+        let mut i = self.lite.clone();
+        i.set("rst", 0);
+        // MAC rx.
+        let beat = self.rx_queue.pop_front().flatten();
+        if let Some((bytes, last, user)) = &beat {
+            i.set_bytes("s_axis_rx_tdata", bytes);
+            let keep = if bytes.len() == 64 { u64::MAX } else { (1u64 << bytes.len()) - 1 };
+            i.set("s_axis_rx_tkeep", keep);
+            i.set("s_axis_rx_tvalid", 1);
+            i.set("s_axis_rx_tlast", *last as u64);
+            i.set("s_axis_rx_tuser", *user as u64);
+        }
+        // Host side readiness.
+        let tx_ready = self.rng.chance(self.ready.tx);
+        let aw_ready = self.rng.chance(self.ready.aw);
+        let w_ready = self.rng.chance(self.ready.w);
+        let ar_ready = self.ar.len() < self.max_outstanding_reads && self.rng.chance(self.ready.ar);
+        i.set("m_axis_tx_tready", tx_ready as u64);
+        i.set("m_axi_awready", aw_ready as u64);
+        i.set("m_axi_wready", w_ready as u64);
+        i.set("m_axi_arready", ar_ready as u64);
+        i.set("m_axi_bvalid", (self.b_pending > 0) as u64);
+        // R: the head burst's next beat.
+        let r_valid = !self.ar.is_empty() && self.rng.chance(self.ready.r);
+        if r_valid {
+            let b = &self.ar[0];
+            let a = b.addr + 64 * b.done;
+            let data = self.mem.read_bytes(a, 64);
+            i.set_bytes("m_axi_rdata", &data);
+            i.set("m_axi_rvalid", 1);
+            i.set("m_axi_rlast", (b.done + 1 == b.beats) as u64);
+        }
+        let o = self.dut.step(&i);
+        self.cycle += 1;
+        if o.bit("irq") {
+            self.irqs += 1;
+        }
+        // tx
+        if o.bit("m_axis_tx_tvalid") && tx_ready {
+            let keep = o.get("m_axis_tx_tkeep");
+            let n = keep.trailing_ones() as usize;
+            assert!(keep == u64::MAX || keep == (1u64 << n) - 1, "tx tkeep not contiguous: {keep:x}");
+            let data = o.bytes("m_axis_tx_tdata", 64);
+            self.tx_cur.extend_from_slice(&data[..n]);
+            if o.bit("m_axis_tx_tlast") {
+                self.tx_frames.push((std::mem::take(&mut self.tx_cur), o.bit("m_axis_tx_tuser")));
+            } else {
+                assert_eq!(n, 64, "tx: a partial beat before the last one");
+            }
+        }
+        // AW
+        if o.bit("m_axi_awvalid") && aw_ready {
+            let (addr, len) = (o.get("m_axi_awaddr"), o.get("m_axi_awlen") + 1);
+            assert_eq!(o.get("m_axi_awsize"), 6, "awsize");
+            assert_eq!(o.get("m_axi_awburst"), 1, "awburst INCR");
+            assert_eq!(addr % 64, 0, "write burst address 0x{addr:x} not 64-byte aligned");
+            assert_eq!(addr >> 12, (addr + 64 * len - 1) >> 12, "write burst crosses 4 KiB: 0x{addr:x} x {len}");
+            self.aw.push_back(Burst { addr, beats: len, done: 0 });
+            self.write_bursts.push((addr, len));
+        }
+        if o.bit("m_axi_wvalid") && w_ready {
+            self.w_pending.push_back((o.bytes("m_axi_wdata", 64), o.get("m_axi_wstrb"), o.bit("m_axi_wlast")));
+        }
+        // Match W beats with AWs.
+        while !self.aw.is_empty() && !self.w_pending.is_empty() {
+            let (data, strb, last) = self.w_pending.pop_front().unwrap();
+            let b = &mut self.aw[0];
+            let a = b.addr + 64 * b.done;
+            b.done += 1;
+            assert_eq!(last, b.done == b.beats, "wlast at beat {} of {} (burst 0x{:x})", b.done, b.beats, b.addr);
+            let finished = b.done == b.beats;
+            for (k, &byte) in data.iter().enumerate() {
+                if strb >> k & 1 == 1 {
+                    self.mem.dma_write(a + k as u64, byte);
+                }
+            }
+            if finished {
+                self.aw.pop_front();
+                self.b_pending += 1;
+            }
+        }
+        if self.b_pending > 0 && o.bit("m_axi_bready") {
+            self.b_pending -= 1;
+        }
+        // AR / R
+        if o.bit("m_axi_arvalid") && ar_ready {
+            let (addr, len) = (o.get("m_axi_araddr"), o.get("m_axi_arlen") + 1);
+            assert_eq!(o.get("m_axi_arsize"), 6, "arsize");
+            assert_eq!(o.get("m_axi_arburst"), 1, "arburst INCR");
+            assert_eq!(addr % 64, 0, "read burst address not aligned");
+            assert_eq!(addr >> 12, (addr + 64 * len - 1) >> 12, "read burst crosses 4 KiB: 0x{addr:x} x {len}");
+            self.ar.push_back(Burst { addr, beats: len, done: 0 });
+            self.read_bursts.push((addr, len));
+        }
+        if r_valid && o.bit("m_axi_rready") {
+            let b = &mut self.ar[0];
+            b.done += 1;
+            if b.done == b.beats {
+                self.ar.pop_front();
+            }
+        }
+        self.last_out = Some(o);
+    }
+
+    pub fn run(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.tick();
+        }
+    }
+
+    /// Clocks until `done` holds (or panics after `limit` cycles).
+    pub fn run_until(&mut self, limit: u64, mut done: impl FnMut(&mut World) -> bool) {
+        for _ in 0..limit {
+            if done(self) {
+                return;
+            }
+            self.tick();
+        }
+        panic!("condition not reached within {limit} cycles (cycle {})", self.cycle);
+    }
+
+    /// BAR0 write (blocking).
+    pub fn write32(&mut self, addr: u16, value: u32) {
+        self.lite = Values::default();
+        self.lite.set("s_axil_awaddr", addr as u64);
+        self.lite.set("s_axil_awvalid", 1);
+        self.lite.set("s_axil_wdata", value as u64);
+        self.lite.set("s_axil_wstrb", 0xF);
+        self.lite.set("s_axil_wvalid", 1);
+        self.lite.set("s_axil_bready", 1);
+        for _ in 0..10_000 {
+            self.tick();
+            let o = self.last_out.as_ref().unwrap();
+            if o.bit("s_axil_awready") {
+                assert!(o.bit("s_axil_wready"), "awready without wready");
+                self.lite.set("s_axil_awvalid", 0);
+                self.lite.set("s_axil_wvalid", 0);
+                for _ in 0..100 {
+                    self.tick();
+                    if self.last_out.as_ref().unwrap().bit("s_axil_bvalid") {
+                        assert_eq!(self.last_out.as_ref().unwrap().get("s_axil_bresp"), 0);
+                        self.lite = Values::default();
+                        return;
+                    }
+                }
+                panic!("no write response");
+            }
+        }
+        panic!("BAR0 write to 0x{addr:x} never accepted");
+    }
+
+    /// BAR0 read (blocking).
+    pub fn read32(&mut self, addr: u16) -> u32 {
+        self.lite = Values::default();
+        self.lite.set("s_axil_araddr", addr as u64);
+        self.lite.set("s_axil_arvalid", 1);
+        self.lite.set("s_axil_rready", 1);
+        for _ in 0..1000 {
+            self.tick();
+            if self.last_out.as_ref().unwrap().bit("s_axil_arready") {
+                self.lite.set("s_axil_arvalid", 0);
+                for _ in 0..100 {
+                    self.tick();
+                    let o = self.last_out.as_ref().unwrap();
+                    if o.bit("s_axil_rvalid") {
+                        assert_eq!(o.get("s_axil_rresp"), 0);
+                        let v = o.get("s_axil_rdata") as u32;
+                        self.lite = Values::default();
+                        return v;
+                    }
+                }
+                panic!("no read data");
+            }
+        }
+        panic!("BAR0 read of 0x{addr:x} never accepted");
+    }
+
+    pub fn read64(&mut self, lo: u16) -> u64 {
+        let l = self.read32(lo) as u64;
+        l | (self.read32(lo + 4) as u64) << 32
+    }
+
+    pub fn counter(&mut self, name: &str) -> u64 {
+        self.read64(ddpnic_regmap::counter_addr(ddpnic_regmap::counter(name)))
+    }
+
+    pub fn reg(&mut self, name: &str) -> u32 {
+        self.read32(ddpnic_regmap::addr(name))
+    }
+
+    pub fn set(&mut self, name: &str, v: u32) {
+        self.write32(ddpnic_regmap::addr(name), v)
+    }
+}

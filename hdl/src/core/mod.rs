@@ -1,0 +1,210 @@
+//! `ddpnic_core`: the NIC core's host interface (issue 5): BAR0 registers over AXI-Lite, the
+//! rx ring writer (frame FIFO, whole-frame drops, slot bursts, completions), the event ring,
+//! the tx ring (descriptor and frame fetch by AXI4 reads) and the AXI4 write arbiter.
+//!
+//! Ports: `INTERFACE.md` (exactly). Registers and host-memory formats: the `ddpnic-regmap`
+//! crate (`hdl/regmap`), from which this module generates the register file, the read mux,
+//! the counters and the command/event codes, so the RTL and `REGMAP.md` cannot disagree.
+//! Design and the offload sideband: `README.md` beside this file.
+//!
+//! The Verilog is hand-written (`template.v`) with generated sections; `tests/core_*.rs`
+//! drive it in Verilator (lock-step co-simulation, [`crate::placement::cosim`]) against
+//! reference models written from the regmap's contract (ring behaviour, formats, counters).
+use crate::placement::subst;
+use ddpnic_regmap as rm;
+use std::fmt::Write as _;
+
+pub mod harness;
+
+
+/// Build-time parameters of the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoreParams {
+    /// Value of the identity block's BUILD register.
+    pub build: u32,
+}
+
+impl Default for CoreParams {
+    fn default() -> Self {
+        Self { build: 0x0000_0001 }
+    }
+}
+
+/// Increment of each counter: (Verilog expression, width in bits).
+fn counter_inc(name: &str) -> (&'static str, usize) {
+    match name {
+        "rx_nvme_tcp_sk_add" => ("cnt_sk_add", 1),
+        "rx_nvme_tcp_sk_add_fail" => ("cnt_sk_add_fail", 1),
+        "rx_nvme_tcp_sk_del" => ("cnt_sk_del", 1),
+        "rx_nvme_tcp_setup" => ("cnt_setup", 1),
+        "rx_nvme_tcp_setup_fail" => ("cnt_setup_fail", 1),
+        "rx_nvme_tcp_teardown" => ("cnt_teardown", 1),
+        "rx_nvme_tcp_drop" => ("1'b0", 1),
+        "rx_nvme_tcp_resync" => ("cnt_ofl_resync", 1),
+        "rx_nvme_tcp_packets" => ("cnt_ofl_packet", 1),
+        "rx_nvme_tcp_bytes" => ("ofl_stat_placed_bytes", 7),
+        "rx_frames" => ("cnt_rx_frame", 1),
+        "rx_bytes" => ("cnt_rx_bytes", 16),
+        "rx_crc_errors" => ("ofl_stat_crc_error", 1),
+        "rx_out_of_sync" => ("ofl_stat_out_of_sync", 1),
+        "rx_unknown_cid" => ("ofl_stat_unknown_cid", 1),
+        "rx_out_of_bounds" => ("ofl_stat_out_of_bounds", 1),
+        "rx_drop_ring_full" => ("cnt_drop_full", 1),
+        "tx_frames" => ("cnt_tx_frame", 1),
+        "rx_fcs_bad" => ("cnt_fcs_bad", 1),
+        "rx_drop_oversize" => ("cnt_drop_oversize", 1),
+        "rx_completions" => ("cnt_rx_cpl", 1),
+        "tx_bytes" => ("cnt_tx_bytes", 16),
+        "tx_bad_desc" => ("cnt_tx_bad", 1),
+        "events" => ("cnt_ev", 1),
+        "dma_write_errors" => ("cnt_wr_err", 1),
+        "dma_read_errors" => ("cnt_rd_err", 1),
+        other => panic!("counter {other} has no source in the core"),
+    }
+}
+
+/// Read value of a read-only register that is not a constant.
+fn ro_source(name: &str, params: &CoreParams) -> Option<String> {
+    Some(match name {
+        "RX_PROD" => "{16'd0, rx_prod}".into(),
+        "TX_CONS" => "{16'd0, tx_cons}".into(),
+        "EV_PROD" => "{16'd0, ev_prod}".into(),
+        "CMD_STATUS" => "{31'd0, cmd_pending}".into(),
+        "BUILD" => format!("32'h{:08X}", params.build),
+        _ => return None,
+    })
+}
+
+fn vname(reg: &str) -> String {
+    format!("r_{}", reg.to_lowercase())
+}
+
+/// `keep_count`: a thermometer t (t[i] = i < n, n = 1..64) to n.
+fn keep_count_expr() -> String {
+    let bits: Vec<String> = (0..7)
+        .rev()
+        .map(|b| {
+            let step = 1usize << (b + 1);
+            let half = 1usize << b;
+            let terms: Vec<String> = (0..)
+                .map(|k| (k * step + half, (k + 1) * step - 1))
+                .take_while(|&(lo, _)| lo <= 64)
+                .map(|(lo, hi)| if hi <= 63 { format!("(t[{}] & !t[{hi}])", lo - 1) } else { format!("t[{}]", lo - 1) })
+                .collect();
+            format!("({})", terms.join(" | "))
+        })
+        .collect();
+    format!("{{{}}}", bits.join(",\n    "))
+}
+
+fn generate(params: &CoreParams) -> String {
+    let flat = rm::flat();
+    let word = |name: &str| format!("14'h{:03X}", rm::addr(name) >> 2);
+    let cmd_args: Vec<&rm::FlatReg> = flat.iter().filter(|r| r.name.starts_with("CMD_ARG")).collect();
+    // Register file: every RW register, plus CMD_OP (write-only: holds the last word).
+    let stored: Vec<&rm::FlatReg> = flat.iter().filter(|r| r.access != rm::Access::Ro).collect();
+    let (mut decls, mut resets, mut writes) = (String::new(), String::new(), String::new());
+    for r in &stored {
+        let v = vname(&r.name);
+        let _ = writeln!(decls, "reg [{}:0] {v};", r.bits - 1);
+        let _ = writeln!(resets, "    {v} <= {}'d{};", r.bits, r.reset);
+        let value = if r.name == "ENABLE" { format!("w1_d[{}:0] & {}'d{}", r.bits - 1, r.bits, caps(params)) } else { format!("w1_d[{}:0]", r.bits - 1) };
+        let _ = writeln!(writes, "      if (w1_a == {}) {v} <= {value};", word(&r.name));
+    }
+    let unused_w1: Vec<String> = vec![];
+    let _ = unused_w1;
+    // Read mux.
+    let mut reads = String::new();
+    for r in flat.iter().filter(|r| !r.block.eq("stats") || r.name.ends_with("_TYPE") || r.name.ends_with("_VERSION") || r.name.ends_with("_NEXT")) {
+        let expr = if r.access != rm::Access::Ro {
+            if r.bits == 32 { vname(&r.name) } else { format!("{{{}'d0, {}}}", 32 - r.bits, vname(&r.name)) }
+        } else if r.name == "CAPS" {
+            format!("32'd{}", caps(params))
+        } else if let Some(e) = ro_source(&r.name, params) {
+            e
+        } else {
+            format!("32'h{:08X}", r.reset)
+        };
+        let _ = writeln!(reads, "      {}: rd2_reg <= {expr};", format_args!("14'h{:03X}", r.addr >> 2));
+    }
+    let (mut incs, mut counters, mut cnt_cases) = (String::new(), String::new(), String::new());
+    for (k, (name, _)) in rm::COUNTERS.iter().enumerate() {
+        let (src, w) = counter_inc(name);
+        let _ = writeln!(incs, "wire [{}:0] inc_{name} = {src};", w - 1);
+        let _ = writeln!(counters, "reg [63:0] c_{name};\nalways @(posedge clk) if (rst) c_{name} <= 64'd0; else c_{name} <= c_{name} + {{{}'d0, inc_{name}}};", 64 - w);
+        let _ = writeln!(cnt_cases, "      13'h{:04X}: begin rd2_is_cnt <= 1'b1; rd2_cnt <= c_{name}; end", rm::counter_addr(k) >> 3);
+    }
+    let mask_of: Vec<String> = (0..15).rev().map(|i| format!("(n > 4'd{i})")).collect();
+    let keep_of: Vec<String> = (0..64).rev().map(|i| if i == 63 { "(n == 6'd0)".to_string() } else { format!("(n == 6'd0 || n > 6'd{i})") }).collect();
+    let args_cat: Vec<String> = cmd_args.iter().rev().map(|r| vname(&r.name)).collect();
+    let vars: Vec<(&str, String)> = vec![
+        ("A_CMD_OP", word("CMD_OP")),
+        ("A_RX_CTRL", word("RX_CTRL")),
+        ("A_TX_CTRL", word("TX_CTRL")),
+        ("A_EV_CTRL", word("EV_CTRL")),
+        ("A_CMD_FIRST", format!("14'h{:03X}", rm::block(rm::blk::COMMAND).base >> 2)),
+        ("A_CMD_LAST", format!("14'h{:03X}", (rm::block(rm::blk::COMMAND).base + 0xFC) >> 2)),
+        ("RW_DECLS", decls),
+        ("RW_RESETS", resets),
+        ("RW_WRITES", writes),
+        ("CMD_ARGS_CAT", args_cat.join(", ")),
+        ("EVS_UNSUPPORTED", rm::ev_status::UNSUPPORTED.to_string()),
+        ("EVS_BAD_OPCODE", rm::ev_status::BAD_OPCODE.to_string()),
+        ("OP_FLOW_ADD", rm::op::FLOW_ADD.to_string()),
+        ("OP_FLOW_DEL", rm::op::FLOW_DEL.to_string()),
+        ("OP_TAG_SETUP", rm::op::TAG_SETUP.to_string()),
+        ("OP_TAG_ENTRY", rm::op::TAG_ENTRY.to_string()),
+        ("OP_TAG_TEARDOWN", rm::op::TAG_TEARDOWN.to_string()),
+        ("OP_RESYNC", rm::op::RESYNC.to_string()),
+        ("EV_FLOW_ADD", rm::ev::FLOW_ADD.to_string()),
+        ("EV_FLOW_DEL", rm::ev::FLOW_DEL.to_string()),
+        ("EV_SETUP", rm::ev::SETUP.to_string()),
+        ("EV_TEARDOWN_DONE", rm::ev::TEARDOWN_DONE.to_string()),
+        ("EV_CMD_ERROR", rm::ev::CMD_ERROR.to_string()),
+        ("MASK_OF", format!("{{1'b0, {}}}", mask_of.join(", "))),
+        ("KEEP_OF", format!("{{{}}}", keep_of.join(",\n    "))),
+        ("KEEP_COUNT", keep_count_expr()),
+        ("MAX_FRAME", rm::MAX_FRAME.to_string()),
+        ("COUNTER_INCS", incs),
+        ("COUNTERS", counters),
+        ("READ_CASES", reads),
+        ("CNT_CASES", cnt_cases),
+    ];
+    subst(TEMPLATE, &vars)
+}
+
+/// CAPS of this build: nothing until the offload pipeline is in the core.
+fn caps(_params: &CoreParams) -> u32 {
+    0
+}
+
+const TEMPLATE: &str = include_str!("template.v");
+
+/// The Verilog of `ddpnic_core` (one module, no sub-modules).
+pub fn verilog(params: &CoreParams) -> String {
+    generate(params)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keep_count_matches_popcount() {
+        // Evaluate the generated expression in Rust for every n.
+        let expr = super::keep_count_expr();
+        for n in 1..=64usize {
+            let t = |i: usize| i < n;
+            let bits: Vec<bool> = expr
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(",\n    ")
+                .map(|group| {
+                    group.trim_matches(|c| c == '(' || c == ')').split(" | ").any(|term| {
+                        let idx: Vec<usize> = term.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+                        if idx.len() == 2 { t(idx[0]) && !t(idx[1]) } else { t(idx[0]) }
+                    })
+                })
+                .collect();
+            let v = bits.iter().fold(0usize, |acc, &b| (acc << 1) | b as usize);
+            assert_eq!(v, n, "keep_count of {n} bytes");
+        }
+    }
+}
