@@ -189,14 +189,15 @@ impl HostMemory {
     // ------------------------------------------------------------------ allocator
 
     /// Reserves `len` bytes aligned to `align` (a power of two, at least 64) and zeroes them.
-    /// DMA reads may touch allocated memory; DMA writes need a live region as well.
+    /// DMA reads may touch allocated memory, rounded up to whole 64-byte lines (a DMA engine
+    /// reads whole beats; an IOMMU maps whole pages); DMA writes need a live region as well.
     pub fn alloc(&mut self, len: u64, align: u64) -> u64 {
         let align = align.max(64);
         assert!(align.is_power_of_two(), "alignment {align} is not a power of two");
         let addr = (self.next_alloc + align - 1) & !(align - 1);
         // leave a guard gap after every allocation so overruns land in unallocated memory
         self.next_alloc = addr + len.max(1) + 4096;
-        self.allocated.insert(addr, addr + len);
+        self.allocated.insert(addr, addr + len.div_ceil(64) * 64);
         let zeros = vec![0u8; len as usize];
         self.write(addr, &zeros);
         addr
