@@ -344,10 +344,23 @@ impl Nic {
         self.mem.alloc(len, align)
     }
 
+    /// Releases an allocation (see [`HostMemory::free`]).
+    pub fn free(&mut self, addr: u64) -> bool {
+        self.mem.free(addr)
+    }
+
+    /// Process memory behind an allocation, for a driver that maps DMA buffers as pointers
+    /// (see [`HostMemory::host_ptr`]).
+    pub fn host_ptr(&mut self, addr: u64) -> Option<(*mut u8, usize)> {
+        self.mem.host_ptr(addr)
+    }
+
+    /// Declares `[addr, addr + len)` writable by the NIC's DMA (see [`HostMemory::add_region`]).
     pub fn add_region(&mut self, addr: u64, len: u64, name: impl Into<String>) -> RegionId {
         self.mem.add_region(addr, len, name)
     }
 
+    /// Ends a live region (teardown): NIC writes there are errors from now on.
     pub fn remove_region(&mut self, id: RegionId) -> bool {
         self.mem.remove_region(id)
     }

@@ -78,12 +78,19 @@ impl fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
-/// Sparse host memory (zero where never written) with an allocator and live regions.
+/// One allocation: its bytes live in a heap block that never moves, so a driver may hold a
+/// raw pointer to them ([`HostMemory::host_ptr`]) the way it holds a DMA buffer's mapping.
+struct Alloc {
+    data: Box<[u8]>,
+}
+
+/// Host memory: allocations backed by real process memory, sparse pages (zero where never
+/// written) everywhere else, live regions, the write log and the errors found.
 pub struct HostMemory {
     pages: HashMap<u64, Box<[u8; PAGE as usize]>>,
     next_alloc: u64,
-    /// start -> end (exclusive) of every allocation
-    allocated: BTreeMap<u64, u64>,
+    /// start -> allocation (length a multiple of 64 bytes)
+    allocs: BTreeMap<u64, Alloc>,
     regions: BTreeMap<u64, Vec<Region>>,
     by_id: HashMap<RegionId, u64>,
     next_region: u64,
@@ -106,7 +113,7 @@ impl HostMemory {
         HostMemory {
             pages: HashMap::new(),
             next_alloc: Self::ALLOC_BASE,
-            allocated: BTreeMap::new(),
+            allocs: BTreeMap::new(),
             regions: BTreeMap::new(),
             by_id: HashMap::new(),
             next_region: 1,
@@ -123,16 +130,51 @@ impl HostMemory {
         self.pages.entry(addr / PAGE).or_insert_with(|| Box::new([0; PAGE as usize]))
     }
 
+    /// The allocation holding `addr`: (start, allocation).
+    #[inline]
+    fn alloc_at(&self, addr: u64) -> Option<(u64, &Alloc)> {
+        match self.allocs.range(..=addr).next_back() {
+            Some((&a, al)) if addr < a + al.data.len() as u64 => Some((a, al)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn alloc_at_mut(&mut self, addr: u64) -> Option<(u64, &mut Alloc)> {
+        match self.allocs.range_mut(..=addr).next_back() {
+            Some((&a, al)) if addr < a + al.data.len() as u64 => Some((a, al)),
+            _ => None,
+        }
+    }
+
+    /// Bytes from `a` up to the end of its allocation or page, whichever backs it.
+    fn chunk_len(&self, a: u64, want: usize) -> usize {
+        match self.alloc_at(a) {
+            Some((start, al)) => (start + al.data.len() as u64 - a).min(want as u64) as usize,
+            None => {
+                let to_page = (PAGE - a % PAGE) as usize;
+                // do not run into a later allocation
+                let next = self.allocs.range(a..).next().map(|(&s, _)| (s - a) as usize).unwrap_or(usize::MAX);
+                to_page.min(next).min(want)
+            }
+        }
+    }
+
     /// Reads host memory (never-written bytes read as 0). Not a DMA: never checked or logged.
     pub fn read(&self, addr: u64, buf: &mut [u8]) {
         let mut done = 0usize;
         while done < buf.len() {
             let a = addr + done as u64;
-            let off = (a % PAGE) as usize;
-            let n = (PAGE as usize - off).min(buf.len() - done);
-            match self.pages.get(&(a / PAGE)) {
-                Some(p) => buf[done..done + n].copy_from_slice(&p[off..off + n]),
-                None => buf[done..done + n].fill(0),
+            let n = self.chunk_len(a, buf.len() - done);
+            match self.alloc_at(a) {
+                Some((start, al)) => {
+                    let o = (a - start) as usize;
+                    buf[done..done + n].copy_from_slice(&al.data[o..o + n]);
+                }
+                None => match self.pages.get(&(a / PAGE)) {
+                    Some(p) => buf[done..done + n].copy_from_slice(&p[(a % PAGE) as usize..(a % PAGE) as usize + n]),
+                    None => buf[done..done + n].fill(0),
+                },
             }
             done += n;
         }
@@ -161,9 +203,17 @@ impl HostMemory {
         let mut done = 0usize;
         while done < data.len() {
             let a = addr + done as u64;
-            let off = (a % PAGE) as usize;
-            let n = (PAGE as usize - off).min(data.len() - done);
-            self.page(a)[off..off + n].copy_from_slice(&data[done..done + n]);
+            let n = self.chunk_len(a, data.len() - done);
+            match self.alloc_at_mut(a) {
+                Some((start, al)) => {
+                    let o = (a - start) as usize;
+                    al.data[o..o + n].copy_from_slice(&data[done..done + n]);
+                }
+                None => {
+                    let off = (a % PAGE) as usize;
+                    self.page(a)[off..off + n].copy_from_slice(&data[done..done + n]);
+                }
+            }
             done += n;
         }
     }
@@ -176,40 +226,75 @@ impl HostMemory {
         self.write(addr, &v.to_le_bytes())
     }
 
-    /// The 64 bytes of the aligned line holding `addr` (the DMA read path).
+    /// The 64 bytes of the aligned line holding `addr` (the DMA read path). Allocations are
+    /// 64-byte aligned and sized, so a line is wholly inside one or wholly outside all.
     #[inline]
     pub(crate) fn read_line(&self, addr: u64, out: &mut [u8; 64]) {
         let a = addr & !63;
+        if let Some((start, al)) = self.alloc_at(a) {
+            let o = (a - start) as usize;
+            out.copy_from_slice(&al.data[o..o + 64]);
+            return;
+        }
         match self.pages.get(&(a / PAGE)) {
             Some(p) => out.copy_from_slice(&p[(a % PAGE) as usize..(a % PAGE) as usize + 64]),
             None => out.fill(0),
         }
     }
 
+    #[inline]
+    fn line_mut(&mut self, line: u64) -> &mut [u8] {
+        if self.alloc_at(line).is_some() {
+            let (start, al) = self.alloc_at_mut(line).unwrap();
+            let o = (line - start) as usize;
+            return &mut al.data[o..o + 64];
+        }
+        let o = (line % PAGE) as usize;
+        &mut self.page(line)[o..o + 64]
+    }
+
     // ------------------------------------------------------------------ allocator
 
-    /// Reserves `len` bytes aligned to `align` (a power of two, at least 64) and zeroes them.
-    /// DMA reads may touch allocated memory, rounded up to whole 64-byte lines (a DMA engine
-    /// reads whole beats; an IOMMU maps whole pages); DMA writes need a live region as well.
+    /// Reserves `len` bytes (rounded up to 64) aligned to `align` (a power of two, at least 64),
+    /// zeroed and backed by process memory ([`host_ptr`](Self::host_ptr)). DMA reads may
+    /// touch allocated memory (whole 64-byte lines: a DMA engine reads whole beats); DMA
+    /// writes need a live region as well. Addresses are never reused, and a guard gap follows
+    /// every allocation so overruns land in unallocated memory.
     pub fn alloc(&mut self, len: u64, align: u64) -> u64 {
         let align = align.max(64);
         assert!(align.is_power_of_two(), "alignment {align} is not a power of two");
+        let size = len.max(1).div_ceil(64) * 64;
         let addr = (self.next_alloc + align - 1) & !(align - 1);
-        // leave a guard gap after every allocation so overruns land in unallocated memory
-        self.next_alloc = addr + len.max(1) + 4096;
-        self.allocated.insert(addr, addr + len.div_ceil(64) * 64);
-        let zeros = vec![0u8; len as usize];
-        self.write(addr, &zeros);
+        self.next_alloc = addr + size + PAGE;
+        self.allocs.insert(addr, Alloc { data: vec![0u8; size as usize].into_boxed_slice() });
         addr
     }
 
-    /// Forgets an allocation made by [`alloc`](Self::alloc) (its addresses are not reused).
+    /// Releases an allocation made by [`alloc`](Self::alloc): its memory is freed (pointers
+    /// from `host_ptr` dangle) and later DMA there reads unallocated memory. False if unknown.
     pub fn free(&mut self, addr: u64) -> bool {
-        self.allocated.remove(&addr).is_some()
+        self.allocs.remove(&addr).is_some()
+    }
+
+    /// Process memory backing `addr`, and how many bytes from there to the allocation's end.
+    /// The pointer stays valid until [`free`](Self::free) or the memory is dropped; the
+    /// simulation only touches it inside `Nic` calls (a single-threaded world).
+    pub fn host_ptr(&mut self, addr: u64) -> Option<(*mut u8, usize)> {
+        let (start, al) = self.alloc_at_mut(addr)?;
+        let o = (addr - start) as usize;
+        Some((unsafe { al.data.as_mut_ptr().add(o) }, al.data.len() - o))
     }
 
     pub fn is_allocated(&self, addr: u64, len: u64) -> bool {
-        covered(&self.allocated, addr, len, |e| *e)
+        let mut pos = addr;
+        let end = addr + len.max(1);
+        while pos < end {
+            match self.alloc_at(pos) {
+                Some((s, al)) => pos = s + al.data.len() as u64,
+                None => return false,
+            }
+        }
+        true
     }
 
     // ------------------------------------------------------------------ live regions
@@ -268,14 +353,13 @@ impl HostMemory {
         if strobe == 0 {
             return;
         }
-        let page = self.page(line);
-        let base = (line % PAGE) as usize;
+        let dst = self.line_mut(line);
         if strobe == u64::MAX {
-            page[base..base + 64].copy_from_slice(data);
+            dst.copy_from_slice(data);
         } else {
             for lane in 0..64 {
                 if strobe >> lane & 1 == 1 {
-                    page[base + lane] = data[lane];
+                    dst[lane] = data[lane];
                 }
             }
         }
@@ -339,18 +423,6 @@ impl HostMemory {
     }
 }
 
-fn covered<V>(map: &BTreeMap<u64, V>, addr: u64, len: u64, end_of: impl Fn(&V) -> u64) -> bool {
-    let mut pos = addr;
-    let end = addr + len.max(1);
-    while pos < end {
-        match map.range(..=pos).next_back() {
-            Some((_, v)) if end_of(v) > pos => pos = end_of(v),
-            _ => return false,
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +461,31 @@ mod tests {
         assert_eq!(m.take_write_log(), vec![DmaWrite { cycle: 7, id: 3, addr: a + 4, len: 24 }]);
         assert_eq!(m.read_vec(a, 32)[4..28], [0xAB; 24]);
         assert_eq!(m.read_vec(a, 4), [0; 4]);
+    }
+
+    #[test]
+    fn allocations_are_process_memory() {
+        let mut m = HostMemory::new();
+        let a = m.alloc(100, 4096);
+        let b = m.alloc(64, 64);
+        assert_eq!(a % 4096, 0);
+        assert!(b >= a + 128 + 4096, "guard gap");
+        let (p, n) = m.host_ptr(a + 10).unwrap();
+        assert_eq!(n, 118);
+        unsafe { *p = 7 };
+        assert_eq!(m.read_vec(a + 10, 1), [7]);
+        // a host write spanning an allocation and unallocated memory after it
+        m.write(a + 120, &[1; 16]);
+        assert_eq!(m.read_vec(a + 120, 16), [1; 16]);
+        assert!(m.is_allocated(a, 128) && !m.is_allocated(a, 129));
+        let mut line = [0u8; 64];
+        m.read_line(a + 64, &mut line);
+        assert_eq!(line[56..], [1; 8]);
+        assert!(m.free(a));
+        assert!(m.host_ptr(a).is_none() && !m.is_allocated(a, 1));
+        // unallocated memory is sparse and reads zero until written
+        assert_eq!(m.read_u64(0x40), 0);
+        m.write_u64(0x40, 9);
+        assert_eq!(m.read_u64(0x40), 9);
     }
 }
