@@ -88,6 +88,15 @@ fn main() {
                 let _ = std::fs::remove_dir_all(&tmp);
             }
             println!("cargo:warning=ddpnic-sim: Verilated {top} in {:.1} s", t0.elapsed().as_secs_f64());
+            // keep one build per top: drop those of older Verilog
+            let keep = dir.file_name().unwrap().to_owned();
+            for e in std::fs::read_dir(&cache).unwrap().flatten() {
+                let name = e.file_name();
+                let n = name.to_string_lossy();
+                if name != keep && n.starts_with(&format!("{top}-")) && !n.contains(".tmp") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
         }
         let obj = dir.join("obj");
         println!("cargo:rustc-link-search=native={}", obj.display());

@@ -190,6 +190,17 @@ impl Default for MemConfig {
     }
 }
 
+/// A write data beat, held until its burst's address has arrived.
+struct WBeat {
+    data: [u8; 64],
+    strb: u64,
+    last: bool,
+    cycle: u64,
+}
+
+/// Write data beats the slave buffers ahead of their address.
+const WBUF_BEATS: usize = 256;
+
 struct Burst {
     id: u8,
     addr: u64,
@@ -244,6 +255,7 @@ pub(crate) struct AxiSlave {
     pub cfg: MemConfig,
     rng: Rng,
     writes: VecDeque<Burst>,
+    wbuf: VecDeque<WBeat>,
     wfirst: bool,
     bq: VecDeque<(u8, u64)>,
     reads: VecDeque<Burst>,
@@ -289,6 +301,7 @@ impl AxiSlave {
             rng: Rng::new(cfg.seed),
             cfg,
             writes: VecDeque::new(),
+            wbuf: VecDeque::new(),
             wfirst: true,
             bq: VecDeque::new(),
             reads: VecDeque::new(),
@@ -301,13 +314,14 @@ impl AxiSlave {
 
     pub fn reset(&mut self) {
         self.writes.clear();
+        self.wbuf.clear();
         self.bq.clear();
         self.reads.clear();
         self.wfirst = true;
     }
 
     pub fn idle(&self) -> bool {
-        self.writes.is_empty() && self.bq.is_empty() && self.reads.is_empty()
+        self.writes.is_empty() && self.wbuf.is_empty() && self.bq.is_empty() && self.reads.is_empty()
     }
 
     #[inline]
@@ -319,7 +333,7 @@ impl AxiSlave {
     pub fn drive(&mut self, cycle: u64, mem: &HostMemory) {
         let aw = self.writes.len() < self.cfg.max_outstanding && self.go();
         self.awready.set(aw as u64);
-        let w = !self.writes.is_empty() && self.go();
+        let w = self.wbuf.len() < WBUF_BEATS && self.go();
         self.wready.set(w as u64);
         let go = self.go();
         match self.bq.front() {
@@ -365,6 +379,44 @@ impl AxiSlave {
         }
     }
 
+    fn apply_beat(&mut self, w: WBeat, mem: &mut HostMemory) {
+        let cycle = w.cycle;
+        let b = self.writes.front_mut().unwrap();
+        if self.wfirst {
+            b.cycle = cycle;
+            self.wfirst = false;
+        }
+        let a = b.beat_addr(b.next);
+        let mut strb = w.strb;
+        // lanes this beat may carry: [a, aligned(a) + 2^size) within the 64-byte line
+        let lo = (a & 63) as u32;
+        let hi = ((a & !((1u64 << b.size) - 1)) & 63) as u32 + (1u32 << b.size);
+        let allowed = keep_mask(hi as usize) & !keep_mask(lo as usize);
+        if strb & !allowed != 0 {
+            mem.errors.push(SimError::Protocol {
+                what: format!("WSTRB {strb:#018x} outside the beat's lanes {lo}..{hi} (beat {} at {a:#x})", b.next),
+                cycle,
+            });
+            strb &= allowed;
+        }
+        let (id, bcycle) = (b.id, b.cycle);
+        mem.dma_write_line(a & !63, &w.data, strb, cycle, id, bcycle);
+        self.write_bytes += strb.count_ones() as u64;
+        b.next += 1;
+        let last = b.next == b.beats;
+        if w.last != last {
+            mem.errors.push(SimError::Protocol {
+                what: format!("WLAST={} on beat {} of a {}-beat burst at {:#x}", w.last as u8, b.next - 1, b.beats, b.addr),
+                cycle,
+            });
+        }
+        if last || w.last {
+            self.bq.push_back((id, cycle + self.cfg.write_latency));
+            self.writes.pop_front();
+            self.wfirst = true;
+        }
+    }
+
     #[inline]
     pub fn sample(&mut self, cycle: u64, mem: &mut HostMemory) {
         if self.awvalid.get_bit() && self.awready.get_bit() {
@@ -375,43 +427,14 @@ impl AxiSlave {
             self.write_bursts += 1;
         }
         if self.wvalid.get_bit() && self.wready.get_bit() {
-            let b = self.writes.front_mut().expect("wready only with a burst");
-            if self.wfirst {
-                b.cycle = cycle;
-                self.wfirst = false;
-            }
-            let a = b.beat_addr(b.next);
-            let mut strb = self.wstrb.get();
-            // lanes this beat may carry: [a, aligned(a) + 2^size) within the 64-byte line
-            let lo = (a & 63) as u32;
-            let hi = ((a & !((1u64 << b.size) - 1)) & 63) as u32 + (1u32 << b.size);
-            let allowed = keep_mask(hi as usize) & !keep_mask(lo as usize);
-            if strb & !allowed != 0 {
-                mem.errors.push(SimError::Protocol {
-                    what: format!("WSTRB {strb:#018x} outside the beat's lanes {lo}..{hi} (beat {} at {a:#x})", b.next),
-                    cycle,
-                });
-                strb &= allowed;
-            }
             let mut data = [0u8; 64];
             self.wdata.get_bytes(&mut data);
-            let (id, bcycle) = (b.id, b.cycle);
-            mem.dma_write_line(a & !63, &data, strb, cycle, id, bcycle);
-            self.write_bytes += strb.count_ones() as u64;
-            b.next += 1;
-            let last = b.next == b.beats;
-            let wlast = self.wlast.get_bit();
-            if wlast != last {
-                mem.errors.push(SimError::Protocol {
-                    what: format!("WLAST={} on beat {} of a {}-beat burst at {:#x}", wlast as u8, b.next - 1, b.beats, b.addr),
-                    cycle,
-                });
-            }
-            if last || wlast {
-                self.bq.push_back((id, cycle + self.cfg.write_latency));
-                self.writes.pop_front();
-                self.wfirst = true;
-            }
+            self.wbuf.push_back(WBeat { data, strb: self.wstrb.get(), last: self.wlast.get_bit(), cycle });
+        }
+        // write data may come before, with or after its address
+        while !self.writes.is_empty() && !self.wbuf.is_empty() {
+            let beat = self.wbuf.pop_front().unwrap();
+            self.apply_beat(beat, mem);
         }
         if self.bvalid.get_bit() && self.bready.get_bit() {
             self.bq.pop_front();

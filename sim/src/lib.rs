@@ -52,6 +52,9 @@ pub struct NicConfig {
     pub mmio_timeout: u64,
     /// Panic at the cycle of the first error instead of collecting errors for [`Nic::check`].
     pub fail_fast: bool,
+    /// Extra cycles every BAR0 read costs after its response (a PCIe MMIO read is ~1 us, 250
+    /// cycles, on a board; 0 keeps tests fast). Writes are posted and cost nothing extra.
+    pub mmio_read_cycles: u64,
 }
 
 impl NicConfig {
@@ -65,6 +68,7 @@ impl NicConfig {
             reset_cycles: 8,
             mmio_timeout: 100_000,
             fail_fast: false,
+            mmio_read_cycles: 0,
         }
     }
 
@@ -284,6 +288,10 @@ impl Nic {
             return Err(e);
         }
         let (resp, data) = self.mmio.result.take().unwrap();
+        if !write && self.cfg.mmio_read_cycles > 0 {
+            let n = self.cfg.mmio_read_cycles;
+            self.run(n);
+        }
         if resp != 0 {
             let e = SimError::MmioResponse { write, offset, resp, cycle: self.cycle };
             self.mem.errors.push(e.clone());
@@ -499,7 +507,8 @@ impl Drop for Nic {
 /// `test` must be deterministic (fixed seeds) for the second run to show the failure.
 pub fn run_with_vcd_on_failure(name: &str, cfg: NicConfig, test: impl Fn(&mut Nic)) {
     let dir = std::env::var_os("DDPNIC_SIM_VCD_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("sim-vcd")
+        let sim = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        sim.parent().unwrap_or(&sim).join("target").join("sim-vcd")
     });
     let path = dir.join(format!("{name}.vcd"));
     let always = std::env::var_os("DDPNIC_SIM_VCD").is_some_and(|v| v != "0");

@@ -313,3 +313,17 @@ fn speed() {
     );
     assert!(cps > 10_000.0);
 }
+
+#[test]
+fn mmio_read_latency_is_configurable() {
+    let mut c = cfg();
+    c.mmio_read_cycles = 250;
+    let mut nic = Nic::new(c).unwrap();
+    let t = nic.cycle();
+    assert_eq!(nic.read32(ID), 0x51A7_E57B);
+    assert!(nic.cycle() - t >= 250);
+    let t = nic.cycle();
+    nic.write32(SCRATCH, 1);
+    assert!(nic.cycle() - t < 10, "writes are posted");
+    assert!(nic.run_until_idle(10));
+}
