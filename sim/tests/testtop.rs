@@ -15,20 +15,23 @@ const DMA_MAXBEATS: u32 = 0x058;
 const DMA_STATUS: u32 = 0x05c;
 const LOOP_OVERFLOW: u32 = 0x060;
 const RX_FRAMES: u32 = 0x06c;
+/// DMA_CTRL flags: bursts may cross 4 KiB; write data before the write address.
+const NO_SPLIT: u32 = 2;
+const W_FIRST: u32 = 4;
 
 fn cfg() -> NicConfig {
     NicConfig::new("sim_testtop")
 }
 
 /// Starts a copy on the test top's engine and clocks until its interrupt; returns the cycles taken.
-fn copy(nic: &mut Nic, src: u64, dst: u64, len: u32, max_beats: u32, no_split: bool) -> u64 {
+fn copy(nic: &mut Nic, src: u64, dst: u64, len: u32, max_beats: u32, flags: u32) -> u64 {
     let irqs = nic.irq_count();
     nic.write64(DMA_SRC, src);
     nic.write64(DMA_DST, dst);
     nic.write32(DMA_LEN, len);
     nic.write32(DMA_MAXBEATS, max_beats);
     let t0 = nic.cycle();
-    nic.write32(DMA_CTRL, 1 | (no_split as u32) << 1);
+    nic.write32(DMA_CTRL, 1 | flags);
     assert!(nic.run_until(1_000_000, |n| n.irq_count() > irqs), "copy of {len} bytes did not finish");
     assert_eq!(nic.read32(DMA_STATUS) & 1, 0, "engine still busy after its interrupt");
     nic.cycle() - t0
@@ -105,7 +108,8 @@ fn dma_random_bursts_with_stalls() {
             let d_o = rng.gen_range(0..(SIZE - len - 64) / 64) * 64 + lane;
             let max_beats = if rng.gen_bool(0.5) { 64 } else { rng.gen_range(1..=64) };
             nic.mem_mut().take_write_log();
-            copy(nic, src + so, dst + d_o, len as u32, max_beats, false);
+            let flags = if rng.gen_bool(0.5) { W_FIRST } else { 0 };
+            copy(nic, src + so, dst + d_o, len as u32, max_beats, flags);
             shadow[d_o as usize..(d_o + len) as usize].copy_from_slice(&pattern[so as usize..(so + len) as usize]);
             assert!(nic.mem().read_vec(dst, SIZE as usize) == shadow, "round {round}: destination differs from the copy");
             // the write log covers exactly the copied range, in order
@@ -135,10 +139,10 @@ fn burst_crossing_4k_is_flagged() {
         let dst = nic.alloc(16384, 4096);
         nic.add_region(dst, 16384, "dst");
         // split by the engine: fine
-        copy(nic, src + 4000, dst + 4000 + 4096, 300, 64, false);
+        copy(nic, src + 4000, dst + 4000 + 4096, 300, 64, 0);
         nic.check().unwrap();
         // no split: both the read and the write burst cross 4 KiB
-        copy(nic, src + 4032, dst + 4032 + 4096, 128, 64, true);
+        copy(nic, src + 4032, dst + 4032 + 4096, 128, 64, NO_SPLIT);
         let errors = nic.take_errors();
         assert!(
             errors.iter().any(|e| matches!(e, SimError::Cross4K { write: false, addr, .. } if *addr == src + 4032)),
@@ -161,11 +165,11 @@ fn write_outside_live_region_is_flagged() {
         let dst = nic.alloc(8192, 4096);
         nic.mem_write(src, &[0x5A; 8192]);
         let r = nic.add_region(dst + 64, 1000, "buffer");
-        copy(nic, src + 64, dst + 64, 1000, 64, false);
+        copy(nic, src + 64, dst + 64, 1000, 64, 0);
         nic.check().unwrap();
         // 10 bytes past the end of the region
         let t0 = nic.cycle();
-        copy(nic, src + 64, dst + 64, 1010, 64, false);
+        copy(nic, src + 64, dst + 64, 1010, 64, 0);
         let errors = nic.take_errors();
         match errors.as_slice() {
             [SimError::WriteOutsideRegion { addr, len: 10, cycle, id: 2 }] if *addr == dst + 1064 => {
@@ -175,12 +179,12 @@ fn write_outside_live_region_is_flagged() {
         }
         // teardown: after remove_region every write there is an error
         nic.remove_region(r);
-        copy(nic, src, dst + 128, 64, 64, false);
+        copy(nic, src, dst + 128, 64, 64, 0);
         let errors = nic.take_errors();
         assert!(matches!(errors.as_slice(), [SimError::WriteOutsideRegion { len: 64, .. }]), "{errors:?}");
         assert!(errors[0].to_string().contains("outside any live region"));
         // DMA reads of never-allocated memory are flagged too
-        copy(nic, 0x40, dst + 128, 64, 64, false);
+        copy(nic, 0x40, dst + 128, 64, 64, 0);
         assert!(nic.errors().iter().any(|e| matches!(e, SimError::ReadUnallocated { addr: 0x40, .. })), "{:?}", nic.errors());
     });
 }
@@ -193,7 +197,7 @@ fn fail_fast_panics_at_the_bad_write() {
     let mut nic = Nic::new(c).unwrap();
     let src = nic.alloc(4096, 4096);
     let dst = nic.alloc(4096, 4096);
-    copy(&mut nic, src, dst, 64, 64, false);
+    copy(&mut nic, src, dst, 64, 64, 0);
 }
 
 fn random_frame(rng: &mut SmallRng) -> Vec<u8> {

@@ -12,7 +12,7 @@
 //   0x000 ID 0x51A7E57B (ro)   0x004 VERSION 1 (ro)
 //   0x010..0x03c SCRATCH[0..11] (rw, byte strobes)
 //   0x040 DMA_SRC_LO  0x044 DMA_SRC_HI  0x048 DMA_DST_LO  0x04c DMA_DST_HI  0x050 DMA_LEN
-//   0x054 DMA_CTRL (wo: bit0 go, bit1 no_split)   0x058 DMA_MAXBEATS (1..64, default 64)
+//   0x054 DMA_CTRL (wo: bit0 go, bit1 no_split, bit2 w_first: all write data before the address)   0x058 DMA_MAXBEATS (1..64, default 64)
 //   0x05c DMA_STATUS (bit0 busy, [31:16] copies done)   0x060 LOOP_OVERFLOW (beats lost)
 //   0x064 CYCLES (free-running)   0x068 BRESP_ERRORS   0x06c RX_FRAMES
 `default_nettype none
@@ -92,6 +92,7 @@ module sim_testtop (
     reg [31:0] dma_len;
     reg [6:0]  dma_maxbeats;
     reg        no_split;
+    reg        w_first;
     reg [15:0] copies_done;
     reg [31:0] loop_overflow, cycles, bresp_errors, rx_frames;
     reg        busy;
@@ -119,7 +120,7 @@ module sim_testtop (
             bvalid_r <= 1'b0;
             for (k = 0; k < 12; k = k + 1) scratch[k] <= 32'd0;
             dma_src <= 64'd0; dma_dst <= 64'd0; dma_len <= 32'd0;
-            dma_maxbeats <= 7'd64; no_split <= 1'b0;
+            dma_maxbeats <= 7'd64; no_split <= 1'b0; w_first <= 1'b0;
         end else begin
             if (bvalid_r && s_axil_bready) bvalid_r <= 1'b0;
             if (wr_fire) begin
@@ -132,7 +133,7 @@ module sim_testtop (
                     16'h048: dma_dst[31:0]  <= merge(dma_dst[31:0], s_axil_wdata, s_axil_wstrb);
                     16'h04c: dma_dst[63:32] <= merge(dma_dst[63:32], s_axil_wdata, s_axil_wstrb);
                     16'h050: dma_len <= merge(dma_len, s_axil_wdata, s_axil_wstrb);
-                    16'h054: begin go <= s_axil_wdata[0] && !busy; no_split <= s_axil_wdata[1]; end
+                    16'h054: begin go <= s_axil_wdata[0] && !busy; no_split <= s_axil_wdata[1]; w_first <= s_axil_wdata[2]; end
                     16'h058: dma_maxbeats <= (s_axil_wdata[6:0] == 7'd0 || s_axil_wdata > 32'd64) ? 7'd64 : s_axil_wdata[6:0];
                     default: ;
                 endcase
@@ -178,8 +179,8 @@ module sim_testtop (
     end
 
     // ---------------------------------------------------------------- DMA copy engine
-    localparam S_IDLE = 3'd0, S_CALC = 3'd1, S_AR = 3'd2, S_R = 3'd3, S_AW = 3'd4, S_W = 3'd5, S_B = 3'd6, S_DONE = 3'd7;
-    reg [2:0]   state;
+    localparam S_IDLE = 4'd0, S_CALC = 4'd1, S_AR = 4'd2, S_R = 4'd3, S_AW = 4'd4, S_W = 4'd5, S_B = 4'd6, S_DONE = 4'd7, S_AWL = 4'd8;
+    reg [3:0]   state;
     reg [63:0]  cur_src, cur_dst;
     reg [31:0]  remaining;
     reg [12:0]  chunk;          // 1..4096 bytes
@@ -222,7 +223,7 @@ module sim_testtop (
     assign m_axi_awlen   = {1'b0, beats - 7'd1};
     assign m_axi_awsize  = 3'd6;
     assign m_axi_awburst = 2'b01;
-    assign m_axi_awvalid = state == S_AW;
+    assign m_axi_awvalid = state == S_AW || state == S_AWL;
     assign m_axi_wvalid  = state == S_W;
     assign m_axi_wdata   = buffer[idx[5:0]];
     assign m_axi_wstrb   = strb;
@@ -246,13 +247,14 @@ module sim_testtop (
                 S_R: if (m_axi_rvalid) begin
                     buffer[idx[5:0]] <= m_axi_rdata;
                     idx <= idx + 7'd1;
-                    if (m_axi_rlast) begin state <= S_AW; idx <= 7'd0; end
+                    if (m_axi_rlast) begin state <= w_first ? S_W : S_AW; idx <= 7'd0; end
                 end
                 S_AW: if (m_axi_awready) state <= S_W;
                 S_W: if (m_axi_wready) begin
                     idx <= idx + 7'd1;
-                    if (idx == beats - 7'd1) state <= S_B;
+                    if (idx == beats - 7'd1) state <= w_first ? S_AWL : S_B;
                 end
+                S_AWL: if (m_axi_awready) state <= S_B;
                 S_B: if (m_axi_bvalid) begin
                     if (m_axi_bresp != 2'b00) bresp_errors <= bresp_errors + 32'd1;
                     cur_src <= cur_src + {51'd0, chunk};
