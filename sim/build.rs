@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Bump when the generated shim or the build recipe changes.
-const RECIPE: u32 = 3;
+const RECIPE: u32 = 4;
 
 struct Port {
     name: String,
@@ -67,8 +67,15 @@ fn main() {
         .unwrap_or_else(|| out_dir.ancestors().nth(4).unwrap_or(&out_dir).join("verilated"));
     std::fs::create_dir_all(&cache).unwrap();
 
+    // The Verilator runtime (verilated.cpp, VCD writer, threads) is the same for every top:
+    // built once, with the first top that needs it.
+    let runtime = cache.join(format!("runtime-{:016x}", {
+        let mut h = DefaultHasher::new();
+        (RECIPE, &version).hash(&mut h);
+        h.finish()
+    }));
+    println!("cargo:rustc-link-search=native={}", runtime.display());
     let mut models_rs = String::new();
-    let mut runtime: Option<PathBuf> = None;
     for (top, verilog) in &tops {
         let key = {
             let mut h = DefaultHasher::new();
@@ -81,7 +88,7 @@ fn main() {
             let tmp = cache.join(format!("{top}-{key:016x}.tmp{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&tmp);
             std::fs::create_dir_all(&tmp).unwrap();
-            build_top(&verilator, &root, &opt, top, verilog, &tmp);
+            build_top(&verilator, &root, &opt, top, verilog, &tmp, &runtime);
             let _ = std::fs::remove_dir_all(&dir);
             if std::fs::rename(&tmp, &dir).is_err() {
                 // another build won the race; use its result
@@ -102,10 +109,6 @@ fn main() {
         println!("cargo:rustc-link-search=native={}", obj.display());
         println!("cargo:rustc-link-lib=static=ddpsim_{top}");
         println!("cargo:rustc-link-lib=static=V{top}");
-        if runtime.is_none() {
-            runtime = Some(obj.clone());
-            println!("cargo:rustc-link-lib=static=ddpsim_verilated_rt");
-        }
         let ports = std::fs::read_to_string(dir.join("ports.txt")).unwrap();
         let _ = writeln!(
             models_rs,
@@ -129,6 +132,7 @@ fn main() {
     let names: Vec<String> = tops.iter().map(|(t, _)| format!("MODEL_{}", t.to_uppercase())).collect();
     let _ = writeln!(models_rs, "pub(crate) const MODELS: &[ModelFns] = &[{}];", names.join(", "));
     std::fs::write(out_dir.join("models.rs"), models_rs).unwrap();
+    println!("cargo:rustc-link-lib=static=ddpsim_verilated_rt");
     println!("cargo:rustc-link-lib=dylib=stdc++");
     println!("cargo:rustc-link-lib=dylib=pthread");
 }
@@ -145,7 +149,7 @@ fn run(cmd: &mut Command, what: &str) {
     }
 }
 
-fn build_top(verilator: &str, root: &str, opt: &str, top: &str, verilog: &str, dir: &Path) {
+fn build_top(verilator: &str, root: &str, opt: &str, top: &str, verilog: &str, dir: &Path, runtime: &Path) {
     let vfile = dir.join(format!("{top}.v"));
     std::fs::write(&vfile, verilog).unwrap();
     let obj = dir.join("obj");
@@ -170,7 +174,8 @@ fn build_top(verilator: &str, root: &str, opt: &str, top: &str, verilog: &str, d
 
     let classes = std::fs::read_to_string(obj.join(format!("{prefix}_classes.mk"))).unwrap();
     let globals = mk_list(&classes, "VM_GLOBAL_FAST").into_iter().chain(mk_list(&classes, "VM_GLOBAL_SLOW"));
-    let global_objs: Vec<String> = globals.map(|g| format!("{g}.o")).collect();
+    let rt_lib = runtime.join("libddpsim_verilated_rt.a");
+    let global_objs: Vec<String> = if rt_lib.exists() { Vec::new() } else { globals.map(|g| format!("{g}.o")).collect() };
     let mut make = Command::new("make");
     make.env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
@@ -184,10 +189,16 @@ fn build_top(verilator: &str, root: &str, opt: &str, top: &str, verilog: &str, d
         .args(&global_objs);
     run(&mut make, "make (Verilated C++)");
     std::fs::rename(obj.join(format!("{prefix}__ALL.a")), obj.join(format!("lib{prefix}.a"))).unwrap();
-    run(
-        Command::new("ar").current_dir(&obj).args(["rcs", "libddpsim_verilated_rt.a"]).args(&global_objs),
-        "ar (Verilator runtime)",
-    );
+    if !global_objs.is_empty() {
+        run(
+            Command::new("ar").current_dir(&obj).args(["rcs", "libddpsim_verilated_rt.a"]).args(&global_objs),
+            "ar (Verilator runtime)",
+        );
+        std::fs::create_dir_all(runtime).unwrap();
+        let tmp = runtime.join(format!("rt.tmp{}", std::process::id()));
+        std::fs::copy(obj.join("libddpsim_verilated_rt.a"), &tmp).unwrap();
+        std::fs::rename(&tmp, &rt_lib).unwrap();
+    }
     run(
         Command::new(std::env::var("CXX").unwrap_or_else(|_| "g++".into()))
             .current_dir(&obj)
