@@ -184,7 +184,7 @@ fn build_top(verilator: &str, root: &str, opt: &str, top: &str, verilog: &str, d
         .args(["-s", "-j2", "-f", &format!("{prefix}.mk"), "VM_PARALLEL_BUILDS=1"])
         .arg(format!("OPT_FAST={opt}"))
         .arg(format!("OPT_SLOW={opt}"))
-        .arg(format!("OPT_GLOBAL=-O2"))
+        .arg("OPT_GLOBAL=-O2")
         .arg(format!("{prefix}__ALL.a"))
         .args(&global_objs);
     run(&mut make, "make (Verilated C++)");

@@ -361,6 +361,7 @@ impl AxiSlave {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_burst(&mut self, write: bool, id: u8, addr: u64, len: u64, size: u32, burst: u64, cycle: u64, mem: &mut HostMemory) {
         let what = if write { "AW" } else { "AR" };
         if burst != 1 {

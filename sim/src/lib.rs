@@ -55,6 +55,9 @@ pub struct NicConfig {
     /// Extra cycles every BAR0 read costs after its response (a PCIe MMIO read is ~1 us, 250
     /// cycles, on a board; 0 keeps tests fast). Writes are posted and cost nothing extra.
     pub mmio_read_cycles: u64,
+    /// Keep every DMA write in the log ([`HostMemory::take_write_log`]); turn off for long runs
+    /// (it grows by two entries per received frame). Checking does not depend on it.
+    pub write_log: bool,
 }
 
 impl NicConfig {
@@ -69,6 +72,7 @@ impl NicConfig {
             mmio_timeout: 100_000,
             fail_fast: false,
             mmio_read_cycles: 0,
+            write_log: true,
         }
     }
 
@@ -157,6 +161,7 @@ impl Nic {
             cfg,
             missing,
         };
+        nic.mem.set_write_log(nic.cfg.write_log);
         if let Some(p) = nic.cfg.vcd.clone() {
             nic.start_vcd(&p).map_err(|e| e.to_string())?;
         }

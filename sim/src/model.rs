@@ -136,7 +136,9 @@ pub struct Model {
     fns: &'static ModelFns,
     handle: *mut c_void,
     pub ports: Vec<PortInfo>,
-    /// storage for ports the top lacks (kept at zero for outputs)
+    /// storage for ports the top lacks (kept at zero for outputs); boxed so the signals'
+    /// pointers stay valid while the Vec grows
+    #[allow(clippy::vec_box)]
     _dummies: Vec<Box<[u64; 8]>>,
 }
 

@@ -117,7 +117,7 @@ fn dma_random_bursts_with_stalls() {
             let mut at = dst + d_o;
             for w in &log {
                 assert_eq!(w.addr, at, "round {round}: write log {log:?}");
-                assert!(w.len as u64 <= 64 * max_beats as u64);
+                assert!(w.len <= 64 * max_beats as u64);
                 at += w.len;
             }
             assert_eq!(at, dst + d_o + len);
