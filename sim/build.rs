@@ -32,6 +32,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=VERILATOR");
     println!("cargo:rerun-if-env-changed=DDPNIC_SIM_OPT");
     println!("cargo:rerun-if-env-changed=DDPNIC_SIM_NO_CORE");
+    println!("cargo:rerun-if-env-changed=DDPNIC_SIM_CACHE");
     println!("cargo:rustc-check-cfg=cfg(ddpnic_core)");
 
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
