@@ -113,6 +113,7 @@ fn rx_frames_reach_the_ring_with_completions() {
     run_with_vcd_on_failure("core_rx_ring", cfg(), |nic| {
         let mut rng = SmallRng::seed_from_u64(21);
         let mut ring = RxRing::setup(nic, 4, 11);
+        nic.write32(reg("IRQ_ENABLE"), rm::irq::RX_COMPLETION);
         let mut sent = Vec::new();
         let mut got = Vec::new();
         // 40 frames through a 16-entry ring: wraps twice, phase flips
@@ -149,6 +150,7 @@ fn rx_frames_reach_the_ring_with_completions() {
         assert_eq!(counter(nic, "rx_bytes"), sent.iter().map(|f| f.0.len() as u64).sum::<u64>());
         assert_eq!(counter(nic, "rx_completions"), sent.len() as u64);
         assert_eq!(counter(nic, "rx_drop_ring_full"), 0);
+        assert_eq!(nic.irq_count(), sent.len() as u64, "one interrupt per completion");
         nic.check().unwrap();
         let s = nic.stats();
         eprintln!("core rx: {s:?}");
