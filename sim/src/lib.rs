@@ -268,12 +268,31 @@ impl Nic {
 
     /// Clocks until no frame waits to enter the MAC port and no DMA is outstanding (or `max`).
     pub fn run_until_idle(&mut self, max: u64) -> bool {
-        self.run_until(max, |n| n.rx.idle() && n.dma.idle() && n.mmio.current.is_none())
+        self.run_until(max, |n| n.bus_idle())
     }
 
     /// Cycles since construction (reset included).
     pub fn cycle(&self) -> u64 {
         self.cycle
+    }
+
+    /// Simulated time since construction, in nanoseconds (4 ns a cycle at 250 MHz).
+    pub fn time_ns(&self) -> u64 {
+        self.cycle * 4
+    }
+
+    /// Clocks until the simulated time reaches `ns` (for a world that keeps time in ns).
+    pub fn run_to_ns(&mut self, ns: u64) {
+        let target = ns.div_ceil(4);
+        if target > self.cycle {
+            self.run(target - self.cycle);
+        }
+    }
+
+    /// No frame waits to enter the MAC port, no DMA burst is outstanding, no MMIO access is
+    /// in flight. (The NIC may still hold frames inside; only the RTL's registers know.)
+    pub fn bus_idle(&self) -> bool {
+        self.rx.idle() && self.dma.idle() && self.mmio.current.is_none()
     }
 
     // ------------------------------------------------------------------ BAR0
@@ -515,6 +534,11 @@ pub fn run_with_vcd_on_failure(name: &str, cfg: NicConfig, test: impl Fn(&mut Ni
         let sim = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         sim.parent().unwrap_or(&sim).join("target").join("sim-vcd")
     });
+    run_with_vcd_on_failure_in(&dir, name, cfg, test)
+}
+
+/// [`run_with_vcd_on_failure`] with the VCD directory given.
+pub fn run_with_vcd_on_failure_in(dir: &Path, name: &str, cfg: NicConfig, test: impl Fn(&mut Nic)) {
     let path = dir.join(format!("{name}.vcd"));
     let always = std::env::var_os("DDPNIC_SIM_VCD").is_some_and(|v| v != "0");
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -1,6 +1,6 @@
 //! The bus models and the memory checker against `sim_testtop` (sim/verilog/sim_testtop.v):
 //! a register file, a DMA copy engine and an AXI-Stream loopback with the core's ports.
-use ddpnic_sim::{run_with_vcd_on_failure, MemConfig, Nic, NicConfig, SimError, TxReady};
+use ddpnic_sim::{run_with_vcd_on_failure, run_with_vcd_on_failure_in, MemConfig, Nic, NicConfig, SimError, TxReady};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -281,14 +281,12 @@ fn vcd_file_is_written() {
 #[test]
 fn vcd_on_failure_names_the_file() {
     let dir = std::env::temp_dir().join(format!("ddpnic-sim-fail-{}", std::process::id()));
-    std::env::set_var("DDPNIC_SIM_VCD_DIR", &dir);
     let r = std::panic::catch_unwind(|| {
-        run_with_vcd_on_failure("deliberate", cfg(), |nic| {
+        run_with_vcd_on_failure_in(&dir, "deliberate", cfg(), |nic| {
             nic.run(10);
             panic!("deliberate failure");
         })
     });
-    std::env::remove_var("DDPNIC_SIM_VCD_DIR");
     let msg = r.unwrap_err().downcast::<String>().map(|s| *s).unwrap_or_default();
     assert!(msg.contains("deliberate failure") && msg.contains("deliberate.vcd"), "{msg}");
     assert!(std::fs::read_to_string(dir.join("deliberate.vcd")).unwrap().contains("$enddefinitions"));
@@ -330,4 +328,21 @@ fn mmio_read_latency_is_configurable() {
     nic.write32(SCRATCH, 1);
     assert!(nic.cycle() - t < 10, "writes are posted");
     assert!(nic.run_until_idle(10));
+}
+
+#[test]
+fn simulated_time() {
+    let mut nic = Nic::new(cfg()).unwrap();
+    assert_eq!(nic.time_ns(), 8 * 4, "8 reset cycles");
+    nic.run_to_ns(1001);
+    assert_eq!(nic.cycle(), 251);
+    nic.run_to_ns(10);
+    assert_eq!(nic.cycle(), 251, "time never goes back");
+    assert!(nic.bus_idle());
+    nic.send_frame(&[1; 200]);
+    assert!(!nic.bus_idle());
+    nic.tick();
+    let s = nic.stats();
+    assert_eq!(s.cycles, 252);
+    assert!(s.cycles_per_sec > 0.0);
 }
