@@ -256,6 +256,8 @@ pub(crate) struct AxiSlave {
     rng: Rng,
     writes: VecDeque<Burst>,
     wbuf: VecDeque<WBeat>,
+    b_held: bool,
+    r_held: bool,
     wfirst: bool,
     bq: VecDeque<(u8, u64)>,
     reads: VecDeque<Burst>,
@@ -302,6 +304,8 @@ impl AxiSlave {
             cfg,
             writes: VecDeque::new(),
             wbuf: VecDeque::new(),
+            b_held: false,
+            r_held: false,
             wfirst: true,
             bq: VecDeque::new(),
             reads: VecDeque::new(),
@@ -315,6 +319,8 @@ impl AxiSlave {
     pub fn reset(&mut self) {
         self.writes.clear();
         self.wbuf.clear();
+        self.b_held = false;
+        self.r_held = false;
         self.bq.clear();
         self.reads.clear();
         self.wfirst = true;
@@ -335,7 +341,8 @@ impl AxiSlave {
         self.awready.set(aw as u64);
         let w = self.wbuf.len() < WBUF_BEATS && self.go();
         self.wready.set(w as u64);
-        let go = self.go();
+        // a valid once raised stays up, with the same payload, until it is taken (AXI)
+        let go = self.go() || self.b_held;
         match self.bq.front() {
             Some(&(id, at)) if at <= cycle && go => {
                 self.bvalid.set(1);
@@ -346,7 +353,7 @@ impl AxiSlave {
         }
         let ar = self.reads.len() < self.cfg.max_outstanding && self.go();
         self.arready.set(ar as u64);
-        let go = self.go();
+        let go = self.go() || self.r_held;
         match self.reads.front() {
             Some(r) if r.cycle <= cycle && go => {
                 let mut line = [0u8; 64];
@@ -437,6 +444,7 @@ impl AxiSlave {
             let beat = self.wbuf.pop_front().unwrap();
             self.apply_beat(beat, mem);
         }
+        self.b_held = self.bvalid.get_bit() && !self.bready.get_bit();
         if self.bvalid.get_bit() && self.bready.get_bit() {
             self.bq.pop_front();
         }
@@ -449,6 +457,7 @@ impl AxiSlave {
             self.reads.push_back(Burst { id, addr, beats: len + 1, size, next: 0, cycle: cycle + self.cfg.read_latency });
             self.read_bursts += 1;
         }
+        self.r_held = self.rvalid.get_bit() && !self.rready.get_bit();
         if self.rvalid.get_bit() && self.rready.get_bit() {
             let r = self.reads.front_mut().unwrap();
             r.next += 1;

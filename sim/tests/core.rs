@@ -3,12 +3,21 @@
 //! Compiled only when the hdl crate provides `ddpnic_core` (build.rs sets `cfg(ddpnic_core)`).
 #![cfg(ddpnic_core)]
 use ddpnic_regmap as rm;
-use ddpnic_sim::{run_with_vcd_on_failure, Nic, NicConfig, RegionId};
+use ddpnic_sim::{run_with_vcd_on_failure, MemConfig, Nic, NicConfig, RegionId, TxReady};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 fn cfg() -> NicConfig {
     NicConfig::core().expect("ddpnic_core is built")
+}
+
+/// Host memory with PCIe-like read latency and random stalls on every AXI channel, and a
+/// MAC transmit port that is ready half the time.
+fn cfg_stalls() -> NicConfig {
+    let mut c = cfg();
+    c.mem = MemConfig { read_latency: 120, write_latency: 30, stall: 0.3, seed: 5, ..MemConfig::default() };
+    c.tx_ready = TxReady::Random { p: 0.5, seed: 6 };
+    c
 }
 
 fn reg(name: &str) -> u32 {
@@ -110,7 +119,16 @@ fn random_frame(rng: &mut SmallRng, max: usize) -> Vec<u8> {
 
 #[test]
 fn rx_frames_reach_the_ring_with_completions() {
-    run_with_vcd_on_failure("core_rx_ring", cfg(), |nic| {
+    run_with_vcd_on_failure("core_rx_ring", cfg(), rx_ring);
+}
+
+#[test]
+fn rx_ring_under_host_memory_stalls() {
+    run_with_vcd_on_failure("core_rx_ring_stalls", cfg_stalls(), rx_ring);
+}
+
+fn rx_ring(nic: &mut Nic) {
+    {
         let mut rng = SmallRng::seed_from_u64(21);
         let mut ring = RxRing::setup(nic, 4, 11);
         nic.write32(reg("IRQ_ENABLE"), rm::irq::RX_COMPLETION);
@@ -154,12 +172,21 @@ fn rx_frames_reach_the_ring_with_completions() {
         nic.check().unwrap();
         let s = nic.stats();
         eprintln!("core rx: {s:?}");
-    });
+    }
 }
 
 #[test]
 fn tx_ring_frames_go_out_unchanged() {
-    run_with_vcd_on_failure("core_tx_ring", cfg(), |nic| {
+    run_with_vcd_on_failure("core_tx_ring", cfg(), tx_ring);
+}
+
+#[test]
+fn tx_ring_under_host_memory_stalls() {
+    run_with_vcd_on_failure("core_tx_ring_stalls", cfg_stalls(), tx_ring);
+}
+
+fn tx_ring(nic: &mut Nic) {
+    {
         let mut rng = SmallRng::seed_from_u64(22);
         let size_log2 = 3u32;
         let n = 1u64 << size_log2;
@@ -194,5 +221,5 @@ fn tx_ring_frames_go_out_unchanged() {
         assert_eq!(nic.read32(reg("TX_CONS")), prod as u32);
         assert_eq!(counter(nic, "tx_frames"), sent.len() as u64);
         nic.check().unwrap();
-    });
+    }
 }
