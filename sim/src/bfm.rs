@@ -258,6 +258,10 @@ pub(crate) struct AxiSlave {
     wbuf: VecDeque<WBeat>,
     b_held: bool,
     r_held: bool,
+    /// a master's valid seen without ready last cycle, with its payload (must not change)
+    aw_wait: Option<(u64, u64, u64, u64, u64)>,
+    ar_wait: Option<(u64, u64, u64, u64, u64)>,
+    w_wait: Option<([u8; 64], u64, bool)>,
     wfirst: bool,
     bq: VecDeque<(u8, u64)>,
     reads: VecDeque<Burst>,
@@ -306,6 +310,9 @@ impl AxiSlave {
             wbuf: VecDeque::new(),
             b_held: false,
             r_held: false,
+            aw_wait: None,
+            ar_wait: None,
+            w_wait: None,
             wfirst: true,
             bq: VecDeque::new(),
             reads: VecDeque::new(),
@@ -321,6 +328,9 @@ impl AxiSlave {
         self.wbuf.clear();
         self.b_held = false;
         self.r_held = false;
+        self.aw_wait = None;
+        self.ar_wait = None;
+        self.w_wait = None;
         self.bq.clear();
         self.reads.clear();
         self.wfirst = true;
@@ -425,8 +435,38 @@ impl AxiSlave {
         }
     }
 
+    /// AXI: once a master raises valid it keeps it, and the payload, until ready.
+    fn check_stable(&mut self, cycle: u64, mem: &mut HostMemory) {
+        let aw = (self.awid.get(), self.awaddr.get(), self.awlen.get(), self.awsize.get(), self.awburst.get());
+        if let Some(prev) = self.aw_wait {
+            if !self.awvalid.get_bit() || aw != prev {
+                mem.errors.push(SimError::Protocol { what: format!("AWVALID dropped or AW changed before AWREADY (was id/addr/len/size/burst {prev:x?})"), cycle });
+            }
+        }
+        self.aw_wait = (self.awvalid.get_bit() && !self.awready.get_bit()).then_some(aw);
+        let ar = (self.arid.get(), self.araddr.get(), self.arlen.get(), self.arsize.get(), self.arburst.get());
+        if let Some(prev) = self.ar_wait {
+            if !self.arvalid.get_bit() || ar != prev {
+                mem.errors.push(SimError::Protocol { what: format!("ARVALID dropped or AR changed before ARREADY (was id/addr/len/size/burst {prev:x?})"), cycle });
+            }
+        }
+        self.ar_wait = (self.arvalid.get_bit() && !self.arready.get_bit()).then_some(ar);
+        if self.wvalid.get_bit() && !self.wready.get_bit() || self.w_wait.is_some() {
+            let mut data = [0u8; 64];
+            self.wdata.get_bytes(&mut data);
+            let w = (data, self.wstrb.get(), self.wlast.get_bit());
+            if let Some(prev) = self.w_wait {
+                if !self.wvalid.get_bit() || w != prev {
+                    mem.errors.push(SimError::Protocol { what: "WVALID dropped or W changed before WREADY".into(), cycle });
+                }
+            }
+            self.w_wait = (self.wvalid.get_bit() && !self.wready.get_bit()).then_some(w);
+        }
+    }
+
     #[inline]
     pub fn sample(&mut self, cycle: u64, mem: &mut HostMemory) {
+        self.check_stable(cycle, mem);
         if self.awvalid.get_bit() && self.awready.get_bit() {
             let (id, addr, len, size, burst) =
                 (self.awid.get() as u8, self.awaddr.get(), self.awlen.get(), self.awsize.get() as u32, self.awburst.get());
@@ -596,6 +636,7 @@ pub(crate) struct AxisSink {
     pub out: VecDeque<TxFrame>,
     pub frames: u64,
     pub bytes: u64,
+    wait: Option<([u8; 64], u64, bool, bool)>,
 }
 
 impl AxisSink {
@@ -614,6 +655,7 @@ impl AxisSink {
             out: VecDeque::new(),
             frames: 0,
             bytes: 0,
+            wait: None,
         }
     }
 
@@ -636,6 +678,18 @@ impl AxisSink {
 
     #[inline]
     pub fn sample(&mut self, cycle: u64, errors: &mut Vec<SimError>) {
+        // AXI-Stream: a beat offered without TREADY stays, unchanged, until taken
+        if self.wait.is_some() || (self.tvalid.get_bit() && !self.tready.get_bit()) {
+            let mut d = [0u8; 64];
+            self.tdata.get_bytes(&mut d);
+            let beat = (d, self.tkeep.get(), self.tlast.get_bit(), self.tuser.get_bit());
+            if let Some(prev) = self.wait {
+                if !self.tvalid.get_bit() || beat != prev {
+                    errors.push(SimError::Protocol { what: "m_axis_tx TVALID dropped or the beat changed before TREADY".into(), cycle });
+                }
+            }
+            self.wait = (self.tvalid.get_bit() && !self.tready.get_bit()).then_some(beat);
+        }
         if !(self.tvalid.get_bit() && self.tready.get_bit()) {
             return;
         }
