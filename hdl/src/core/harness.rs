@@ -17,7 +17,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 pub type Port = (&'static str, usize);
 
-pub const INPUTS: &[Port] = &[
+const BASE_INPUTS: &[Port] = &[
     ("rst", 1),
     ("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1),
     ("m_axis_tx_tready", 1),
@@ -26,6 +26,18 @@ pub const INPUTS: &[Port] = &[
     ("m_axi_awready", 1), ("m_axi_wready", 1), ("m_axi_bid", 4), ("m_axi_bresp", 2), ("m_axi_bvalid", 1),
     ("m_axi_arready", 1), ("m_axi_rid", 4), ("m_axi_rdata", 512), ("m_axi_rresp", 2), ("m_axi_rlast", 1), ("m_axi_rvalid", 1),
 ];
+
+/// Inputs of a build: the contract's, plus `tb_*` sideband ports for a test build.
+pub fn inputs(sideband: bool) -> Vec<Port> {
+    let mut v = BASE_INPUTS.to_vec();
+    if sideband {
+        v.extend([
+            ("tb_rxp_placed", 64), ("tb_rxp_meta_valid", 1), ("tb_rxp_meta_flags", 5), ("tb_rxp_meta_flow", 12),
+            ("tb_rxp_meta_seq", 32), ("tb_rxp_meta_nranges", 3), ("tb_rxp_meta_ranges", 320), ("tb_ofl_stat_placed_bytes", 7),
+        ]);
+    }
+    v
+}
 
 pub const OUTPUTS: &[Port] = &[
     ("m_axis_tx_tdata", 512), ("m_axis_tx_tkeep", 64), ("m_axis_tx_tvalid", 1), ("m_axis_tx_tlast", 1), ("m_axis_tx_tuser", 1),
@@ -41,7 +53,7 @@ fn words(width: usize) -> usize {
     width.div_ceil(64)
 }
 
-fn cpp_main(top: &str) -> String {
+fn cpp_main(top: &str, inputs: &[Port]) -> String {
     let mut m = format!(
         "#include \"V{top}.h\"
 #include \"verilated.h\"
@@ -77,7 +89,7 @@ int main(int argc, char** argv) {{
     char* p = line;
 "
     );
-    for (name, w) in INPUTS {
+    for (name, w) in inputs {
         if *w <= 64 {
             let _ = writeln!(m, "    m->{name} = hex64(p);");
         } else {
@@ -108,9 +120,9 @@ int main(int argc, char** argv) {{
 }
 
 /// Builds the core with Verilator in `dir` (reused when the Verilog is unchanged).
-pub fn build(dir: &Path, verilog: &str) -> Result<PathBuf, String> {
+pub fn build(dir: &Path, verilog: &str, sideband: bool) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let main = cpp_main("ddpnic_core");
+    let main = cpp_main("ddpnic_core", &inputs(sideband));
     let stamp = {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -165,6 +177,7 @@ impl Values {
 }
 
 pub struct Dut {
+    inputs: Vec<Port>,
     child: Child,
     stdin: BufWriter<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -172,17 +185,17 @@ pub struct Dut {
 }
 
 impl Dut {
-    pub fn start(binary: &Path) -> Self {
+    pub fn start(binary: &Path, sideband: bool) -> Self {
         let mut child = Command::new(binary).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start the model");
         let stdin = BufWriter::new(child.stdin.take().unwrap());
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Self { child, stdin, stdout, line: String::new() }
+        Self { inputs: inputs(sideband), child, stdin, stdout, line: String::new() }
     }
 
     /// Applies `inputs`, returns the outputs the rising edge then samples, and clocks it.
     pub fn step(&mut self, inputs: &Values) -> Values {
         self.line.clear();
-        for (name, width) in INPUTS {
+        for (name, width) in &self.inputs {
             let zero = vec![0u64; words(*width)];
             let v = inputs.0.get(name).unwrap_or(&zero);
             let top = v.iter().rposition(|&w| w != 0).unwrap_or(0);
@@ -298,11 +311,29 @@ impl Default for Readiness {
     }
 }
 
-/// A beat for the MAC rx port (`None` = an idle cycle).
-pub type RxBeat = Option<(Vec<u8>, bool, bool)>;
+/// Per-frame metadata on the offload sideband (test builds).
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    /// {flow_valid, resync, crc_ok, tcp_csum_ok, ip_csum_ok}
+    pub flags: u8,
+    pub flow: u16,
+    pub seq: u32,
+    pub ranges: Vec<ddpnic_regmap::PlacedRange>,
+}
+
+/// One cycle on the rx side: a MAC beat (bytes <= 64, last, tuser) or none, and the sideband.
+#[derive(Clone, Debug, Default)]
+pub struct RxIn {
+    pub beat: Option<(Vec<u8>, bool, bool)>,
+    pub placed: u64,
+    pub meta: Option<Meta>,
+    pub placed_bytes: u64,
+}
+pub type RxBeat = RxIn;
 
 pub struct World {
     dut: Dut,
+    sideband: bool,
     pub cycle: u64,
     pub mem: HostMemory,
     pub rng: Rng,
@@ -327,8 +358,14 @@ pub struct World {
 
 impl World {
     pub fn new(binary: &Path, seed: u64) -> Self {
+        Self::with_sideband(binary, seed, false)
+    }
+
+    /// A world around a test build whose sideband is driven from `rx_queue` entries.
+    pub fn with_sideband(binary: &Path, seed: u64, sideband: bool) -> Self {
         let mut w = Self {
-            dut: Dut::start(binary),
+            dut: Dut::start(binary, sideband),
+            sideband,
             cycle: 0,
             mem: HostMemory::default(),
             rng: Rng::new(seed),
@@ -360,7 +397,7 @@ impl World {
     pub fn send_frame(&mut self, frame: &[u8], bad_fcs: bool) {
         let n = frame.len().div_ceil(64);
         for (k, chunk) in frame.chunks(64).enumerate() {
-            self.rx_queue.push_back(Some((chunk.to_vec(), k + 1 == n, bad_fcs && k + 1 == n)));
+            self.rx_queue.push_back(RxIn { beat: Some((chunk.to_vec(), k + 1 == n, bad_fcs && k + 1 == n)), ..Default::default() });
         }
     }
 
@@ -369,8 +406,29 @@ impl World {
         let mut i = self.lite.clone();
         i.set("rst", 0);
         // MAC rx.
-        let beat = self.rx_queue.pop_front().flatten();
-        if let Some((bytes, last, user)) = &beat {
+        let rx = self.rx_queue.pop_front().unwrap_or_default();
+        if self.sideband {
+            i.set("tb_rxp_placed", rx.placed);
+            i.set("tb_ofl_stat_placed_bytes", rx.placed_bytes);
+            if let Some(m) = &rx.meta {
+                i.set("tb_rxp_meta_valid", 1);
+                i.set("tb_rxp_meta_flags", m.flags as u64);
+                i.set("tb_rxp_meta_flow", m.flow as u64);
+                i.set("tb_rxp_meta_seq", m.seq as u64);
+                i.set("tb_rxp_meta_nranges", m.ranges.len() as u64);
+                let mut bytes = vec![0u8; 40];
+                for (k, r) in m.ranges.iter().enumerate() {
+                    let v = r.frame_offset as u128 | (r.len as u128) << 16 | (r.cid as u128) << 32 | (r.data_offset as u128) << 48;
+                    for b in 0..80 {
+                        if v >> b & 1 == 1 {
+                            bytes[(80 * k + b) / 8] |= 1 << ((80 * k + b) % 8);
+                        }
+                    }
+                }
+                i.set_bytes("tb_rxp_meta_ranges", &bytes);
+            }
+        }
+        if let Some((bytes, last, user)) = &rx.beat {
             i.set_bytes("s_axis_rx_tdata", bytes);
             let keep = if bytes.len() == 64 { u64::MAX } else { (1u64 << bytes.len()) - 1 };
             i.set("s_axis_rx_tkeep", keep);

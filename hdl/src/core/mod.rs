@@ -22,11 +22,27 @@ pub mod harness;
 pub struct CoreParams {
     /// Value of the identity block's BUILD register.
     pub build: u32,
+    /// Tests only: the offload sideband (`rxp_placed`, `rxp_meta_*`,
+    /// `ofl_stat_placed_bytes`) becomes top-level inputs named `tb_<name>`, so the ring
+    /// writer can be tested with placed bytes before the offload pipeline exists.
+    pub sideband_ports: bool,
 }
+
+/// The offload sideband signals a test build exposes: (name, width).
+pub const SIDEBAND: &[(&str, usize)] = &[
+    ("rxp_placed", 64),
+    ("rxp_meta_valid", 1),
+    ("rxp_meta_flags", 5),
+    ("rxp_meta_flow", 12),
+    ("rxp_meta_seq", 32),
+    ("rxp_meta_nranges", 3),
+    ("rxp_meta_ranges", 320),
+    ("ofl_stat_placed_bytes", 7),
+];
 
 impl Default for CoreParams {
     fn default() -> Self {
-        Self { build: 0x0000_0001 }
+        Self { build: 0x0000_0001, sideband_ports: false }
     }
 }
 
@@ -113,31 +129,66 @@ fn generate(params: &CoreParams) -> String {
     }
     let unused_w1: Vec<String> = vec![];
     let _ = unused_w1;
-    // Read mux.
-    let mut reads = String::new();
-    for r in flat.iter().filter(|r| !r.block.eq("stats") || r.name.ends_with("_TYPE") || r.name.ends_with("_VERSION") || r.name.ends_with("_NEXT")) {
-        let expr = if r.access != rm::Access::Ro {
-            if r.bits == 32 { vname(&r.name) } else { format!("{{{}'d0, {}}}", 32 - r.bits, vname(&r.name)) }
-        } else if r.name == "CAPS" {
-            format!("32'd{}", caps(params))
-        } else if let Some(e) = ro_source(&r.name, params) {
-            e
+    // Read mux, two levels: R2 a register per block (by the offset in the block), R3 the block.
+    let (mut rd2_decls, mut rd2_cases, mut rd3_cases) = (String::new(), String::new(), String::new());
+    let stats_blk = rm::block(rm::blk::STATS).base >> 8;
+    for b in rm::BLOCKS {
+        assert_eq!(b.base & 0xFF, 0, "blocks start at multiples of 0x100");
+        let k = b.base >> 8;
+        let _ = writeln!(rd2_decls, "reg  [31:0] rd2_b{k};");
+        let _ = writeln!(rd2_cases, "    case (rd1_a[5:0])");
+        for r in flat.iter().filter(|r| r.block == b.name) {
+            if b.type_id == rm::blk::STATS && !(r.name.ends_with("_TYPE") || r.name.ends_with("_VERSION") || r.name.ends_with("_NEXT")) {
+                continue;
+            }
+            let expr = if r.access != rm::Access::Ro {
+                if r.bits == 32 { vname(&r.name) } else { format!("{{{}'d0, {}}}", 32 - r.bits, vname(&r.name)) }
+            } else if r.name == "CAPS" {
+                format!("32'd{}", caps(params))
+            } else if let Some(e) = ro_source(&r.name, params) {
+                e
+            } else {
+                format!("32'h{:08X}", r.reset)
+            };
+            let _ = writeln!(rd2_cases, "      6'd{}: rd2_b{k} <= {expr};", (r.addr & 0xFF) >> 2);
+        }
+        let _ = writeln!(rd2_cases, "      default: rd2_b{k} <= 32'd0;\n    endcase");
+        if b.type_id == rm::blk::STATS {
+            let _ = writeln!(rd3_cases, "        8'd{k}: s_axil_rdata <= rd2_hdr ? rd2_b{k} : (rd2_hi ? rd_hi_shadow : rd2_cnt[31:0]);");
         } else {
-            format!("32'h{:08X}", r.reset)
-        };
-        let _ = writeln!(reads, "      {}: rd2_reg <= {expr};", format_args!("14'h{:03X}", r.addr >> 2));
+            let _ = writeln!(rd3_cases, "        8'd{k}: s_axil_rdata <= rd2_b{k};");
+        }
     }
     let (mut incs, mut counters, mut cnt_cases) = (String::new(), String::new(), String::new());
     for (k, (name, _)) in rm::COUNTERS.iter().enumerate() {
         let (src, w) = counter_inc(name);
         let _ = writeln!(incs, "wire [{}:0] inc_{name} = {src};", w - 1);
         let _ = writeln!(counters, "reg [63:0] c_{name};\nalways @(posedge clk) if (rst) c_{name} <= 64'd0; else c_{name} <= c_{name} + {{{}'d0, inc_{name}}};", 64 - w);
-        let _ = writeln!(cnt_cases, "      13'h{:04X}: begin rd2_is_cnt <= 1'b1; rd2_cnt <= c_{name}; end", rm::counter_addr(k) >> 3);
+        let _ = writeln!(cnt_cases, "      5'd{}: rd2_cnt <= c_{name};", (rm::counter_addr(k) & 0xFF) >> 3);
     }
     let mask_of: Vec<String> = (0..15).rev().map(|i| format!("(n > 4'd{i})")).collect();
-    let keep_of: Vec<String> = (0..64).rev().map(|i| if i == 63 { "(n == 6'd0)".to_string() } else { format!("(n == 6'd0 || n > 6'd{i})") }).collect();
+    let mut keep_of = String::new();
+    for a in 0..7 {
+        let _ = writeln!(keep_of, "    hi_gt[{a}] = n[5:3] > 3'd{a}; hi_eq[{a}] = n[5:3] == 3'd{a}; lo_gt[{a}] = n[2:0] > 3'd{a};");
+    }
+    let _ = writeln!(keep_of, "    hi_gt[7] = 1'b0; hi_eq[7] = n[5:3] == 3'd7; lo_gt[7] = 1'b0;");
+    for i in 0..64 {
+        let _ = writeln!(keep_of, "    keep_of[{i}] = (n == 6'd0) || hi_gt[{}] || (hi_eq[{}] && lo_gt[{}]);", i / 8, i / 8, i % 8);
+    }
     let args_cat: Vec<String> = cmd_args.iter().rev().map(|r| vname(&r.name)).collect();
+    let range = |w: usize| if w == 1 { String::new() } else { format!("[{}:0] ", w - 1) };
+    let (mut test_ports, mut sideband) = (String::new(), String::new());
+    for &(name, w) in SIDEBAND {
+        if params.sideband_ports {
+            let _ = writeln!(test_ports, "  input  wire {}tb_{name},", range(w));
+            let _ = writeln!(sideband, "wire {}{name} = tb_{name};", range(w));
+        } else {
+            let _ = writeln!(sideband, "wire {}{name} = {w}'d0;", range(w));
+        }
+    }
     let vars: Vec<(&str, String)> = vec![
+        ("TEST_PORTS", test_ports),
+        ("SIDEBAND", sideband),
         ("A_CMD_OP", word("CMD_OP")),
         ("A_RX_CTRL", word("RX_CTRL")),
         ("A_TX_CTRL", word("TX_CTRL")),
@@ -162,12 +213,15 @@ fn generate(params: &CoreParams) -> String {
         ("EV_TEARDOWN_DONE", rm::ev::TEARDOWN_DONE.to_string()),
         ("EV_CMD_ERROR", rm::ev::CMD_ERROR.to_string()),
         ("MASK_OF", format!("{{1'b0, {}}}", mask_of.join(", "))),
-        ("KEEP_OF", format!("{{{}}}", keep_of.join(",\n    "))),
+        ("KEEP_OF", keep_of),
         ("KEEP_COUNT", keep_count_expr()),
         ("MAX_FRAME", rm::MAX_FRAME.to_string()),
         ("COUNTER_INCS", incs),
         ("COUNTERS", counters),
-        ("READ_CASES", reads),
+        ("RD2_DECLS", rd2_decls),
+        ("RD2_CASES", rd2_cases),
+        ("RD3_CASES", rd3_cases),
+        ("STATS_BLK", stats_blk.to_string()),
         ("CNT_CASES", cnt_cases),
     ];
     subst(TEMPLATE, &vars)

@@ -13,7 +13,7 @@ module ddpnic_core (
   input  wire         s_axis_rx_tvalid,
   input  wire         s_axis_rx_tlast,
   input  wire         s_axis_rx_tuser,
-  output reg  [511:0] m_axis_tx_tdata,
+%TEST_PORTS%  output reg  [511:0] m_axis_tx_tdata,
   output reg  [63:0]  m_axis_tx_tkeep,
   output reg          m_axis_tx_tvalid,
   input  wire         m_axis_tx_tready,
@@ -93,15 +93,7 @@ wire [511:0] rxp_data = s_axis_rx_tdata;
 wire [63:0]  rxp_keep = s_axis_rx_tkeep;
 wire         rxp_last = s_axis_rx_tlast;
 wire         rxp_user = s_axis_rx_tuser;
-wire [63:0]  rxp_placed = 64'd0;
-wire         rxp_meta_valid = 1'b0;
-wire [4:0]   rxp_meta_flags = 5'd0;
-wire [11:0]  rxp_meta_flow = 12'd0;
-wire [31:0]  rxp_meta_seq = 32'd0;
-wire [2:0]   rxp_meta_nranges = 3'd0;
-wire [319:0] rxp_meta_ranges = 320'd0;
-wire [6:0]   ofl_stat_placed_bytes = 7'd0;
-wire         ofl_stat_crc_error = 1'b0;
+%SIDEBAND%wire         ofl_stat_crc_error = 1'b0;
 wire         ofl_stat_out_of_sync = 1'b0;
 wire         ofl_stat_unknown_cid = 1'b0;
 wire         ofl_stat_out_of_bounds = 1'b0;
@@ -237,8 +229,12 @@ function [6:0] keep_count(input [63:0] t);
   keep_count = %KEEP_COUNT%;
 endfunction
 // Keep of the first n bytes (n = 1..64; 0 means 64).
+// Written as n[5:3] > a || (n[5:3] == a && n[2:0] > b) for lane 8a+b: two LUT levels.
 function [63:0] keep_of(input [5:0] n);
-  keep_of = %KEEP_OF%;
+  reg [7:0] hi_gt, hi_eq, lo_gt;
+  begin
+%KEEP_OF%
+  end
 endfunction
 
 // =====================================================================================
@@ -279,7 +275,6 @@ reg  [9:0]  b_cur;           // b_wr - 1: the open run's entry
 reg  [8:0]  beat_idx;        // beat index in the frame
 reg         first;           // next beat starts a frame
 reg         dropping, drop_full;
-reg         prev_stored;     // the previous beat of this frame was stored
 reg  [6:0]  run_len;         // beats in the open run - 1
 reg  [7:0]  run_start;
 reg  [15:0] flen, fslot;     // frame bytes, bytes stored
@@ -292,12 +287,25 @@ reg  [2:0]  m_nranges;
 reg  [319:0] m_ranges;
 reg         rx_en_q;
 
-wire        d_full = (d_wr[9] != d_rd[9]) && (d_wr[8:0] == d_rd[8:0]);
-wire        b_full = (b_wr[9] != b_rd[9]) && (b_wr[8:0] == b_rd[8:0]);
-wire        f_full = (f_wr[9] != f_rd[9]) && (f_wr[8:0] == f_rd[8:0]);
+// Full flags registered from the previous cycle's pointers: a write pointer moves by at most
+// one a cycle (or back), a read pointer only forward, so "at most one entry free a cycle ago"
+// is a safe "full" (each FIFO holds 511).
+wire [9:0]  d_occ = d_wr - d_rd;
+wire [9:0]  b_occ = b_wr - b_rd;
+wire [9:0]  f_occ = f_wr - f_rd;
+reg         d_full, b_full, f_full, at_limit;
+reg  [8:0]  rx_slot_beats_m1;
+always @(posedge clk) begin
+  d_full <= d_occ >= 10'd511;
+  b_full <= b_occ >= 10'd511;
+  f_full <= f_occ >= 10'd511;
+  rx_slot_beats_m1 <= rx_slot_beats - 9'd1;
+end
 wire [8:0]  idx = first ? 9'd0 : beat_idx;
-wire        extend = !first && prev_stored && (idx[5:0] != 6'd0);
-wire        too_long = idx >= rx_slot_beats;
+reg         ext_next;        // the next beat of this frame extends the open run if stored
+wire        extend = !first && ext_next;
+// The beat at index rx_slot_beats is the first that does not fit the slot.
+wire        too_long = !first && at_limit;
 wire        no_room = (i0_store && (d_full || (!extend && b_full))) || (i0_last && f_full) || (first && !rx_en_q);
 wire        dropping_eff = !first && dropping;
 wire        drop_now = i0_v && !dropping_eff && (too_long || no_room);
@@ -328,7 +336,7 @@ always @(posedge clk) begin
   cnt_ofl_packet <= 1'b0; cnt_ofl_resync <= 1'b0; cnt_rx_bytes <= 16'd0;
   if (rst) begin
     d_wr <= 10'd0; d_cm <= 10'd0; b_wr <= 10'd0; b_cur <= 10'h3FF; b_cm <= 10'd0; f_wr <= 10'd0;
-    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; prev_stored <= 1'b0; beat_idx <= 9'd0;
+    first <= 1'b1; dropping <= 1'b0; drop_full <= 1'b0; at_limit <= 1'b0; ext_next <= 1'b0; beat_idx <= 9'd0;
     run_len <= 7'd0; run_start <= 8'd0; flen <= 16'd0; fslot <= 16'd0; nbursts <= 9'd0; meta_seen <= 1'b0;
     m_flags <= 5'd0; m_flow <= 12'd0; m_seq <= 32'd0; m_nranges <= 3'd0; m_ranges <= 320'd0;
   end else begin
@@ -341,8 +349,9 @@ always @(posedge clk) begin
     if (i0_v) begin
       first <= i0_last;
       beat_idx <= idx + 9'd1;
+      at_limit <= idx == rx_slot_beats_m1;
       flen <= flen_n; fslot <= fslot_n; nbursts <= nbursts_n;
-      prev_stored <= store;
+      ext_next <= store && (idx[5:0] != 6'd63) && !i0_last;
       if (drop_now) begin dropping <= 1'b1; drop_full <= !too_long; end
       else if (first) dropping <= 1'b0;
       if (store) begin
@@ -371,98 +380,110 @@ always @(posedge clk) begin
 end
 
 // =====================================================================================
-// rx ring writer, DMA side: per frame, wait for a free ring entry, write the stored runs
-// as bursts into the slot, then the completion (same AXI ID: in order).
+// rx ring writer, DMA side. Show-ahead registers hold the next frame descriptor (fq) and
+// the next burst descriptor (bq). Per frame: claim a ring entry (CLAIM - CONS < N), queue
+// one write request per stored run (slot address + 64 x start beat), then the completion
+// (its beat goes to a completion FIFO). The request FIFO decouples this from the write
+// arbiter, which issues the requests back to back, in order (same AXI ID: the completion
+// lands after its data). PROD counts completions written.
 // =====================================================================================
-localparam [3:0] R_IDLE = 4'd0, R_LOAD = 4'd1, R_WAIT = 4'd2, R_BRD = 4'd3, R_BLOAD = 4'd4,
-                 R_BREQ = 4'd5, R_BWAIT = 4'd6, R_CPL = 4'd7, R_CWAIT = 4'd8, R_GAP = 4'd9;
-reg  [3:0]  rs;
-reg  [15:0] rx_prod;
+reg  [15:0] rx_prod, rx_claim;
 reg         rx_phase, rx_full;
 reg  [63:0] rx_slot_addr, rx_cpl_addr;
-reg  [413:0] f_q;
-reg  [14:0] b_q;
-reg  [8:0]  fr_bursts;
-reg         rx_req, rx_req_fifo;
-reg  [63:0] rx_req_addr;
-reg  [7:0]  rx_req_len;
-reg  [511:0] rx_cpl_beat;
 reg         cnt_rx_cpl;
-// Data FIFO read side with one output register (q): show-ahead.
+// Frame descriptor show-ahead.
+reg         fq_v;
+reg  [413:0] fq;
+wire        f_take;
+wire        f_re = (f_rd != f_wr) && (!fq_v || f_take);
+always @(posedge clk) if (f_re) fq <= fmem[f_rd[8:0]];
+// Burst descriptor show-ahead.
+reg         bq_v;
+reg  [14:0] bq;
+wire        b_take;
+wire        b_re = (b_rd != b_cm) && (!bq_v || b_take);
+always @(posedge clk) if (b_re) bq <= bmem[b_rd[8:0]];
+// Data show-ahead (q): beats leave toward m_axi_wdata.
 reg         q_v;
 reg  [DW-1:0] q;
 wire        q_take;
 wire        d_re = (d_rd != d_cm) && (!q_v || q_take);
+always @(posedge clk) if (d_re) q <= dmem[d_rd[8:0]];
 always @(posedge clk) begin
-  if (d_re) q <= dmem[d_rd[8:0]];
-end
-always @(posedge clk) begin
-  if (rst) begin q_v <= 1'b0; d_rd <= 10'd0; end
-  else begin
+  if (rst) begin
+    q_v <= 1'b0; d_rd <= 10'd0; fq_v <= 1'b0; f_rd <= 10'd0; bq_v <= 1'b0; b_rd <= 10'd0;
+  end else begin
     q_v <= d_re || (q_v && !q_take);
     if (d_re) d_rd <= d_rd + 10'd1;
+    fq_v <= f_re || (fq_v && !f_take);
+    if (f_re) f_rd <= f_rd + 10'd1;
+    bq_v <= b_re || (bq_v && !b_take);
+    if (b_re) b_rd <= b_rd + 10'd1;
   end
 end
-wire        wa_done_rx;
-wire [15:0] rx_used = rx_prod - r_rx_cons;
+// Request FIFO (4): {completion, beats - 1, address}; completion FIFO (4): the beats.
+reg  [72:0] rq [0:3];
+reg  [2:0]  rq_wr, rq_rd;
+reg  [511:0] cq [0:3];
+reg  [2:0]  cq_wr, cq_rd;
+wire        rq_room = !((rq_wr[2] != rq_rd[2]) && (rq_wr[1:0] == rq_rd[1:0]));
+wire        cq_room = !((cq_wr[2] != cq_rd[2]) && (cq_wr[1:0] == cq_rd[1:0]));
+wire        rq_v = rq_wr != rq_rd;
+wire [72:0] rq_head = rq[rq_rd[1:0]];
+wire [511:0] cq_head = cq[cq_rd[1:0]];
+wire        rq_pop, cq_pop, rx_cpl_done;
+reg         fr_act;
+reg  [8:0]  fr_left;
+reg  [404:0] fr;
+assign f_take = !fr_act && fq_v && r_rx_ctrl[0] && !rx_full && !rx_restart;
+assign b_take = fr_act && fr_left != 9'd0 && bq_v && rq_room;
+wire        cpl_push = fr_act && fr_left == 9'd0 && rq_room && cq_room;
+wire [15:0] rx_claim_n = rx_claim + {15'd0, cpl_push};
+wire [15:0] rx_used_n = rx_claim_n - r_rx_cons;
 wire [63:0] rx_slot_base = {r_rx_slot_base_hi, r_rx_slot_base_lo[31:12], 12'd0};
 wire [63:0] rx_cpl_base = {r_rx_cpl_base_hi, r_rx_cpl_base_lo[31:12], 12'd0};
-wire        rx_wrap = (rx_prod & rx_mask) == rx_mask;
+wire        rx_wrap = (rx_claim & rx_mask) == rx_mask;
+// Completion entry (regmap RxCompletion) of the frame in fr.
+wire [511:0] cpl_beat = {fr[319:288], 16'd0, fr[287:240], fr[239:208], 16'd0, fr[207:160],
+                         fr[159:128], 16'd0, fr[127:80], fr[79:48], 16'd0, fr[47:0],
+                         rx_phase, 15'd0, rx_claim, fr[354:323], 4'd0, fr[366:355],
+                         5'd0, fr[322:320], 2'd0, fr[372], fr[371:367], fr[388:373], fr[404:389]};
 always @(posedge clk) begin
-  if (rs == R_BRD) b_q <= bmem[b_rd[8:0]];
-  if (rs == R_IDLE) f_q <= fmem[f_rd[8:0]];
+  if (b_take) rq[rq_wr[1:0]] <= {1'b0, 1'b0, bq[6:0], rx_slot_addr + {50'd0, bq[14:7], 6'd0}};
+  else if (cpl_push) rq[rq_wr[1:0]] <= {1'b1, 8'd0, rx_cpl_addr};
+  if (cpl_push) cq[cq_wr[1:0]] <= cpl_beat;
 end
 always @(posedge clk) begin
-  cnt_rx_cpl <= 1'b0;
-  rx_full <= (rx_used & ~rx_mask) != 16'd0;
+  cnt_rx_cpl <= rx_cpl_done;
+  // Full from the next CLAIM (CONS only grows: conservative for one cycle).
+  rx_full <= (rx_used_n & ~rx_mask) != 16'd0;
   if (rst) begin
-    rs <= R_IDLE; rx_prod <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
-    f_rd <= 10'd0; b_rd <= 10'd0; fr_bursts <= 9'd0; rx_req <= 1'b0; rx_req_fifo <= 1'b0;
-    rx_req_addr <= 64'd0; rx_req_len <= 8'd0; rx_cpl_beat <= 512'd0;
-  end else if (rx_restart) begin
-    rx_prod <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+    rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
+    rq_wr <= 3'd0; rq_rd <= 3'd0; cq_wr <= 3'd0; cq_rd <= 3'd0; fr_act <= 1'b0; fr_left <= 9'd0; fr <= 405'd0;
   end else begin
-    case (rs)
-      R_IDLE: if (f_rd != f_wr) rs <= R_LOAD;
-      R_LOAD: begin fr_bursts <= f_q[413:405]; rs <= R_WAIT; end
-      R_WAIT: if (r_rx_ctrl[0] && !rx_full) rs <= (fr_bursts == 9'd0) ? R_CPL : R_BRD;
-      R_BRD: rs <= R_BLOAD;
-      R_BLOAD: begin
-        rx_req_addr <= rx_slot_addr + {50'd0, b_q[14:7], 6'd0};
-        rx_req_len <= {1'b0, b_q[6:0]};
-        b_rd <= b_rd + 10'd1;
-        fr_bursts <= fr_bursts - 9'd1;
-        rs <= R_BREQ;
+    if (rq_pop) rq_rd <= rq_rd + 3'd1;
+    if (cq_pop) cq_rd <= cq_rd + 3'd1;
+    if (rx_cpl_done) rx_prod <= rx_prod + 16'd1;
+    if (b_take || cpl_push) rq_wr <= rq_wr + 3'd1;
+    if (f_take) begin fr_act <= 1'b1; fr <= fq[404:0]; fr_left <= fq[413:405]; end
+    if (b_take) fr_left <= fr_left - 9'd1;
+    if (cpl_push) begin
+      cq_wr <= cq_wr + 3'd1;
+      fr_act <= 1'b0;
+      rx_claim <= rx_claim + 16'd1;
+      if (rx_wrap) begin
+        rx_phase <= !rx_phase; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+      end else begin
+        rx_slot_addr <= rx_slot_addr + {49'd0, rx_slot_size}; rx_cpl_addr <= rx_cpl_addr + 64'd64;
       end
-      R_BREQ: begin rx_req <= 1'b1; rx_req_fifo <= 1'b1; rs <= R_BWAIT; end
-      R_BWAIT: if (wa_done_rx) begin rx_req <= 1'b0; rs <= (fr_bursts == 9'd0) ? R_CPL : R_BRD; end
-      R_CPL: begin
-        // Completion entry (regmap RxCompletion).
-        rx_cpl_beat <= {f_q[319:288], 16'd0, f_q[287:240], f_q[239:208], 16'd0, f_q[207:160],
-                        f_q[159:128], 16'd0, f_q[127:80], f_q[79:48], 16'd0, f_q[47:0],
-                        rx_phase, 15'd0, rx_prod, f_q[354:323], 4'd0, f_q[366:355],
-                        5'd0, f_q[322:320], 2'd0, f_q[372], f_q[371:367], f_q[388:373], f_q[404:389]};
-        rx_req_addr <= rx_cpl_addr;
-        rx_req_len <= 8'd0;
-        rx_req <= 1'b1; rx_req_fifo <= 1'b0;
-        rs <= R_CWAIT;
-      end
-      R_CWAIT: if (wa_done_rx) begin
-        rx_req <= 1'b0;
-        cnt_rx_cpl <= 1'b1;
-        rx_prod <= rx_prod + 16'd1;
-        f_rd <= f_rd + 10'd1;
-        if (rx_wrap) begin
-          rx_phase <= !rx_phase; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
-        end else begin
-          rx_slot_addr <= rx_slot_addr + {49'd0, rx_slot_size}; rx_cpl_addr <= rx_cpl_addr + 64'd64;
-        end
-        rs <= R_GAP;
-      end
-      default: rs <= R_IDLE;  // R_GAP: rx_full catches up with rx_prod
-    endcase
+    end
+    if (rx_restart) begin
+      rx_prod <= 16'd0; rx_claim <= 16'd0; rx_phase <= 1'b1; rx_slot_addr <= rx_slot_base; rx_cpl_addr <= rx_cpl_base;
+    end
   end
 end
+
+wire [3:0]  wa_gnt;          // write arbiter grants (below)
 
 // =====================================================================================
 // Event ring writer: 16-byte entries, four to a 64-byte line (written with a byte mask).
@@ -490,6 +511,7 @@ always @(posedge clk) begin
   end else if (ev_restart) begin
     ev_prod <= 16'd0; ev_phase <= 1'b1; ev_addr <= ev_base;
   end else begin
+    if (wa_gnt[1]) ev_req <= 1'b0;
     case (es)
       E_IDLE: if (ofl_ev_valid && ofl_ev_ready) begin
         ev_entry <= {ev_phase, 15'd0, ev_prod, 32'd0, ofl_ev_arg, ofl_ev_token, ofl_ev_status, ofl_ev_kind};
@@ -504,7 +526,6 @@ always @(posedge clk) begin
         es <= E_WAIT;
       end
       E_WAIT: if (wa_done_ev) begin
-        ev_req <= 1'b0;
         ev_prod <= ev_prod + 16'd1;
         if ((ev_prod & ev_mask) == ev_mask) begin ev_phase <= !ev_phase; ev_addr <= ev_base; end
         else ev_addr <= ev_addr + 64'd16;
@@ -553,8 +574,9 @@ wire        fr_phase = (ts == T_FR);
 assign m_axi_rready = (ts == T_DR) || (fr_phase && !sk_v);
 wire        r_beat = fr_phase && m_axi_rvalid && !sk_v;
 wire        r_err = m_axi_rresp != 2'b00;
-wire        in_last = tx_left <= 16'd64;
-wire [63:0] in_keep = in_last ? keep_of(tx_left[5:0]) : {64{1'b1}};
+reg         in_last;         // tx_left <= 64
+reg  [63:0] tx_last_keep;    // keep of the frame's last beat
+wire [63:0] in_keep = in_last ? tx_last_keep : {64{1'b1}};
 wire        in_user = tx_err || r_err;
 wire [15:0] tx_desc_len = m_axi_rdata[{tx_desc_addr[5:4], 7'd64} +: 16];
 always @(posedge clk) begin
@@ -575,11 +597,14 @@ always @(posedge clk) begin
   end
 end
 wire        tx_wrap = (tx_cons & tx_mask) == tx_mask;
+// The last beat's keep, from the descriptor's length (stable from T_CHECK to T_DONE).
+reg  [5:0]  tx_len_lo;
+always @(posedge clk) begin tx_len_lo <= tx_len[5:0]; tx_last_keep <= keep_of(tx_len_lo); end
 always @(posedge clk) begin
   cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_rd_err <= 1'b0; cnt_tx_bytes <= 16'd0;
   if (rst) begin
     ts <= T_IDLE; tx_cons <= 16'd0; tx_desc_addr <= 64'd0; tx_faddr <= 64'd0; tx_left <= 16'd0; tx_len <= 16'd0;
-    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; tx_err <= 1'b0; tx_bad <= 1'b0; txc_req <= 1'b0;
+    tx_to4k <= 7'd0; tx_beats_left <= 10'd0; in_last <= 1'b0; tx_err <= 1'b0; tx_bad <= 1'b0; txc_req <= 1'b0;
     m_axi_arvalid <= 1'b0; m_axi_araddr <= 64'd0; m_axi_arlen <= 8'd0;
   end else if (tx_restart) begin
     tx_cons <= 16'd0; tx_desc_addr <= tx_desc_base;
@@ -600,6 +625,7 @@ always @(posedge clk) begin
         ts <= T_CHECK;
       end
       T_CHECK: begin
+        in_last <= tx_left <= 16'd64;
         tx_beats_left <= tx_left[15:6] + {9'd0, tx_left[5:0] != 6'd0};
         tx_to4k <= 7'd64 - {1'b0, tx_faddr[11:6]};
         ts <= tx_bad ? T_DONE : T_FAR0;
@@ -614,6 +640,7 @@ always @(posedge clk) begin
       T_FAR: if (m_axi_arready) begin m_axi_arvalid <= 1'b0; ts <= T_FR; end
       T_FR: if (r_beat) begin
         tx_left <= in_last ? 16'd0 : tx_left - 16'd64;
+        in_last <= in_last || tx_left <= 16'd128;
         tx_faddr <= tx_faddr + 64'd64;
         tx_beats_left <= tx_beats_left - 10'd1;
         tx_to4k <= (tx_to4k == 7'd1) ? 7'd64 : tx_to4k - 7'd1;
@@ -629,7 +656,10 @@ always @(posedge clk) begin
         txc_req <= 1'b1;
         ts <= T_CWAIT;
       end
-      T_CWAIT: if (wa_done_txc) begin txc_req <= 1'b0; ts <= T_IDLE; end
+      T_CWAIT: begin
+        if (wa_gnt[2]) txc_req <= 1'b0;
+        if (wa_done_txc) ts <= T_IDLE;
+      end
       default: ts <= T_IDLE;
     endcase
   end
@@ -637,31 +667,47 @@ end
 wire unused_r = &{1'b0, m_axi_rid, m_axi_bid, tx_desc_addr[3:0], ev_addr[3:0], pl_addr[5:0]};
 
 // =====================================================================================
-// AXI4 write arbiter: clients 0 rx (slot bursts from the FIFO, or the completion),
-// 1 events, 2 tx completion record, 3 placement. Round robin; one burst at a time, AW and
-// W issued together; awid 0 for all (in order).
+// AXI4 write arbiter: clients 0 rx (request FIFO: slot bursts from the data FIFO, or a
+// completion), 1 events, 2 tx completion record, 3 placement. Round robin on the AW channel:
+// a grant issues AW and queues a W job (4 deep); the W channel streams the jobs in order,
+// back to back. A client drops its request when granted (wa_gnt) and keeps its data until
+// its job's last W beat (wa_done). awid 0 for all: writes complete in issue order.
 // =====================================================================================
-reg         wa_busy, wa_aw_pend, wa_w_fin;
-reg  [1:0]  wa_sel, wa_rr;
-reg  [7:0]  wa_cnt;
+reg  [1:0]  wa_rr;
 reg  [3:0]  wa_done;
-wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rx_req} & ~wa_done;
-assign wa_done_rx = wa_done[0];
-assign wa_done_ev = wa_done[1];
-assign wa_done_txc = wa_done[2];
-wire unused_pl_done = wa_done[3];
+reg         wa_done_cpl;
+// W jobs: {sel[1:0], rx completion, data from the FIFO, beats - 1 [7:0]}.
+reg  [11:0] wj [0:3];
+reg  [2:0]  wj_wr, wj_rd;
+reg  [7:0]  w_cnt;
+wire        wj_room = !((wj_wr[2] != wj_rd[2]) && (wj_wr[1:0] == wj_rd[1:0]));
+wire        wj_v = wj_wr != wj_rd;
+wire [11:0] wj_head = wj[wj_rd[1:0]];
+wire [1:0]  w_sel = wj_head[11:10];
+wire        w_cpl = wj_head[9];
+wire        w_fifo = wj_head[8];
+wire [3:0]  wa_req = {pl_req, txc_req, ev_req, rq_v};
+wire        aw_free = !m_axi_awvalid || m_axi_awready;
 // Round robin: first requester at or after wa_rr.
 wire [7:0]  wa_req2 = {wa_req, wa_req};
 wire [3:0]  wa_rot = wa_req2[{1'b0, wa_rr} +: 4];
 wire [1:0]  wa_pick = wa_rot[0] ? 2'd0 : wa_rot[1] ? 2'd1 : wa_rot[2] ? 2'd2 : 2'd3;
 wire [1:0]  wa_g = wa_rr + wa_pick;
-// W data source.
-wire        w_src_fifo = (wa_sel == 2'd0) && rx_req_fifo;
-wire        w_src_v = (wa_sel == 2'd3) ? 1'b1 : (w_src_fifo ? q_v : 1'b1);
+wire        wa_grant = aw_free && wj_room && wa_req != 4'd0;
+assign wa_gnt = {4{wa_grant}} & (4'd1 << wa_g);
+assign rq_pop = wa_gnt[0];
+assign wa_done_ev = wa_done[1];
+assign wa_done_txc = wa_done[2];
+assign rx_cpl_done = wa_done_cpl;
+wire        pl_gnt = wa_gnt[3];
+wire        pl_done = wa_done[3];
 wire        w_fire = m_axi_wvalid && m_axi_wready;
-assign q_take = w_src_fifo && wa_busy && !wa_w_fin && w_fire;
-wire        pl_wtake = (wa_sel == 2'd3) && wa_busy && w_fire;
-wire unused_pl = &{1'b0, pl_wtake, wa_rot[3], b_cur[9]};
+assign m_axi_wlast = w_cnt == wj_head[7:0];
+wire        w_end = w_fire && m_axi_wlast;
+assign q_take = w_fifo && w_fire;
+assign cq_pop = w_cpl && w_fire;
+wire        pl_wtake = (w_sel == 2'd3) && w_fire;
+wire unused_pl = &{1'b0, pl_wtake, pl_gnt, pl_done, wa_rot[3], b_cur[9], wa_done[0]};
 assign m_axi_awid = 4'd0;
 assign m_axi_awsize = 3'd6;
 assign m_axi_awburst = 2'b01;
@@ -669,13 +715,10 @@ assign m_axi_arid = 4'd0;
 assign m_axi_arsize = 3'd6;
 assign m_axi_arburst = 2'b01;
 assign m_axi_bready = 1'b1;
-assign m_axi_wlast = wa_cnt == m_axi_awlen;
-wire        w_end = w_fire && m_axi_wlast;
-wire        aw_end = !wa_aw_pend || (m_axi_awvalid && m_axi_awready);
 always @(*) begin
-  m_axi_wvalid = wa_busy && !wa_w_fin && w_src_v;
-  case (wa_sel)
-    2'd0: begin m_axi_wdata = rx_req_fifo ? q[511:0] : rx_cpl_beat; m_axi_wstrb = rx_req_fifo ? q[575:512] : {64{1'b1}}; end
+  m_axi_wvalid = wj_v && (!w_fifo || q_v);
+  case (w_sel)
+    2'd0: begin m_axi_wdata = w_cpl ? cq_head : q[511:0]; m_axi_wstrb = w_cpl ? {64{1'b1}} : q[575:512]; end
     2'd1: begin m_axi_wdata = {4{ev_entry}}; m_axi_wstrb = ev_strb; end
     2'd2: begin m_axi_wdata = {496'd0, tx_cons}; m_axi_wstrb = {64{1'b1}}; end
     default: begin m_axi_wdata = pl_wdata; m_axi_wstrb = pl_wstrb; end
@@ -683,29 +726,34 @@ always @(*) begin
 end
 reg         cnt_wr_err;
 always @(posedge clk) begin
-  wa_done <= 4'd0;
+  case (wa_g)
+    2'd0: if (wa_grant) wj[wj_wr[1:0]] <= {2'd0, rq_head[72], !rq_head[72], rq_head[71:64]};
+    2'd1: if (wa_grant) wj[wj_wr[1:0]] <= {2'd1, 2'b00, 8'd0};
+    2'd2: if (wa_grant) wj[wj_wr[1:0]] <= {2'd2, 2'b00, 8'd0};
+    default: if (wa_grant) wj[wj_wr[1:0]] <= {2'd3, 2'b00, pl_len};
+  endcase
+end
+always @(posedge clk) begin
+  wa_done <= {4{w_end}} & (4'd1 << w_sel);
+  wa_done_cpl <= w_end && w_cpl;
   cnt_wr_err <= m_axi_bvalid && m_axi_bresp != 2'b00;
   if (rst) begin
-    wa_busy <= 1'b0; wa_aw_pend <= 1'b0; wa_w_fin <= 1'b0; wa_sel <= 2'd0; wa_rr <= 2'd0; wa_cnt <= 8'd0;
+    wa_rr <= 2'd0; wj_wr <= 3'd0; wj_rd <= 3'd0; w_cnt <= 8'd0;
     m_axi_awvalid <= 1'b0; m_axi_awaddr <= 64'd0; m_axi_awlen <= 8'd0;
-  end else if (!wa_busy) begin
-    if (wa_req != 4'd0) begin
-      wa_busy <= 1'b1; wa_aw_pend <= 1'b1; wa_w_fin <= 1'b0; wa_sel <= wa_g; wa_rr <= wa_g + 2'd1; wa_cnt <= 8'd0;
+  end else begin
+    if (w_fire) w_cnt <= w_end ? 8'd0 : w_cnt + 8'd1;
+    if (w_end) wj_rd <= wj_rd + 3'd1;
+    if (aw_free) m_axi_awvalid <= 1'b0;
+    if (wa_grant) begin
+      wa_rr <= wa_g + 2'd1;
+      wj_wr <= wj_wr + 3'd1;
       m_axi_awvalid <= 1'b1;
       case (wa_g)
-        2'd0: begin m_axi_awaddr <= rx_req_addr; m_axi_awlen <= rx_req_len; end
+        2'd0: begin m_axi_awaddr <= rq_head[63:0]; m_axi_awlen <= rq_head[71:64]; end
         2'd1: begin m_axi_awaddr <= {ev_addr[63:6], 6'd0}; m_axi_awlen <= 8'd0; end
         2'd2: begin m_axi_awaddr <= tx_cpl_addr; m_axi_awlen <= 8'd0; end
         default: begin m_axi_awaddr <= {pl_addr[63:6], 6'd0}; m_axi_awlen <= pl_len; end
       endcase
-    end
-  end else begin
-    if (m_axi_awvalid && m_axi_awready) begin m_axi_awvalid <= 1'b0; wa_aw_pend <= 1'b0; end
-    if (w_fire) wa_cnt <= wa_cnt + 8'd1;
-    if (w_end) wa_w_fin <= 1'b1;
-    if ((wa_w_fin || w_end) && aw_end) begin
-      wa_busy <= 1'b0;
-      wa_done[wa_sel] <= 1'b1;
     end
   end
 end
@@ -715,7 +763,7 @@ end
 // =====================================================================================
 always @(posedge clk) begin
   if (rst) irq <= 1'b0;
-  else irq <= (wa_done[0] && !rx_req_fifo && r_irq_enable[0]) || (wa_done[2] && r_irq_enable[1]) || (wa_done[1] && r_irq_enable[2]);
+  else irq <= (rx_cpl_done && r_irq_enable[0]) || (wa_done[2] && r_irq_enable[1]) || (wa_done[1] && r_irq_enable[2]);
 end
 
 // =====================================================================================
@@ -727,36 +775,40 @@ end
 // =====================================================================================
 // BAR0 reads: R1 address, R2 register / counter select, R3 data (LO latches HI).
 // =====================================================================================
-reg         rd1_v, rd2_v, rd2_is_cnt, rd2_hi;
+reg         rd1_v, rd2_v, rd2_hi, rd2_hdr;
 reg  [13:0] rd1_a;
-reg  [31:0] rd2_reg, rd_hi_shadow;
+reg  [7:0]  rd2_blk;
+reg  [31:0] rd_hi_shadow;
 reg  [63:0] rd2_cnt;
+%RD2_DECLS%
 assign s_axil_arready = !rd1_v && !rd2_v && !s_axil_rvalid;
 assign s_axil_rresp = 2'b00;
 wire unused_addr = &{1'b0, s_axil_awaddr[1:0], s_axil_araddr[1:0]};
 always @(posedge clk) begin
   if (rst) begin
-    rd1_v <= 1'b0; rd2_v <= 1'b0; s_axil_rvalid <= 1'b0; rd1_a <= 14'd0; rd2_reg <= 32'd0; rd2_cnt <= 64'd0;
-    rd2_is_cnt <= 1'b0; rd2_hi <= 1'b0; rd_hi_shadow <= 32'd0; s_axil_rdata <= 32'd0;
+    rd1_v <= 1'b0; rd2_v <= 1'b0; s_axil_rvalid <= 1'b0; rd1_a <= 14'd0; rd2_cnt <= 64'd0;
+    rd2_blk <= 8'd0; rd2_hi <= 1'b0; rd2_hdr <= 1'b0; rd_hi_shadow <= 32'd0; s_axil_rdata <= 32'd0;
   end else begin
     rd1_v <= s_axil_arvalid && s_axil_arready;
     if (s_axil_arvalid && s_axil_arready) rd1_a <= s_axil_araddr[15:2];
     rd2_v <= rd1_v;
     rd2_hi <= rd1_a[0];
-    case (rd1_a)
-%READ_CASES%
-      default: rd2_reg <= 32'd0;
-    endcase
-    rd2_is_cnt <= 1'b0;
-    rd2_cnt <= 64'd0;
-    case (rd1_a[13:1])
+    rd2_hdr <= rd1_a[5:2] == 4'd0;
+    rd2_blk <= rd1_a[13:6];
+    // R2: each block's register by the offset in the block; the counter by its index.
+%RD2_CASES%
+    case (rd1_a[5:1])
 %CNT_CASES%
-      default: ;
+      default: rd2_cnt <= 64'd0;
     endcase
+    // R3: the block.
     if (rd2_v) begin
       s_axil_rvalid <= 1'b1;
-      s_axil_rdata <= rd2_is_cnt ? (rd2_hi ? rd_hi_shadow : rd2_cnt[31:0]) : rd2_reg;
-      if (rd2_is_cnt && !rd2_hi) rd_hi_shadow <= rd2_cnt[63:32];
+      case (rd2_blk)
+%RD3_CASES%
+        default: s_axil_rdata <= 32'd0;
+      endcase
+      if (rd2_blk == 8'd%STATS_BLK% && !rd2_hdr && !rd2_hi) rd_hi_shadow <= rd2_cnt[63:32];
     end else if (s_axil_rvalid && s_axil_rready) begin
       s_axil_rvalid <= 1'b0;
     end
