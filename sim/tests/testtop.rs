@@ -346,3 +346,18 @@ fn simulated_time() {
     assert_eq!(s.cycles, 252);
     assert!(s.cycles_per_sec > 0.0);
 }
+
+#[test]
+fn reset_mid_run() {
+    let mut nic = Nic::new(cfg()).unwrap();
+    nic.write32(SCRATCH, 0x1234);
+    let src = nic.alloc(4096, 4096);
+    let dst = nic.alloc(4096, 4096);
+    nic.add_region(dst, 4096, "dst");
+    copy(&mut nic, src, dst, 4096, 64, 0);
+    nic.reset();
+    assert_eq!(nic.read32(SCRATCH), 0, "registers cleared by rst");
+    assert_eq!(nic.read32(ID), 0x51A7_E57B);
+    copy(&mut nic, src, dst, 100, 64, 0);
+    nic.check().unwrap();
+}
