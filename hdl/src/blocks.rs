@@ -92,7 +92,7 @@ pub fn all() -> Vec<TopBlock> {
         name: "ddpnic_core",
         summary: "NIC core host interface: BAR0 AXI-Lite registers, rx ring writer (frame FIFO, whole-frame drops), event ring, tx ring, AXI4 write arbiter",
         verilog: || crate::core::verilog(&CoreParams::default()),
-        max_luts: 12000,
+        max_luts: 4500,
         max_lut_levels: 6,
     }]
 }

@@ -420,3 +420,36 @@ fn rx_keeps_up_with_100g_pacing() {
         }
     }
 }
+
+/// AXI error responses: a tx frame whose buffer reads back SLVERR is sent with tuser (abort)
+/// on its last beat and counted; later frames are unaffected; write errors are counted.
+#[test]
+fn axi_errors_abort_tx_frames_and_are_counted() {
+    let mut w = World::new(&binary(), 30);
+    let (desc_base, cpl, bufs) = (0x6000_0000u64, 0x6100_0000u64, 0x6200_0000u64);
+    w.mem.writable.push((cpl, 64, "tx completion record".into()));
+    w.set("TX_DESC_BASE_LO", desc_base as u32);
+    w.set("TX_CPL_ADDR_LO", cpl as u32);
+    w.set("TX_SIZE_LOG2", 2);
+    w.set("TX_CTRL", 1);
+    w.bad_read_pages.push((bufs + 0x1000) >> 12);
+    w.write_errors_to_inject = 2;
+    let mut rng = Rng::new(31);
+    let mut frames = Vec::new();
+    for i in 0..3u64 {
+        let addr = bufs + i * 0x1000;
+        let f: Vec<u8> = (0..1000).map(|_| rng.next() as u8).collect();
+        w.mem.write_bytes(addr, &f);
+        w.mem.write_bytes(desc_base + 16 * i, &TxDesc { addr, len: 1000 }.encode());
+        frames.push(f);
+    }
+    w.set("TX_PROD", 3);
+    w.run_until(20_000, |w| w.tx_frames.len() == 3 && w.reg("TX_CONS") == 3);
+    w.run(50);
+    let users: Vec<bool> = w.tx_frames.iter().map(|f| f.1).collect();
+    assert_eq!(users, [false, true, false], "only the frame read with errors is aborted");
+    assert!(w.tx_frames[0].0 == frames[0] && w.tx_frames[2].0 == frames[2]);
+    assert_eq!(w.counter("dma_read_errors"), 16, "one per erroneous read beat");
+    assert_eq!(w.counter("dma_write_errors"), 2);
+    assert_eq!(w.counter("tx_frames"), 3);
+}

@@ -139,8 +139,8 @@ pub mod ev_status {
 }
 
 /// Statistics block: 64-bit counters, `LO` at `STAT_FIRST + 8k`, `HI` at `+4`. Reading `LO`
-/// latches `HI` (read LO then HI for a consistent value). Counters never reset while the
-/// FPGA is configured (software takes differences). The first ten are the contract's.
+/// latches `HI` (read LO then HI for a consistent value). Counters are cleared only by the
+/// core's reset (software takes differences). The first ten are the contract's.
 pub const COUNTERS: &[(&str, &str)] = &[
     ("rx_nvme_tcp_sk_add", "offload contexts created (FLOW_ADD ok)"),
     ("rx_nvme_tcp_sk_add_fail", "offload context creations that failed"),
@@ -158,7 +158,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("rx_out_of_sync", "times a flow lost PDU sync"),
     ("rx_unknown_cid", "C2HData headers whose (flow, CID) had no tag"),
     ("rx_out_of_bounds", "beats refused for data beyond the tag's buffer (or not live, stale)"),
-    ("rx_drop_ring_full", "frames dropped whole: frame FIFO full (the rx ring was full or the DMA too slow)"),
+    ("rx_drop_ring_full", "frames dropped whole: the frame FIFO could not take them (the rx ring was full or the DMA too slow), or the rx ring was disabled at their first beat"),
     ("tx_frames", "frames sent to the MAC"),
     ("rx_fcs_bad", "frames with tuser set (bad FCS): delivered to the ring flagged, never offloaded"),
     ("rx_drop_oversize", "frames dropped whole: longer than the rx slot"),
@@ -167,7 +167,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("tx_bad_desc", "tx descriptors skipped (length 0 or above MAX_FRAME)"),
     ("events", "event entries written"),
     ("dma_write_errors", "AXI write responses other than OKAY"),
-    ("dma_read_errors", "AXI read responses other than OKAY (the frame is sent with tuser = abort)"),
+    ("dma_read_errors", "AXI read beats with a response other than OKAY (a tx frame read so is sent with tuser = abort on its last beat)"),
 ];
 
 /// Counter index by name (panics on an unknown name).

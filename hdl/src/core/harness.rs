@@ -354,6 +354,10 @@ pub struct World {
     lite: Values,
     last_out: Option<Values>,
     pub max_outstanding_reads: usize,
+    /// Read beats from these 4 KiB pages answer SLVERR.
+    pub bad_read_pages: Vec<u64>,
+    /// The next this-many write responses are SLVERR.
+    pub write_errors_to_inject: u64,
 }
 
 impl World {
@@ -383,6 +387,8 @@ impl World {
             lite: Values::default(),
             last_out: None,
             max_outstanding_reads: 4,
+            bad_read_pages: Vec::new(),
+            write_errors_to_inject: 0,
         };
         // Reset for a few cycles.
         let mut i = Values::default();
@@ -445,7 +451,10 @@ impl World {
         i.set("m_axi_awready", aw_ready as u64);
         i.set("m_axi_wready", w_ready as u64);
         i.set("m_axi_arready", ar_ready as u64);
-        i.set("m_axi_bvalid", (self.b_pending > 0) as u64);
+        let b_valid = self.b_pending > 0;
+        i.set("m_axi_bvalid", b_valid as u64);
+        let b_err = b_valid && self.write_errors_to_inject > 0;
+        i.set("m_axi_bresp", if b_err { 2 } else { 0 });
         // R: the head burst's next beat.
         let r_valid = !self.ar.is_empty() && self.rng.chance(self.ready.r);
         if r_valid {
@@ -455,6 +464,7 @@ impl World {
             i.set_bytes("m_axi_rdata", &data);
             i.set("m_axi_rvalid", 1);
             i.set("m_axi_rlast", (b.done + 1 == b.beats) as u64);
+            i.set("m_axi_rresp", if self.bad_read_pages.contains(&(a >> 12)) { 2 } else { 0 });
         }
         let o = self.dut.step(&i);
         self.cycle += 1;
@@ -505,8 +515,11 @@ impl World {
                 self.b_pending += 1;
             }
         }
-        if self.b_pending > 0 && o.bit("m_axi_bready") {
+        if b_valid && o.bit("m_axi_bready") {
             self.b_pending -= 1;
+            if b_err {
+                self.write_errors_to_inject -= 1;
+            }
         }
         // AR / R
         if o.bit("m_axi_arvalid") && ar_ready {

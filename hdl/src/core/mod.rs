@@ -167,13 +167,9 @@ fn generate(params: &CoreParams) -> String {
         let _ = writeln!(cnt_cases, "      5'd{}: rd2_cnt <= c_{name};", (rm::counter_addr(k) & 0xFF) >> 3);
     }
     let mask_of: Vec<String> = (0..15).rev().map(|i| format!("(n > 4'd{i})")).collect();
-    let mut keep_of = String::new();
-    for a in 0..7 {
-        let _ = writeln!(keep_of, "    hi_gt[{a}] = n[5:3] > 3'd{a}; hi_eq[{a}] = n[5:3] == 3'd{a}; lo_gt[{a}] = n[2:0] > 3'd{a};");
-    }
-    let _ = writeln!(keep_of, "    hi_gt[7] = 1'b0; hi_eq[7] = n[5:3] == 3'd7; lo_gt[7] = 1'b0;");
+    let mut tx_keep = String::new();
     for i in 0..64 {
-        let _ = writeln!(keep_of, "    keep_of[{i}] = (n == 6'd0) || hi_gt[{}] || (hi_eq[{}] && lo_gt[{}]);", i / 8, i / 8, i % 8);
+        let _ = writeln!(tx_keep, "  tx_last_keep[{i}] <= kl_zero || kl_hi_gt[{}] || (kl_hi_eq[{}] && kl_lo_gt[{}]);", i / 8, i / 8, i % 8);
     }
     let args_cat: Vec<String> = cmd_args.iter().rev().map(|r| vname(&r.name)).collect();
     let range = |w: usize| if w == 1 { String::new() } else { format!("[{}:0] ", w - 1) };
@@ -213,8 +209,8 @@ fn generate(params: &CoreParams) -> String {
         ("EV_TEARDOWN_DONE", rm::ev::TEARDOWN_DONE.to_string()),
         ("EV_CMD_ERROR", rm::ev::CMD_ERROR.to_string()),
         ("MASK_OF", format!("{{1'b0, {}}}", mask_of.join(", "))),
-        ("KEEP_OF", keep_of),
         ("KEEP_COUNT", keep_count_expr()),
+        ("TX_KEEP", tx_keep),
         ("MAX_FRAME", rm::MAX_FRAME.to_string()),
         ("COUNTER_INCS", incs),
         ("COUNTERS", counters),

@@ -228,14 +228,6 @@ end
 function [6:0] keep_count(input [63:0] t);
   keep_count = %KEEP_COUNT%;
 endfunction
-// Keep of the first n bytes (n = 1..64; 0 means 64).
-// Written as n[5:3] > a || (n[5:3] == a && n[2:0] > b) for lane 8a+b: two LUT levels.
-function [63:0] keep_of(input [5:0] n);
-  reg [7:0] hi_gt, hi_eq, lo_gt;
-  begin
-%KEEP_OF%
-  end
-endfunction
 
 // =====================================================================================
 // rx ring writer, input side: one beat a cycle into the frame FIFO. Beats whose every byte
@@ -596,10 +588,22 @@ always @(posedge clk) begin
     sk_v <= 1'b1; sk_data <= m_axi_rdata; sk_keep <= in_keep; sk_last <= in_last; sk_user <= in_user && in_last;
   end
 end
-wire        tx_wrap = (tx_cons & tx_mask) == tx_mask;
+// Registered a cycle ahead (TX_CONS only moves in T_DONE, two cycles before T_IDLE).
+reg         tx_wrap, tx_pending;
+always @(posedge clk) begin
+  tx_wrap <= (tx_cons & tx_mask) == tx_mask;
+  tx_pending <= tx_cons != r_tx_prod && !tx_restart;
+end
 // The last beat's keep, from the descriptor's length (stable from T_CHECK to T_DONE).
-reg  [5:0]  tx_len_lo;
-always @(posedge clk) begin tx_len_lo <= tx_len[5:0]; tx_last_keep <= keep_of(tx_len_lo); end
+// Two register stages: lane 8a+b is kept if n = 0 (64), n[5:3] > a, or n[5:3] = a and n[2:0] > b.
+reg  [7:0]  kl_hi_gt, kl_hi_eq, kl_lo_gt;
+reg         kl_zero;
+always @(posedge clk) begin
+  kl_zero <= tx_len[5:0] == 6'd0;
+  kl_hi_gt <= {1'b0, tx_len[5:3] > 3'd6, tx_len[5:3] > 3'd5, tx_len[5:3] > 3'd4, tx_len[5:3] > 3'd3, tx_len[5:3] > 3'd2, tx_len[5:3] > 3'd1, tx_len[5:3] > 3'd0};
+  kl_hi_eq <= 8'd1 << tx_len[5:3];
+  kl_lo_gt <= {1'b0, tx_len[2:0] > 3'd6, tx_len[2:0] > 3'd5, tx_len[2:0] > 3'd4, tx_len[2:0] > 3'd3, tx_len[2:0] > 3'd2, tx_len[2:0] > 3'd1, tx_len[2:0] > 3'd0};
+%TX_KEEP%end
 always @(posedge clk) begin
   cnt_tx_frame <= 1'b0; cnt_tx_bad <= 1'b0; cnt_rd_err <= 1'b0; cnt_tx_bytes <= 16'd0;
   if (rst) begin
@@ -610,7 +614,7 @@ always @(posedge clk) begin
     tx_cons <= 16'd0; tx_desc_addr <= tx_desc_base;
   end else begin
     case (ts)
-      T_IDLE: if (r_tx_ctrl[0] && tx_cons != r_tx_prod) begin
+      T_IDLE: if (r_tx_ctrl[0] && tx_pending) begin
         m_axi_araddr <= {tx_desc_addr[63:6], 6'd0}; m_axi_arlen <= 8'd0; m_axi_arvalid <= 1'b1;
         ts <= T_DAR;
       end
