@@ -201,7 +201,12 @@ struct WBeat {
 /// Write data beats the slave buffers ahead of their address.
 const WBUF_BEATS: usize = 256;
 
+/// AXI response "slave error".
+const SLVERR: u8 = 2;
+
 struct Burst {
+    /// an injected fault hit one of its beats
+    err: bool,
     id: u8,
     addr: u64,
     beats: u64,
@@ -263,7 +268,8 @@ pub(crate) struct AxiSlave {
     ar_wait: Option<(u64, u64, u64, u64, u64)>,
     w_wait: Option<([u8; 64], u64, bool)>,
     wfirst: bool,
-    bq: VecDeque<(u8, u64)>,
+    /// (id, cycle the response may go, resp)
+    bq: VecDeque<(u8, u64, u8)>,
     reads: VecDeque<Burst>,
     pub write_bytes: u64,
     pub read_bytes: u64,
@@ -354,10 +360,10 @@ impl AxiSlave {
         // a valid once raised stays up, with the same payload, until it is taken (AXI)
         let go = self.go() || self.b_held;
         match self.bq.front() {
-            Some(&(id, at)) if at <= cycle && go => {
+            Some(&(id, at, resp)) if at <= cycle && go => {
                 self.bvalid.set(1);
                 self.bid.set(id as u64);
-                self.bresp.set(0);
+                self.bresp.set(resp as u64);
             }
             _ => self.bvalid.set(0),
         }
@@ -367,10 +373,11 @@ impl AxiSlave {
         match self.reads.front() {
             Some(r) if r.cycle <= cycle && go => {
                 let mut line = [0u8; 64];
-                mem.read_line(r.beat_addr(r.next), &mut line);
+                let a = r.beat_addr(r.next);
+                mem.read_line(a, &mut line);
                 self.rdata.set_bytes(&line);
                 self.rid.set(r.id as u64);
-                self.rresp.set(0);
+                self.rresp.set(if mem.faulty(a & !63, 64, false) { SLVERR } else { 0 } as u64);
                 self.rlast.set((r.next + 1 == r.beats) as u64);
                 self.rvalid.set(1);
             }
@@ -418,8 +425,13 @@ impl AxiSlave {
             strb &= allowed;
         }
         let (id, bcycle) = (b.id, b.cycle);
-        mem.dma_write_line(a & !63, &w.data, strb, cycle, id, bcycle);
-        self.write_bytes += strb.count_ones() as u64;
+        if mem.faulty(a & !63, 64, true) {
+            // an injected write error: the data is dropped and the burst answers SLVERR
+            b.err = true;
+        } else {
+            mem.dma_write_line(a & !63, &w.data, strb, cycle, id, bcycle);
+            self.write_bytes += strb.count_ones() as u64;
+        }
         b.next += 1;
         let last = b.next == b.beats;
         if w.last != last {
@@ -429,7 +441,8 @@ impl AxiSlave {
             });
         }
         if last || w.last {
-            self.bq.push_back((id, cycle + self.cfg.write_latency));
+            let resp = if b.err { SLVERR } else { 0 };
+            self.bq.push_back((id, cycle + self.cfg.write_latency, resp));
             self.writes.pop_front();
             self.wfirst = true;
         }
@@ -471,7 +484,7 @@ impl AxiSlave {
             let (id, addr, len, size, burst) =
                 (self.awid.get() as u8, self.awaddr.get(), self.awlen.get(), self.awsize.get() as u32, self.awburst.get());
             self.check_burst(true, id, addr, len, size, burst, cycle, mem);
-            self.writes.push_back(Burst { id, addr, beats: len + 1, size: size.min(6), next: 0, cycle });
+            self.writes.push_back(Burst { err: false, id, addr, beats: len + 1, size: size.min(6), next: 0, cycle });
             self.write_bursts += 1;
         }
         if self.wvalid.get_bit() && self.wready.get_bit() {
@@ -494,7 +507,7 @@ impl AxiSlave {
             self.check_burst(false, id, addr, len, size, burst, cycle, mem);
             let size = size.min(6);
             self.read_bytes += ((addr & !((1u64 << size) - 1)) + ((len + 1) << size)) - addr;
-            self.reads.push_back(Burst { id, addr, beats: len + 1, size, next: 0, cycle: cycle + self.cfg.read_latency });
+            self.reads.push_back(Burst { err: false, id, addr, beats: len + 1, size, next: 0, cycle: cycle + self.cfg.read_latency });
             self.read_bursts += 1;
         }
         self.r_held = self.rvalid.get_bit() && !self.rready.get_bit();

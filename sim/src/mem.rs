@@ -96,6 +96,8 @@ pub struct HostMemory {
     next_region: u64,
     log: Vec<DmaWrite>,
     log_enabled: bool,
+    /// injected bus errors: (start, end, on writes)
+    faults: Vec<(u64, u64, bool)>,
     pub(crate) errors: Vec<SimError>,
 }
 
@@ -119,6 +121,7 @@ impl HostMemory {
             next_region: 1,
             log: Vec::new(),
             log_enabled: true,
+            faults: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -404,6 +407,29 @@ impl HostMemory {
                 _ => self.errors.push(SimError::WriteOutsideRegion { addr: start, len: n, cycle, id }),
             }
         }
+    }
+
+    // ------------------------------------------------------------------ injected bus errors
+
+    /// From now on DMA reads of any 64-byte line touching `[addr, addr + len)` answer SLVERR
+    /// (data still returned), as a host bridge does on an IOMMU fault or a poisoned TLP.
+    pub fn fail_reads(&mut self, addr: u64, len: u64) {
+        self.faults.push((addr, addr + len, false));
+    }
+
+    /// From now on DMA write beats to lines touching `[addr, addr + len)` are dropped and
+    /// their burst answers SLVERR (the NIC should count it).
+    pub fn fail_writes(&mut self, addr: u64, len: u64) {
+        self.faults.push((addr, addr + len, true));
+    }
+
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    #[inline]
+    pub(crate) fn faulty(&self, addr: u64, len: u64, write: bool) -> bool {
+        !self.faults.is_empty() && self.faults.iter().any(|&(s, e, w)| w == write && s < addr + len && addr < e)
     }
 
     // ------------------------------------------------------------------ log

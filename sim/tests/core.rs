@@ -223,3 +223,34 @@ fn tx_ring(nic: &mut Nic) {
         nic.check().unwrap();
     }
 }
+
+#[test]
+fn tx_frame_read_error_aborts_the_frame() {
+    run_with_vcd_on_failure("core_tx_read_error", cfg(), |nic| {
+        let descs = nic.alloc(16 * 4, 4096);
+        let rec = nic.alloc(64, 64);
+        nic.add_region(rec, 64, "tx completion record");
+        nic.write64(reg("TX_DESC_BASE_LO"), descs);
+        nic.write64(reg("TX_CPL_ADDR_LO"), rec);
+        nic.write32(reg("TX_SIZE_LOG2"), 2);
+        nic.write32(reg("TX_CTRL"), 1);
+        let frames: Vec<Vec<u8>> = (0..3).map(|i| vec![i as u8 + 1; 1000]).collect();
+        for (i, f) in frames.iter().enumerate() {
+            let buf = nic.alloc(f.len() as u64, 64);
+            nic.mem_write(buf, f);
+            if i == 1 {
+                nic.mem_mut().fail_reads(buf + 500, 1);
+            }
+            nic.mem_write(descs + 16 * i as u64, &rm::TxDesc { addr: buf, len: f.len() as u16 }.encode());
+        }
+        nic.write32(reg("TX_PROD"), 3);
+        assert!(nic.run_until(50_000, |n| n.mem().read_u32(rec) == 3));
+        nic.run(100);
+        let got: Vec<_> = std::iter::from_fn(|| nic.recv_frame()).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got.iter().map(|f| f.aborted).collect::<Vec<_>>(), [false, true, false]);
+        assert!(got[0].data == frames[0] && got[2].data == frames[2]);
+        assert_eq!(counter(nic, "dma_read_errors"), 1);
+        nic.check().unwrap();
+    });
+}
