@@ -107,6 +107,8 @@ fn main() {
             }
         }
         let obj = dir.join("obj");
+        // rebuild if the cache is deleted under us
+        println!("cargo:rerun-if-changed={}", dir.join("done").display());
         println!("cargo:rustc-link-search=native={}", obj.display());
         println!("cargo:rustc-link-lib=static=ddpsim_{top}");
         println!("cargo:rustc-link-lib=static=V{top}");
@@ -134,6 +136,7 @@ fn main() {
     let _ = writeln!(models_rs, "pub(crate) const MODELS: &[ModelFns] = &[{}];", names.join(", "));
     std::fs::write(out_dir.join("models.rs"), models_rs).unwrap();
     println!("cargo:rustc-link-lib=static=ddpsim_verilated_rt");
+    println!("cargo:rerun-if-changed={}", runtime.join("libddpsim_verilated_rt.a").display());
     println!("cargo:rustc-link-lib=dylib=stdc++");
     println!("cargo:rustc-link-lib=dylib=pthread");
 }
