@@ -81,6 +81,9 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{report}");
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
             std::fs::write(out.join("placement.md"), report).map_err(|e| e.to_string())?;
+            let core = ddpnic_hdl::core::bench::run(&out.join("core"))?;
+            print!("{core}");
+            std::fs::write(out.join("core.jsonl"), core).map_err(|e| e.to_string())?;
         }
         Step::Synth { verilog, out } => {
             let (mut reports, mut over) = (Vec::new(), Vec::new());

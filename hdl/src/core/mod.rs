@@ -14,6 +14,7 @@ use crate::placement::subst;
 use ddpnic_regmap as rm;
 use std::fmt::Write as _;
 
+pub mod bench;
 pub mod harness;
 
 
