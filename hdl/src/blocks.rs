@@ -7,6 +7,7 @@ use crate::framing::chain_walk::PduChainWalk64;
 use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::framing::stream_aligner::PduStreamAligner;
 use crate::framing::tail_store::PduTailStore;
+use crate::framing::seq_gate::PduSeqGate;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
@@ -65,6 +66,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "PDU header positions of 4,096 interleaved flows across packets, up to 3 a beat, one beat per cycle",
         verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         max_luts: 23000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_seq_gate",
+        summary: "per-flow expected TCP sequence (4,096 flows): which payload bytes of each frame the tracker walks, gaps, restarts",
+        verilog: || verilog_for(&mut PduSeqGate::new(), "pdu_seq_gate"),
+        max_luts: 1500,
         max_lut_levels: 6,
     },
     TopBlock {

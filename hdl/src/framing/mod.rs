@@ -5,3 +5,4 @@ pub mod lane_decoder;
 pub mod chain_walk;
 pub mod stream_aligner;
 pub mod tail_store;
+pub mod seq_gate;
