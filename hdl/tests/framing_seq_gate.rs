@@ -43,8 +43,11 @@ struct Out {
     lose: bool,
 }
 
+/// What a frame start must produce: (offload, start, len, restart, lose).
+type Decision = (bool, u16, u16, bool, bool);
+
 /// Cycles of input and, per frame start, the decision the reference expects.
-fn scenario(seed: u64) -> (Vec<In>, Vec<Option<(bool, u16, u16, bool, bool)>>) {
+fn scenario(seed: u64) -> (Vec<In>, Vec<Option<Decision>>) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let cfg = QueueConfig::default();
     struct Flow {
@@ -170,7 +173,7 @@ fn drive(cycles: &[In]) -> Vec<Option<Out>> {
     seen
 }
 
-fn check(cycles: &[In], expected: &[Option<(bool, u16, u16, bool, bool)>], seen: &[Option<Out>]) {
+fn check(cycles: &[In], expected: &[Option<Decision>], seen: &[Option<Out>]) {
     let got: Vec<&Out> = seen.iter().flatten().collect();
     let beats: Vec<(&In, &Option<_>)> = cycles.iter().zip(expected).filter(|(c, _)| c.valid).collect();
     assert_eq!(got.len(), beats.len());

@@ -3,6 +3,7 @@ pub mod pdu_rules;
 pub mod reference;
 pub mod lane_decoder;
 pub mod chain_walk;
+pub mod stream_beat;
 pub mod stream_aligner;
 pub mod tail_store;
 pub mod seq_gate;

@@ -16,7 +16,9 @@
 //!
 //! Latency `LATENCY` = 3 clock edges from frame beat `s + j` at the input to stream beat j at
 //! the output. Throughput one beat per cycle.
-use crate::bytes::{bits_from_lanes, lanes_from_bits};
+use super::stream_beat::{StreamBeat, STREAM_OUTPUTS};
+use crate::bytes::lanes_from_bits;
+use crate::{connect_stream_outputs, drive_stream_outputs};
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 
@@ -71,16 +73,6 @@ struct FrameState {
     first: bool,
     /// Stream bytes from this beat on.
     left: usize,
-    flow: u64,
-}
-
-#[derive(Clone, Debug)]
-struct StreamBeat {
-    data: Vec<u8>,
-    first: bool,
-    last: bool,
-    len: usize,
-    stop: usize,
     flow: u64,
 }
 
@@ -159,28 +151,11 @@ impl Logic for PduStreamAligner {
         self._window.pop_front();
         self._window.push_back(now);
         self._in_flight.push_back(out);
-        match self._in_flight.pop_front().expect("pipeline is never empty") {
-            Some(beat) => {
-                self.m_valid.next = true;
-                self.m_data.next = bits_from_lanes(&beat.data);
-                self.m_first.next = beat.first;
-                self.m_last.next = beat.last;
-                self.m_len.next = (beat.len as u64).into();
-                self.m_stop.next = (beat.stop as u64).into();
-                self.m_flow.next = beat.flow.into();
-            }
-            None => self.m_valid.next = false,
-        }
+        drive_stream_outputs!(self, self._in_flight.pop_front().expect("pipeline is never empty"));
     }
 
     fn connect(&mut self) {
-        self.m_valid.connect();
-        self.m_data.connect();
-        self.m_first.connect();
-        self.m_last.connect();
-        self.m_len.connect();
-        self.m_stop.connect();
-        self.m_flow.connect();
+        connect_stream_outputs!(self);
     }
 
     fn hdl(&self) -> Verilog {
@@ -192,7 +167,7 @@ impl Logic for PduStreamAligner {
             name: "pdu_stream_aligner".into(),
             clock: "clock".into(),
             inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_flow"].map(String::from).to_vec(),
-            outputs: ["m_valid", "m_data", "m_first", "m_last", "m_len", "m_stop", "m_flow"].map(String::from).to_vec(),
+            outputs: STREAM_OUTPUTS.map(|(name, _)| name.to_string()).to_vec(),
         }]
     }
 }

@@ -11,7 +11,9 @@
 //! new bytes carry the older tail bytes along. Streams are contiguous beats.
 //!
 //! Latency `LATENCY` = 2 clock edges. Throughput one beat per cycle.
-use crate::bytes::{bits_from_lanes, lanes_from_bits};
+use super::stream_beat::{StreamBeat, STREAM_OUTPUTS};
+use crate::bytes::lanes_from_bits;
+use crate::{connect_stream_outputs, drive_stream_outputs};
 use rust_hdl::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -37,17 +39,7 @@ pub struct PduTailStore {
     pub m_flow: Signal<Out, Bits<12>>,
     _tails: HashMap<u64, Vec<u8>>,
     _previous: Vec<u8>,
-    _in_flight: VecDeque<Option<Beat>>,
-}
-
-#[derive(Clone, Debug)]
-struct Beat {
-    data: Vec<u8>,
-    first: bool,
-    last: bool,
-    len: usize,
-    stop: u64,
-    flow: u64,
+    _in_flight: VecDeque<Option<StreamBeat>>,
 }
 
 impl PduTailStore {
@@ -102,31 +94,14 @@ impl Logic for PduTailStore {
                 *tail = both[W + len - TAIL..W + len].to_vec();
             }
             self._previous = data.clone();
-            Beat { data, first: self.s_first.val(), last: self.s_last.val(), len, stop: self.s_stop.val().to_u64(), flow }
+            StreamBeat { data, first: self.s_first.val(), last: self.s_last.val(), len, stop: self.s_stop.val().to_u64() as usize, flow }
         });
         self._in_flight.push_back(beat);
-        match self._in_flight.pop_front().expect("pipeline is never empty") {
-            Some(b) => {
-                self.m_valid.next = true;
-                self.m_data.next = bits_from_lanes(&b.data);
-                self.m_first.next = b.first;
-                self.m_last.next = b.last;
-                self.m_len.next = (b.len as u64).into();
-                self.m_stop.next = b.stop.into();
-                self.m_flow.next = b.flow.into();
-            }
-            None => self.m_valid.next = false,
-        }
+        drive_stream_outputs!(self, self._in_flight.pop_front().expect("pipeline is never empty"));
     }
 
     fn connect(&mut self) {
-        self.m_valid.connect();
-        self.m_data.connect();
-        self.m_first.connect();
-        self.m_last.connect();
-        self.m_len.connect();
-        self.m_stop.connect();
-        self.m_flow.connect();
+        connect_stream_outputs!(self);
     }
 
     fn hdl(&self) -> Verilog {
@@ -138,7 +113,7 @@ impl Logic for PduTailStore {
             name: "pdu_tail_store".into(),
             clock: "clock".into(),
             inputs: ["s_valid", "s_data", "s_first", "s_last", "s_len", "s_stop", "s_flow"].map(String::from).to_vec(),
-            outputs: ["m_valid", "m_data", "m_first", "m_last", "m_len", "m_stop", "m_flow"].map(String::from).to_vec(),
+            outputs: STREAM_OUTPUTS.map(|(name, _)| name.to_string()).to_vec(),
         }]
     }
 }
