@@ -72,11 +72,13 @@ demo-loopback: deps
 	cmp $$dir/in.bin $$dir/back.bin && echo "demo: write read back identical"
 
 # Benchmarks: one JSON line per figure. The software NVMe/TCP path (the baseline the offload
-# is measured against), then the placement blocks in Verilator (control cycles per I/O, DMA
-# bytes per cycle).
+# is measured against), then the placement blocks and the core's host interface in Verilator
+# (control cycles per I/O, DMA bytes per cycle, rx/tx cycles per frame), then the Verilated
+# models' speed through ddpnic-sim (cycles/s, simulated Gbit/s).
 bench: deps hdl-tool
 	$(CARGO) run --release -q -p ddpnic -- bench
 	$(HDL_TOOL) bench
+	$(CARGO) run --release -q -p ddpnic-sim --example sim_speed
 
 clean:
 	rm -rf build
