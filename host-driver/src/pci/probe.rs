@@ -1,7 +1,8 @@
 //! `ddpnic probe`: find the card(s) in sysfs by vendor/device ID (or take one address), open
 //! each that is bound to vfio-pci, and walk its BAR0 register blocks, checking the known ones'
 //! versions. Prints what it found; fails when no card is found or a walk fails.
-use super::regblocks::{HeaderLayout, RegisterBlock, RegisterBlocks, IDENTITY_MAGIC};
+use super::regblocks::{RegisterBlock, RegisterBlocks};
+use ddpnic_regmap as regmap;
 use super::sysfs::{PciFunction, Sysfs, SYSFS_ROOT};
 use super::vfio::VfioDevice;
 use super::{Device, PciAddress, PciError, PciId, Result, DDPNIC_IDS};
@@ -42,11 +43,11 @@ pub fn describe_blocks<D: Device + ?Sized>(dev: &D) -> (String, bool) {
                     writeln!(s, "  the first block is not the identity block: not a ddpnic bitstream?").unwrap();
                     ok = false;
                 }
-                if first && b.layout == HeaderLayout::ThreeWord && b.name() == Some("identity") {
-                    match dev.read32(b.reg(1)) {
-                        Ok(IDENTITY_MAGIC) => writeln!(s, "  identity MAGIC 0x{IDENTITY_MAGIC:08x} (\"DDPN\")").unwrap(),
+                if first && b.name() == Some("identity") {
+                    match dev.read32(u64::from(regmap::addr("MAGIC"))) {
+                        Ok(regmap::MAGIC) => writeln!(s, "  identity MAGIC 0x{:08x} (\"DDPN\")", regmap::MAGIC).unwrap(),
                         Ok(m) => {
-                            writeln!(s, "  identity MAGIC reads 0x{m:08x}, expected 0x{IDENTITY_MAGIC:08x}").unwrap();
+                            writeln!(s, "  identity MAGIC reads 0x{m:08x}, expected 0x{:08x}", regmap::MAGIC).unwrap();
                             ok = false;
                         }
                         Err(e) => {
@@ -131,15 +132,15 @@ mod tests {
     use crate::pci::sysfs::tests::{fake_function, TempDir};
 
     #[test]
-    fn describes_a_register_map() {
+    fn names_unknown_blocks_and_wants_identity_first() {
         let d = MemDevice::new(65536);
-        d.poke(0, &[0x0001_0001, 0x40]);
-        d.poke(0x40, &[0x0123_0002, 0]);
+        d.poke(0, &[regmap::blk::IDENTITY, 1, 0x40]);
+        d.poke(0x10, &[regmap::MAGIC]);
+        d.poke(0x40, &[0x0123, 2, 0]);
         let (text, ok) = describe_blocks(&d);
         assert!(ok, "{text}");
-        assert!(text.contains("block @0x0000: type 0x0001 (identity) version 1 next 0x0040"), "{text}");
         assert!(text.contains("block @0x0040: type 0x0123 (unknown) version 2 next 0x0000"), "{text}");
-        d.poke(0, &[0x0002_0001, 0]);
+        d.poke(0, &[regmap::blk::CONTROL, 1, 0]);
         let (text, ok) = describe_blocks(&d);
         assert!(!ok && text.contains("not the identity block"), "{text}");
     }
@@ -148,7 +149,7 @@ mod tests {
     fn describes_the_cores_register_map_and_checks_magic() {
         let d = MemDevice::new(65536);
         d.poke(0, &[0xDD01, 1, 0x100]);
-        d.poke(0x10, &[IDENTITY_MAGIC]);
+        d.poke(0x10, &[regmap::MAGIC]);
         d.poke(0x100, &[0xDD02, 1, 0]);
         let (text, ok) = describe_blocks(&d);
         assert!(ok, "{text}");
@@ -158,7 +159,7 @@ mod tests {
         let (text, ok) = describe_blocks(&d);
         assert!(!ok && text.contains("expected 0x4e504444"), "{text}");
         d.poke(0x104, &[2]);
-        d.poke(0x10, &[IDENTITY_MAGIC]);
+        d.poke(0x10, &[regmap::MAGIC]);
         let (text, ok) = describe_blocks(&d);
         assert!(!ok && text.contains("NEWER THAN THIS DRIVER"), "{text}");
     }
