@@ -99,9 +99,8 @@ fn the_front_half_finds_every_header_of_every_flow() {
     aligner.connect_all();
     tails.connect_all();
     let mut inputs: VecDeque<(Vec<u8>, Option<&Frame>)> = frames.iter().flat_map(|f| f.beats.iter().enumerate().map(move |(b, d)| (d.clone(), (b == 0).then_some(f)))).collect();
-    // Per streamed frame, in order: its flow, where its stream starts in the flow's bytes, and
-    // the walk's restart / lose.
-    let mut streamed: VecDeque<(usize, usize, bool, bool)> = VecDeque::new();
+    // Per streamed frame, in order: its flow and where its stream starts in the flow's bytes.
+    let mut streamed: VecDeque<(usize, usize)> = VecDeque::new();
     let mut gate_frames = 0;
     let mut adds: VecDeque<usize> = (0..flows.len()).collect();
     let mut stream_beats: Vec<StreamBeat> = Vec::new();
@@ -142,6 +141,8 @@ fn the_front_half_finds_every_header_of_every_flow() {
         aligner.s_payload_start.next = gate.m_start.val();
         aligner.s_payload_len.next = gate.m_len.val();
         aligner.s_flow.next = gate.m_flow.val();
+        aligner.s_restart.next = gate.m_restart.val();
+        aligner.s_lose.next = gate.m_lose.val();
         if gate.m_valid.val() && gate.m_sof.val() {
             let f = &frames[gate_frames];
             gate_frames += 1;
@@ -149,7 +150,7 @@ fn the_front_half_finds_every_header_of_every_flow() {
                 // The stream's first new byte, as a flow position.
                 let seen = gate.m_start.val().to_u64() as usize - f.start;
                 let first_new = f.seq.wrapping_sub(flows[f.flow].isn) as usize + seen;
-                streamed.push_back((f.flow, first_new, gate.m_restart.val(), gate.m_lose.val()));
+                streamed.push_back((f.flow, first_new));
             }
         }
         tails.s_valid.next = aligner.m_valid.val();
@@ -159,6 +160,8 @@ fn the_front_half_finds_every_header_of_every_flow() {
         tails.s_len.next = aligner.m_len.val();
         tails.s_stop.next = aligner.m_stop.val();
         tails.s_flow.next = aligner.m_flow.val();
+        tails.s_restart.next = aligner.m_restart.val();
+        tails.s_lose.next = aligner.m_lose.val();
         if let Some(b) = read_stream_outputs!(tails) {
             stream_beats.push(b);
         }
@@ -175,7 +178,7 @@ fn the_front_half_finds_every_header_of_every_flow() {
     let mut walked_streams = 0;
     let mut stream_end: HashMap<usize, usize> = HashMap::new();
     while let Some(first) = beats.next() {
-        let (k, first_new, restart, lose) = streamed.pop_front().expect("a stream for every streamed frame");
+        let (k, first_new) = streamed.pop_front().expect("a stream for every streamed frame");
         let f = &flows[k];
         let mut stream: Vec<&StreamBeat> = vec![first];
         while !stream.last().unwrap().last {
@@ -183,9 +186,9 @@ fn the_front_half_finds_every_header_of_every_flow() {
         }
         assert!(first.first && u64::from(f.id) == first.flow);
         let (dist, lost) = state.entry(k).or_insert((0, true));
-        if restart {
+        if first.restart {
             (*dist, *lost) = (TAIL as u64, false);
-        } else if lose {
+        } else if first.lose {
             *lost = true;
         }
         let bytes: Vec<u8> = stream.iter().flat_map(|b| b.data[..b.len].to_vec()).collect();

@@ -20,6 +20,8 @@ struct Frame {
     start: usize,
     len: usize,
     flow: u16,
+    restart: bool,
+    lose: bool,
 }
 
 #[derive(Clone)]
@@ -30,6 +32,8 @@ struct In {
     start: usize,
     len: usize,
     flow: u16,
+    restart: bool,
+    lose: bool,
 }
 
 fn frames(seed: u64, count: usize) -> Vec<Frame> {
@@ -46,7 +50,7 @@ fn frames(seed: u64, count: usize) -> Vec<Frame> {
             let size = (start + len).max(60);
             // An overlapping segment: its first bytes were seen, the stream starts after them.
             let seen = if rng.gen_bool(0.1) { rng.gen_range(0..len) } else { 0 };
-            Frame { bytes: (0..size).map(|_| rng.gen()).collect(), offload: rng.gen_bool(0.8), start: start + seen, len: len - seen, flow: rng.gen_range(0..4096) }
+            Frame { bytes: (0..size).map(|_| rng.gen()).collect(), offload: rng.gen_bool(0.8), start: start + seen, len: len - seen, flow: rng.gen_range(0..4096), restart: rng.gen_bool(0.3), lose: rng.gen_bool(0.3) }
         })
         .collect()
 }
@@ -59,7 +63,7 @@ fn beats(frames: &[Frame], seed: u64) -> Vec<Option<In>> {
         for (k, chunk) in f.bytes.chunks(W).enumerate() {
             let mut data = chunk.to_vec();
             data.resize(W, rng.gen());
-            out.push(Some(In { data, sof: k == 0, offload: f.offload, start: f.start, len: f.len, flow: f.flow }));
+            out.push(Some(In { data, sof: k == 0, offload: f.offload, start: f.start, len: f.len, flow: f.flow, restart: f.restart, lose: f.lose }));
         }
         if rng.gen_bool(0.3) {
             out.extend(std::iter::repeat_n(None, rng.gen_range(1..=3)));
@@ -82,6 +86,8 @@ fn drive(inputs: &[Option<In>]) -> Vec<Option<StreamBeat>> {
                 uut.s_payload_start.next = (b.start as u64).into();
                 uut.s_payload_len.next = (b.len as u64).into();
                 uut.s_flow.next = u64::from(b.flow).into();
+                uut.s_restart.next = b.restart;
+                uut.s_lose.next = b.lose;
             }
             None => {
                 uut.s_valid.next = false;
@@ -113,6 +119,7 @@ fn check(frames: &[Frame], seen: &[Option<StreamBeat>]) {
             assert_eq!(&o.data[from..valid], &stream[j * W + from..j * W + valid], "frame {n} beat {j}: data");
             assert_eq!(o.len, valid, "frame {n} beat {j}: length");
             assert_eq!((o.first, o.last, o.flow), (j == 0, j + 1 == beats, u64::from(f.flow)), "frame {n} beat {j}: first/last/flow");
+            assert_eq!((o.restart, o.lose), (j == 0 && f.restart, j == 0 && f.lose), "frame {n} beat {j}: the gate's verdicts on the first beat");
             assert_eq!(o.stop, (stream.len() - TAIL).saturating_sub(j * W).min(W), "frame {n} beat {j}: stop");
             out_beats += 1;
         }
@@ -141,8 +148,8 @@ fn verilog_matches_model() {
         .enumerate()
         .map(|(i, out)| {
             let inputs = match inputs.get(i).cloned().flatten() {
-                Some(b) => vec![big(1), lanes(&b.data), big(b.sof.into()), big(b.offload.into()), big(b.start as u64), big(b.len as u64), big(b.flow.into())],
-                None => vec![big(0); 7],
+                Some(b) => vec![big(1), lanes(&b.data), big(b.sof.into()), big(b.offload.into()), big(b.start as u64), big(b.len as u64), big(b.flow.into()), big(b.restart.into()), big(b.lose.into())],
+                None => vec![big(0); 9],
             };
             let (expected, care) = replay_outputs(out.as_ref());
             Cycle { inputs, expected, care }
@@ -152,7 +159,7 @@ fn verilog_matches_model() {
         top: "pdu_stream_aligner".into(),
         verilog: verilog_for(&mut PduStreamAligner::new(), "pdu_stream_aligner"),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_sof", 1), ("s_offload", 1), ("s_payload_start", 14), ("s_payload_len", 14), ("s_flow", 12)],
+        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_sof", 1), ("s_offload", 1), ("s_payload_start", 14), ("s_payload_len", 14), ("s_flow", 12), ("s_restart", 1), ("s_lose", 1)],
         outputs: STREAM_OUTPUTS.to_vec(),
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);

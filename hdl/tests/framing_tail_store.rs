@@ -40,7 +40,7 @@ fn scenario(seed: u64) -> (Vec<Option<Beat>>, Vec<Beat>) {
             let len = (stream.len() - j * W).min(W);
             let mut data = stream[j * W..j * W + len].to_vec();
             data.resize(W, rng.gen());
-            let out = Beat { data, first: j == 0, last: j + 1 == beats, len, stop: (stream.len() - TAIL).saturating_sub(j * W).min(W), flow: flows[f] };
+            let out = Beat { data, first: j == 0, last: j + 1 == beats, len, stop: (stream.len() - TAIL).saturating_sub(j * W).min(W), flow: flows[f], restart: j == 0 && rng.gen_bool(0.2), lose: j == 0 && rng.gen_bool(0.2) };
             let mut junk = out.clone();
             if j == 0 {
                 rng.fill(&mut junk.data[..TAIL]);
@@ -67,6 +67,8 @@ fn drive(input: &[Option<Beat>]) -> Vec<Option<Beat>> {
                 uut.s_len.next = (b.len as u64).into();
                 uut.s_stop.next = (b.stop as u64).into();
                 uut.s_flow.next = b.flow.into();
+                uut.s_restart.next = b.restart;
+                uut.s_lose.next = b.lose;
             }
             None => uut.s_valid.next = false,
         }
@@ -97,8 +99,8 @@ fn verilog_matches_model() {
         .enumerate()
         .map(|(i, out)| {
             let inputs = match input.get(i).cloned().flatten() {
-                Some(b) => vec![big(1), lanes(&b.data), big(b.first.into()), big(b.last.into()), big(b.len as u64), big(b.stop as u64), big(b.flow)],
-                None => vec![big(0); 7],
+                Some(b) => vec![big(1), lanes(&b.data), big(b.first.into()), big(b.last.into()), big(b.len as u64), big(b.stop as u64), big(b.flow), big(b.restart.into()), big(b.lose.into())],
+                None => vec![big(0); 9],
             };
             let (expected, care) = replay_outputs(out.as_ref());
             Cycle { inputs, expected, care }
@@ -108,7 +110,7 @@ fn verilog_matches_model() {
         top: "pdu_tail_store".into(),
         verilog: verilog_for(&mut PduTailStore::new(), "pdu_tail_store"),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_first", 1), ("s_last", 1), ("s_len", 7), ("s_stop", 7), ("s_flow", 12)],
+        inputs: vec![("s_valid", 1), ("s_data", 512), ("s_first", 1), ("s_last", 1), ("s_len", 7), ("s_stop", 7), ("s_flow", 12), ("s_restart", 1), ("s_lose", 1)],
         outputs: STREAM_OUTPUTS.to_vec(),
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);

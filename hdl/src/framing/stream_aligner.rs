@@ -40,6 +40,9 @@ pub struct PduStreamAligner {
     /// New payload bytes (from the IP header: Ethernet padding is not payload).
     pub s_payload_len: Signal<In, Bits<14>>,
     pub s_flow: Signal<In, Bits<12>>,
+    /// The sequence gate's verdicts for the frame, passed to its stream's first beat.
+    pub s_restart: Signal<In, Bit>,
+    pub s_lose: Signal<In, Bit>,
     pub m_valid: Signal<Out, Bit>,
     pub m_data: Signal<Out, Bits<512>>,
     pub m_first: Signal<Out, Bit>,
@@ -49,6 +52,8 @@ pub struct PduStreamAligner {
     /// Lanes `m_stop..` are not walked: the stream's last 23 bytes and what follows.
     pub m_stop: Signal<Out, Bits<7>>,
     pub m_flow: Signal<Out, Bits<12>>,
+    pub m_restart: Signal<Out, Bit>,
+    pub m_lose: Signal<Out, Bit>,
     _window: VecDeque<Vec<u8>>,
     _late: VecDeque<Option<FrameBeat>>,
     _frame: Option<FrameState>,
@@ -62,6 +67,8 @@ struct FrameBeat {
     start: usize,
     len: usize,
     flow: u64,
+    restart: bool,
+    lose: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +81,8 @@ struct FrameState {
     /// Stream bytes from this beat on.
     left: usize,
     flow: u64,
+    restart: bool,
+    lose: bool,
 }
 
 impl PduStreamAligner {
@@ -89,6 +98,8 @@ impl PduStreamAligner {
             s_payload_start: Default::default(),
             s_payload_len: Default::default(),
             s_flow: Default::default(),
+            s_restart: Default::default(),
+            s_lose: Default::default(),
             m_valid: Default::default(),
             m_data: Default::default(),
             m_first: Default::default(),
@@ -96,6 +107,8 @@ impl PduStreamAligner {
             m_len: Default::default(),
             m_stop: Default::default(),
             m_flow: Default::default(),
+            m_restart: Default::default(),
+            m_lose: Default::default(),
             _window: VecDeque::from(vec![vec![0; W]; 1]),
             _late: VecDeque::from(vec![None; 1]),
             _frame: None,
@@ -109,7 +122,7 @@ impl PduStreamAligner {
         if late.sof {
             // 14-bit arithmetic, like the hardware's; p < 23 wraps and is not streamed.
             let back = late.start.wrapping_sub(TAIL) & 0x3FFF;
-            self._frame = Some(FrameState { offload: late.offload && back < 0x3FFF - TAIL, skip: back >> 6, shift: back & 63, first: true, left: TAIL + late.len, flow: late.flow });
+            self._frame = Some(FrameState { offload: late.offload && back < 0x3FFF - TAIL, skip: back >> 6, shift: back & 63, first: true, left: TAIL + late.len, flow: late.flow, restart: late.restart, lose: late.lose });
         }
         let frame = self._frame.as_mut()?;
         if frame.skip > 0 {
@@ -118,7 +131,7 @@ impl PduStreamAligner {
         }
         let beat = (frame.offload && frame.left > 0).then(|| {
             let data = window[frame.shift..frame.shift + W].to_vec();
-            StreamBeat { data, first: frame.first, last: frame.left <= W, len: frame.left.min(W), stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow }
+            StreamBeat { data, first: frame.first, last: frame.left <= W, len: frame.left.min(W), stop: frame.left.saturating_sub(TAIL).min(W), flow: frame.flow, restart: frame.first && frame.restart, lose: frame.first && frame.lose }
         });
         frame.first = false;
         frame.left = frame.left.saturating_sub(W);
@@ -147,6 +160,8 @@ impl Logic for PduStreamAligner {
             start: self.s_payload_start.val().to_u64() as usize,
             len: self.s_payload_len.val().to_u64() as usize,
             flow: self.s_flow.val().to_u64(),
+            restart: self.s_restart.val(),
+            lose: self.s_lose.val(),
         }));
         self._window.pop_front();
         self._window.push_back(now);
@@ -166,7 +181,7 @@ impl Logic for PduStreamAligner {
         vec![TimingInfo {
             name: "pdu_stream_aligner".into(),
             clock: "clock".into(),
-            inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_flow"].map(String::from).to_vec(),
+            inputs: ["s_valid", "s_data", "s_sof", "s_offload", "s_payload_start", "s_payload_len", "s_flow", "s_restart", "s_lose"].map(String::from).to_vec(),
             outputs: STREAM_OUTPUTS.map(|(name, _)| name.to_string()).to_vec(),
         }]
     }
@@ -176,16 +191,16 @@ impl Logic for PduStreamAligner {
 /// steps, C by bytes.
 const VERILOG: &str = "
 reg [511:0] win_1 = 512'd0;
-reg late_valid = 1'b0, late_sof = 1'b0, late_offload = 1'b0;
+reg late_valid = 1'b0, late_sof = 1'b0, late_offload = 1'b0, late_restart = 1'b0, late_lose = 1'b0;
 reg [13:0] late_start = 14'd0, late_len = 14'd0;
 reg [11:0] late_flow = 12'd0;
 always @(posedge clock) begin
   win_1 <= s_data;
   late_valid <= s_valid; late_sof <= s_sof; late_offload <= s_offload; late_start <= s_payload_start;
-  late_len <= s_payload_len; late_flow <= s_flow;
+  late_len <= s_payload_len; late_flow <= s_flow; late_restart <= s_restart; late_lose <= s_lose;
 end
 // The frame being streamed; a first beat brings its own settings.
-reg frame_offload = 1'b0, frame_first = 1'b0;
+reg frame_offload = 1'b0, frame_first = 1'b0, frame_restart = 1'b0, frame_lose = 1'b0;
 reg [7:0] frame_skip = 8'd0;
 reg [5:0] frame_shift = 6'd0;
 reg [14:0] frame_left = 15'd0;
@@ -197,9 +212,11 @@ wire [7:0] cur_skip = late_sof ? start_back[13:6] : frame_skip;
 wire [5:0] cur_shift = late_sof ? start_back[5:0] : frame_shift;
 wire [14:0] cur_left = late_sof ? {1'b0, late_len} + 15'd23 : frame_left;
 wire [11:0] cur_flow = late_sof ? late_flow : frame_flow;
+wire cur_restart = late_sof ? late_restart : frame_restart;
+wire cur_lose = late_sof ? late_lose : frame_lose;
 wire [14:0] cur_walk = cur_left - 15'd23;
 wire emit = cur_skip == 8'd0;
-reg sa_valid = 1'b0, sa_first = 1'b0, sa_last = 1'b0;
+reg sa_valid = 1'b0, sa_first = 1'b0, sa_last = 1'b0, sa_restart = 1'b0, sa_lose = 1'b0;
 reg [1023:0] sa_win = 1024'd0;
 reg [5:0] sa_shift = 6'd0;
 reg [6:0] sa_stop = 7'd0, sa_len = 7'd0;
@@ -210,27 +227,30 @@ always @(posedge clock) begin
   sa_shift <= cur_shift; sa_first <= cur_first; sa_last <= cur_left <= 15'd64;
   sa_stop <= cur_left <= 15'd23 ? 7'd0 : cur_walk >= 15'd64 ? 7'd64 : cur_walk[6:0];
   sa_len <= cur_left >= 15'd64 ? 7'd64 : cur_left[6:0]; sa_flow <= cur_flow;
+  sa_restart <= cur_first && cur_restart; sa_lose <= cur_first && cur_lose;
   if (late_valid) begin
     frame_offload <= cur_offload; frame_shift <= cur_shift; frame_flow <= cur_flow;
+    frame_restart <= cur_restart; frame_lose <= cur_lose;
     frame_skip <= emit ? 8'd0 : cur_skip - 8'd1;
     frame_first <= cur_first && !emit;
     frame_left <= !emit ? cur_left : cur_left > 15'd64 ? cur_left - 15'd64 : 15'd0;
   end
 end
-reg sb_valid = 1'b0, sb_first = 1'b0, sb_last = 1'b0;
+reg sb_valid = 1'b0, sb_first = 1'b0, sb_last = 1'b0, sb_restart = 1'b0, sb_lose = 1'b0;
 reg [575:0] sb_coarse = 576'd0;
 reg [2:0] sb_shift = 3'd0;
 reg [6:0] sb_stop = 7'd0, sb_len = 7'd0;
 reg [11:0] sb_flow = 12'd0;
 always @(posedge clock) begin
   sb_valid <= sa_valid; sb_first <= sa_first; sb_last <= sa_last; sb_shift <= sa_shift[2:0];
-  sb_stop <= sa_stop; sb_len <= sa_len; sb_flow <= sa_flow;
+  sb_stop <= sa_stop; sb_len <= sa_len; sb_flow <= sa_flow; sb_restart <= sa_restart; sb_lose <= sa_lose;
   sb_coarse <= sa_win[sa_shift[5:3] * 64 +: 576];
 end
-initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_stop = 7'd0; m_flow = 12'd0; end
+initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_stop = 7'd0; m_flow = 12'd0; m_restart = 1'b0; m_lose = 1'b0; end
 always @(posedge clock) begin
   m_valid <= sb_valid;
   m_data <= sb_coarse[sb_shift * 8 +: 512];
   m_first <= sb_first; m_last <= sb_last; m_len <= sb_len; m_stop <= sb_stop; m_flow <= sb_flow;
+  m_restart <= sb_restart; m_lose <= sb_lose;
 end
 ";

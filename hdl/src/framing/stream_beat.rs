@@ -1,7 +1,7 @@
 //! A beat of a tracker stream as the framing blocks pass it on (`PduStreamAligner` ->
 //! `PduTailStore` -> decoder and walk), in the models and in tests, and the output ports every
 //! block that emits streams has: `m_valid`, `m_data`, `m_first`, `m_last`, `m_len`, `m_stop`,
-//! `m_flow`.
+//! `m_flow`, `m_restart`, `m_lose`.
 use num_bigint::BigUint;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,10 +14,13 @@ pub struct StreamBeat {
     /// Lanes `stop..` are not walked.
     pub stop: usize,
     pub flow: u64,
+    /// On a first beat: the walk restarts at lane 23 (sk_add) / the flow lost bytes (a gap).
+    pub restart: bool,
+    pub lose: bool,
 }
 
 /// The output ports of a stream, in the order [`replay_outputs`] gives their values.
-pub const STREAM_OUTPUTS: [(&str, usize); 7] = [("m_valid", 1), ("m_data", 512), ("m_first", 1), ("m_last", 1), ("m_len", 7), ("m_stop", 7), ("m_flow", 12)];
+pub const STREAM_OUTPUTS: [(&str, usize); 9] = [("m_valid", 1), ("m_data", 512), ("m_first", 1), ("m_last", 1), ("m_len", 7), ("m_stop", 7), ("m_flow", 12), ("m_restart", 1), ("m_lose", 1)];
 
 /// What a Verilator replay must see on [`STREAM_OUTPUTS`] after a cycle whose output is `beat`:
 /// (values, care masks). Without a beat only `m_valid` matters.
@@ -25,10 +28,10 @@ pub fn replay_outputs(beat: Option<&StreamBeat>) -> (Vec<BigUint>, Vec<BigUint>)
     let big = |v: u64| BigUint::from(v);
     match beat {
         Some(b) => (
-            vec![big(1), BigUint::from_bytes_le(&b.data), big(b.first.into()), big(b.last.into()), big(b.len as u64), big(b.stop as u64), big(b.flow)],
+            vec![big(1), BigUint::from_bytes_le(&b.data), big(b.first.into()), big(b.last.into()), big(b.len as u64), big(b.stop as u64), big(b.flow), big(b.restart.into()), big(b.lose.into())],
             STREAM_OUTPUTS.iter().map(|&(_, bits)| (big(1) << bits) - 1u8).collect(),
         ),
-        None => (vec![big(0); 7], [vec![big(1)], vec![big(0); 6]].concat()),
+        None => (vec![big(0); 9], [vec![big(1)], vec![big(0); 8]].concat()),
     }
 }
 
@@ -45,6 +48,8 @@ macro_rules! drive_stream_outputs {
                 $block.m_len.next = (b.len as u64).into();
                 $block.m_stop.next = (b.stop as u64).into();
                 $block.m_flow.next = b.flow.into();
+                $block.m_restart.next = b.restart;
+                $block.m_lose.next = b.lose;
             }
             None => $block.m_valid.next = false,
         }
@@ -62,6 +67,8 @@ macro_rules! connect_stream_outputs {
         $block.m_len.connect();
         $block.m_stop.connect();
         $block.m_flow.connect();
+        $block.m_restart.connect();
+        $block.m_lose.connect();
     };
 }
 
@@ -76,6 +83,8 @@ macro_rules! read_stream_outputs {
             len: $block.m_len.val().to_u64() as usize,
             stop: $block.m_stop.val().to_u64() as usize,
             flow: $block.m_flow.val().to_u64(),
+            restart: $block.m_restart.val(),
+            lose: $block.m_lose.val(),
         })
     };
 }

@@ -30,6 +30,8 @@ pub struct PduTailStore {
     pub s_len: Signal<In, Bits<7>>,
     pub s_stop: Signal<In, Bits<7>>,
     pub s_flow: Signal<In, Bits<12>>,
+    pub s_restart: Signal<In, Bit>,
+    pub s_lose: Signal<In, Bit>,
     pub m_valid: Signal<Out, Bit>,
     pub m_data: Signal<Out, Bits<512>>,
     pub m_first: Signal<Out, Bit>,
@@ -37,6 +39,8 @@ pub struct PduTailStore {
     pub m_len: Signal<Out, Bits<7>>,
     pub m_stop: Signal<Out, Bits<7>>,
     pub m_flow: Signal<Out, Bits<12>>,
+    pub m_restart: Signal<Out, Bit>,
+    pub m_lose: Signal<Out, Bit>,
     _tails: HashMap<u64, Vec<u8>>,
     _previous: Vec<u8>,
     _in_flight: VecDeque<Option<StreamBeat>>,
@@ -55,6 +59,8 @@ impl PduTailStore {
             s_len: Default::default(),
             s_stop: Default::default(),
             s_flow: Default::default(),
+            s_restart: Default::default(),
+            s_lose: Default::default(),
             m_valid: Default::default(),
             m_data: Default::default(),
             m_first: Default::default(),
@@ -62,6 +68,8 @@ impl PduTailStore {
             m_len: Default::default(),
             m_stop: Default::default(),
             m_flow: Default::default(),
+            m_restart: Default::default(),
+            m_lose: Default::default(),
             _tails: HashMap::new(),
             _previous: vec![0; W],
             _in_flight: VecDeque::from(vec![None; Self::LATENCY - 1]),
@@ -94,7 +102,7 @@ impl Logic for PduTailStore {
                 *tail = both[W + len - TAIL..W + len].to_vec();
             }
             self._previous = data.clone();
-            StreamBeat { data, first: self.s_first.val(), last: self.s_last.val(), len, stop: self.s_stop.val().to_u64() as usize, flow }
+            StreamBeat { data, first: self.s_first.val(), last: self.s_last.val(), len, stop: self.s_stop.val().to_u64() as usize, flow, restart: self.s_restart.val(), lose: self.s_lose.val() }
         });
         self._in_flight.push_back(beat);
         drive_stream_outputs!(self, self._in_flight.pop_front().expect("pipeline is never empty"));
@@ -112,7 +120,7 @@ impl Logic for PduTailStore {
         vec![TimingInfo {
             name: "pdu_tail_store".into(),
             clock: "clock".into(),
-            inputs: ["s_valid", "s_data", "s_first", "s_last", "s_len", "s_stop", "s_flow"].map(String::from).to_vec(),
+            inputs: ["s_valid", "s_data", "s_first", "s_last", "s_len", "s_stop", "s_flow", "s_restart", "s_lose"].map(String::from).to_vec(),
             outputs: STREAM_OUTPUTS.map(|(name, _)| name.to_string()).to_vec(),
         }]
     }
@@ -126,7 +134,7 @@ integer init_flow;
 initial for (init_flow = 0; init_flow < 4096; init_flow = init_flow + 1) tail_ram[init_flow] = 184'd0;
 reg prev1_end = 1'b0, prev2_end = 1'b0;
 reg [11:0] prev1_flow = 12'd0, prev2_flow = 12'd0;
-reg s1_valid = 1'b0, s1_first = 1'b0, s1_last = 1'b0, s1_from_out = 1'b0, s1_from_hist = 1'b0;
+reg s1_valid = 1'b0, s1_first = 1'b0, s1_last = 1'b0, s1_from_out = 1'b0, s1_from_hist = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0;
 reg [511:0] s1_data = 512'd0;
 reg [6:0] s1_len = 7'd0, s1_stop = 7'd0;
 reg [11:0] s1_flow = 12'd0;
@@ -135,7 +143,7 @@ always @(posedge clock) begin
   prev1_end <= s_valid && s_last; prev1_flow <= s_flow;
   prev2_end <= prev1_end; prev2_flow <= prev1_flow;
   s1_valid <= s_valid; s1_first <= s_first; s1_last <= s_last; s1_data <= s_data;
-  s1_len <= s_len; s1_stop <= s_stop; s1_flow <= s_flow;
+  s1_len <= s_len; s1_stop <= s_stop; s1_flow <= s_flow; s1_restart <= s_restart; s1_lose <= s_lose;
   s1_ram <= tail_ram[s_flow];
   // The flow's previous stream ended 1 (output registers) or 2 (history) cycles ago.
   s1_from_out <= prev1_end && prev1_flow == s_flow;
@@ -168,10 +176,11 @@ always @(posedge clock) begin
   if (m_valid && m_last) tail_ram[m_flow] <= tail_now;
 end
 wire [183:0] tail_in = s1_from_out ? tail_now : s1_from_hist ? hist_tail : s1_ram;
-initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_stop = 7'd0; m_flow = 12'd0; end
+initial begin m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_stop = 7'd0; m_flow = 12'd0; m_restart = 1'b0; m_lose = 1'b0; end
 always @(posedge clock) begin
   m_valid <= s1_valid;
   m_data <= s1_first ? {s1_data[511:184], tail_in} : s1_data;
   m_first <= s1_first; m_last <= s1_last; m_len <= s1_len; m_stop <= s1_stop; m_flow <= s1_flow;
+  m_restart <= s1_restart; m_lose <= s1_lose;
 end
 ";
