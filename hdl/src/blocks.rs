@@ -8,6 +8,7 @@ use crate::framing::lane_decoder::PduLaneDecoder64;
 use crate::framing::stream_aligner::PduStreamAligner;
 use crate::framing::tail_store::PduTailStore;
 use crate::framing::seq_gate::PduSeqGate;
+use crate::framing::frame_delay::PduFrameDelay;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
@@ -66,6 +67,13 @@ pub fn all() -> Vec<TopBlock> {
         summary: "PDU header positions of 4,096 interleaved flows across packets, up to 3 a beat, one beat per cycle",
         verilog: || verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         max_luts: 23000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_frame_delay",
+        summary: "the receive stream 160 cycles late with each frame's metadata on its first beat (verdicts known before the tracker acts)",
+        verilog: || verilog_for(&mut PduFrameDelay::new(), "pdu_frame_delay"),
+        max_luts: 1500,
         max_lut_levels: 6,
     },
     TopBlock {

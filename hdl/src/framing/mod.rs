@@ -7,3 +7,4 @@ pub mod stream_beat;
 pub mod stream_aligner;
 pub mod tail_store;
 pub mod seq_gate;
+pub mod frame_delay;
