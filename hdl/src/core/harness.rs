@@ -1,5 +1,5 @@
 //! A test world for `ddpnic_core` in Verilator: the core is stepped from Rust one clock at a
-//! time (a generated C++ main on a pipe, as `placement::cosim`, but reporting the outputs
+//! time (`placement::cosim`'s generated C++ main on a pipe, reporting the outputs
 //! *before* each rising edge, so every valid/ready handshake is seen exactly as the edge
 //! samples it), surrounded by
 //! - an AXI4 slave over a sparse host memory that serves reads, applies writes with their
@@ -9,11 +9,9 @@
 //! - the MAC: frames queued into the rx port one beat a cycle (gaps optional), the tx port
 //!   collected into frames with random `tready`.
 //! AXI ready/valid randomness is seeded, so runs are reproducible.
+use crate::placement::cosim::{self, words, CoSim, Model, Sample};
 use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 pub type Port = (&'static str, usize);
 
@@ -49,104 +47,12 @@ pub const OUTPUTS: &[Port] = &[
     ("m_axi_rready", 1), ("irq", 1),
 ];
 
-fn words(width: usize) -> usize {
-    width.div_ceil(64)
-}
-
-fn cpp_main(top: &str, inputs: &[Port]) -> String {
-    let mut m = format!(
-        "#include \"V{top}.h\"
-#include \"verilated.h\"
-#include <cstdio>
-#include <cstdlib>
-#include <cstdint>
-#include <cstring>
-static uint64_t hex64(char*& p) {{ while (*p == ' ') p++; return strtoull(p, &p, 16); }}
-static void hexwide(char*& p, uint32_t* w, int n) {{
-  while (*p == ' ') p++;
-  char* s = p; while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) p++;
-  for (int i = 0; i < n; i++) w[i] = 0;
-  int bit = 0;
-  for (char* q = p - 1; q >= s && bit < 32 * n; q--, bit += 4) {{
-    uint32_t d = (*q <= '9') ? (uint32_t)(*q - '0') : (uint32_t)(*q - 'a' + 10);
-    w[bit / 32] |= d << (bit % 32);
-  }}
-}}
-static char* putwide(char* o, const uint32_t* w, int n) {{
-  int i = n - 1; while (i > 0 && w[i] == 0) i--;
-  o += sprintf(o, \"%x\", w[i]);
-  for (i = i - 1; i >= 0; i--) o += sprintf(o, \"%08x\", w[i]);
-  *o++ = ' '; return o;
-}}
-int main(int argc, char** argv) {{
-  Verilated::commandArgs(argc, argv);
-  V{top}* m = new V{top};
-  m->clk = 0; m->eval();
-  static char out[1 << 16];
-  char* line = nullptr; size_t cap = 0;
-  while (getline(&line, &cap, stdin) > 0) {{
-    if (line[0] == 'q') break;
-    char* p = line;
-"
-    );
-    for (name, w) in inputs {
-        if *w <= 64 {
-            let _ = writeln!(m, "    m->{name} = hex64(p);");
-        } else {
-            let _ = writeln!(m, "    hexwide(p, (uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
-        }
-    }
-    // Outputs as the coming edge samples them, then the edge.
-    let _ = writeln!(m, "    m->eval();\n    char* o = out;");
-    for (name, w) in OUTPUTS {
-        if *w <= 64 {
-            let _ = writeln!(m, "    o += sprintf(o, \"%llx \", (unsigned long long)m->{name});");
-        } else {
-            let _ = writeln!(m, "    o = putwide(o, (const uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
-        }
-    }
-    let _ = write!(
-        m,
-        "    *o++ = '\\n'; *o = 0;
-    m->clk = 1; m->eval();
-    m->clk = 0; m->eval();
-    fputs(out, stdout); fflush(stdout);
-  }}
-  m->final(); delete m; return 0;
-}}
-"
-    );
-    m
-}
-
-/// Builds the core with Verilator in `dir` (reused when the Verilog is unchanged).
+/// Builds the core with Verilator in `dir` (reused when the Verilog is unchanged): strict
+/// warnings and random initial values, outputs sampled before each edge.
 pub fn build(dir: &Path, verilog: &str, sideband: bool) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let main = cpp_main("ddpnic_core", &inputs(sideband));
-    let stamp = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (verilog, &main).hash(&mut h);
-        format!("{:016x}", h.finish())
-    };
-    let binary = dir.join("obj_dir").join("Vddpnic_core");
-    let stamp_file = dir.join("built.stamp");
-    if binary.exists() && std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
-        return Ok(binary);
-    }
-    std::fs::write(dir.join("ddpnic_core.v"), verilog).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("main.cpp"), main).map_err(|e| e.to_string())?;
-    let out = Command::new("verilator")
-        .current_dir(dir)
-        .args(["--cc", "--exe", "--build", "-Wall", "--x-initial", "unique", "--x-assign", "unique", "-O1"])
-        .args(["-CFLAGS", "-O1", "-j", "2", "--top-module", "ddpnic_core", "ddpnic_core.v", "main.cpp"])
-        .output()
-        .map_err(|e| format!("cannot run verilator (apt-get install verilator): {e}"))?;
-    if !out.status.success() {
-        return Err(format!("verilator build failed:\n{}", String::from_utf8_lossy(&out.stderr)));
-    }
-    std::fs::write(&stamp_file, stamp).map_err(|e| e.to_string())?;
-    Ok(binary)
+    let owned = |ports: &[Port]| ports.iter().map(|&(name, width)| (name.to_string(), width)).collect();
+    let flags = ["-Wall", "--x-initial", "unique", "--x-assign", "unique"];
+    cosim::build_with(dir, verilog, "ddpnic_core", "clk", owned(&inputs(sideband)), owned(OUTPUTS), Sample::BeforeEdge, &flags).map(|model| model.binary)
 }
 
 /// Values of the ports, by name; wide ports as little-endian u64 words.
@@ -176,59 +82,23 @@ impl Values {
     }
 }
 
+/// The running core: `step` takes inputs by name and returns the outputs by name.
 pub struct Dut {
     inputs: Vec<Port>,
-    child: Child,
-    stdin: BufWriter<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    line: String,
+    sim: CoSim,
 }
 
 impl Dut {
     pub fn start(binary: &Path, sideband: bool) -> Self {
-        let mut child = Command::new(binary).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start the model");
-        let stdin = BufWriter::new(child.stdin.take().unwrap());
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Self { inputs: inputs(sideband), child, stdin, stdout, line: String::new() }
+        let owned = |ports: &[Port]| ports.iter().map(|&(name, width)| (name.to_string(), width)).collect();
+        let model = Model { binary: binary.to_path_buf(), inputs: owned(&inputs(sideband)), outputs: owned(OUTPUTS) };
+        Self { inputs: inputs(sideband), sim: CoSim::start(&model).expect("start the model") }
     }
 
     /// Applies `inputs`, returns the outputs the rising edge then samples, and clocks it.
     pub fn step(&mut self, inputs: &Values) -> Values {
-        self.line.clear();
-        for (name, width) in &self.inputs {
-            let zero = vec![0u64; words(*width)];
-            let v = inputs.0.get(name).unwrap_or(&zero);
-            let top = v.iter().rposition(|&w| w != 0).unwrap_or(0);
-            let _ = write!(self.line, "{:x}", v.get(top).copied().unwrap_or(0));
-            for w in v[..top].iter().rev() {
-                let _ = write!(self.line, "{w:016x}");
-            }
-            self.line.push(' ');
-        }
-        self.line.push('\n');
-        self.stdin.write_all(self.line.as_bytes()).expect("model died");
-        self.stdin.flush().expect("model died");
-        let mut out = String::new();
-        self.stdout.read_line(&mut out).expect("model died");
-        assert!(!out.is_empty(), "model exited");
-        let mut vals = Values::default();
-        for (tok, (name, width)) in out.split_whitespace().zip(OUTPUTS) {
-            let n = words(*width);
-            let mut v = vec![0u64; n];
-            for (i, chunk) in tok.as_bytes().rchunks(16).enumerate().take(n) {
-                v[i] = u64::from_str_radix(std::str::from_utf8(chunk).unwrap(), 16).expect("hex");
-            }
-            vals.0.insert(name, v);
-        }
-        vals
-    }
-}
-
-impl Drop for Dut {
-    fn drop(&mut self) {
-        let _ = self.stdin.write_all(b"q\n");
-        let _ = self.stdin.flush();
-        let _ = self.child.wait();
+        let values: Vec<Vec<u64>> = self.inputs.iter().map(|(name, width)| inputs.0.get(name).cloned().unwrap_or_else(|| vec![0; words(*width)])).collect();
+        Values(OUTPUTS.iter().map(|(name, _)| *name).zip(self.sim.step(&values)).collect())
     }
 }
 

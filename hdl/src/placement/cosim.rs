@@ -4,8 +4,10 @@
 //! "not ready", events the test reacts to) need a testbench that decides each cycle's inputs
 //! from the previous outputs. This builds the Verilog with a generated C++ main that reads one
 //! line of input values a cycle on stdin, applies a rising clock edge and prints the outputs.
-//! Semantics as `testbench::cycle`: inputs set before `step` are sampled at the edge, and the
-//! returned outputs are their values after it.
+//! Semantics as `testbench::cycle` ([`Sample::AfterEdge`]): inputs set before `step` are
+//! sampled at the edge, and the returned outputs are their values after it; or
+//! [`Sample::BeforeEdge`]: the outputs as the edge samples them, so a testbench sees every
+//! valid/ready handshake exactly as the block does (the NIC core's world).
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
@@ -28,7 +30,18 @@ pub struct Model {
     pub outputs: Vec<Port>,
 }
 
-fn cpp_main(top: &str, clock: &str, inputs: &[Port], outputs: &[Port]) -> String {
+/// When `CoSim::step` reads the outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sample {
+    AfterEdge,
+    BeforeEdge,
+}
+
+/// Verilator options of `build`: generated blocks are linted by `make lint`, so warnings do
+/// not stop a test build; registers start at 0 as the generated initial values say.
+pub const DEFAULT_FLAGS: &[&str] = &["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-initial", "0"];
+
+fn cpp_main(top: &str, clock: &str, inputs: &[Port], outputs: &[Port], sample: Sample) -> String {
     let mut m = format!(
         "#include \"V{top}.h\"
 #include \"verilated.h\"
@@ -71,7 +84,14 @@ int main(int argc, char** argv) {{
             let _ = writeln!(m, "    hexwide(p, (uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
         }
     }
-    let _ = writeln!(m, "    m->{clock} = 1; m->eval();\n    char* o = out;");
+    match sample {
+        Sample::AfterEdge => {
+            let _ = writeln!(m, "    m->{clock} = 1; m->eval();\n    char* o = out;");
+        }
+        Sample::BeforeEdge => {
+            let _ = writeln!(m, "    m->eval();\n    char* o = out;");
+        }
+    }
     for (name, w) in outputs {
         if *w <= 64 {
             let _ = writeln!(m, "    o += sprintf(o, \"%llx \", (unsigned long long)m->{name});");
@@ -79,9 +99,10 @@ int main(int argc, char** argv) {{
             let _ = writeln!(m, "    o = putwide(o, (const uint32_t*)&m->{name}[0], {});", w.div_ceil(32));
         }
     }
+    let edge = if sample == Sample::BeforeEdge { format!("\n    m->{clock} = 1; m->eval();") } else { String::new() };
     let _ = write!(
         m,
-        "    *o++ = '\\n'; *o = 0;
+        "    *o++ = '\\n'; *o = 0;{edge}
     m->{clock} = 0; m->eval();
     fputs(out, stdout); fflush(stdout);
   }}
@@ -94,10 +115,16 @@ int main(int argc, char** argv) {{
 
 /// Builds `verilog` (top module `top`) in `dir`, unless the same sources were built there.
 pub fn build(dir: &Path, verilog: &str, top: &str, clock: &str, inputs: Vec<Port>, outputs: Vec<Port>) -> Result<Model, String> {
+    build_with(dir, verilog, top, clock, inputs, outputs, Sample::AfterEdge, DEFAULT_FLAGS)
+}
+
+/// `build` with the sampling point and the Verilator options chosen.
+#[allow(clippy::too_many_arguments)]
+pub fn build_with(dir: &Path, verilog: &str, top: &str, clock: &str, inputs: Vec<Port>, outputs: Vec<Port>, sample: Sample, flags: &[&str]) -> Result<Model, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let main = cpp_main(top, clock, &inputs, &outputs);
+    let main = cpp_main(top, clock, &inputs, &outputs, sample);
     let mut hasher = DefaultHasher::new();
-    (verilog, &main).hash(&mut hasher);
+    (verilog, &main, flags).hash(&mut hasher);
     let stamp = format!("{:016x}", hasher.finish());
     let binary = dir.join("obj_dir").join(format!("V{top}"));
     let stamp_file = dir.join("built.stamp");
@@ -108,7 +135,8 @@ pub fn build(dir: &Path, verilog: &str, top: &str, clock: &str, inputs: Vec<Port
     std::fs::write(dir.join("main.cpp"), main).map_err(|e| e.to_string())?;
     let out = Command::new("verilator")
         .current_dir(dir)
-        .args(["--cc", "--exe", "--build", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-initial", "0", "-O1"])
+        .args(["--cc", "--exe", "--build", "-O1"])
+        .args(flags)
         .args(["-CFLAGS", "-O1", "-j", "2", "--top-module", top])
         .arg(format!("{top}.v"))
         .arg("main.cpp")
