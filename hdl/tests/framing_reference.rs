@@ -53,7 +53,11 @@ fn run(stream: &PduStream, cfg: QueueConfig, isn: u32, arrivals: &[common::pdu_s
                 expected_data_ends.push(DataPduEnd { cid, digest_ok: cfg.ddgst.then_some(intact) });
             }
         }
-        assert_eq!(report.completions, expected_completions, "segment at {}: completions", a.start);
+        let completed: Vec<u16> = report.completions.iter().map(|c| c.cid).collect();
+        assert_eq!(completed, expected_completions, "segment at {}: completions", a.start);
+        for c in &report.completions {
+            assert_eq!(stream.truth[a.start + c.at].pdu_end.flatten(), Some(c.cid), "segment at {}: a completion where its PDU ends", a.start);
+        }
         assert_eq!(report.data_pdus, expected_data_ends, "segment at {}: data PDUs ending here", a.start);
         tally.completions += report.completions.len();
         tally.lost_sync += usize::from(report.lost_sync);

@@ -108,6 +108,21 @@ fn run(seed: u64, faults: Faults, short: bool) -> Run {
         assert_eq!(v.flow, Some(f.id));
         assert!(v.ranges.len() <= MAX_RANGES);
         let payload_start = bytes.len() - (a.end - a.start);
+        // The stream: 23 replayed bytes, then frame bytes at `frame_offset`, ending with the frame.
+        for (k, beat) in v.stream.iter().enumerate() {
+            assert!(beat.data.len() == 64 || k + 1 == v.stream.len());
+            for (lane, &byte) in beat.data.iter().enumerate().skip(if k == 0 { 23 } else { 0 }) {
+                let at = usize::from(beat.frame_offset.wrapping_add(lane as u16));
+                assert!(at >= payload_start, "stream lane {lane} of beat {k} maps below the payload");
+                assert_eq!(byte, bytes[at], "stream beat {k} lane {lane}");
+            }
+            if let Some(run) = beat.run {
+                assert!(run.lane + run.len <= beat.data.len() && (k > 0 || run.lane >= 23), "beat {k}: {run:?} outside the beat's new bytes");
+            }
+        }
+        if let Some(last) = v.stream.last() {
+            assert_eq!(usize::from(last.frame_offset) + last.data.len(), bytes.len(), "the stream ends with the frame");
+        }
         for r in &v.ranges {
             ranges_seen += 1;
             for k in 0..r.len {

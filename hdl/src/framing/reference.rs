@@ -5,7 +5,9 @@
 //! Behaviour (what the hardware must match):
 //! - In-sequence bytes are walked PDU by PDU: header (+ header digest, padding), C2HData
 //!   payload with its CID and data offset, data digest. Every header must pass
-//!   [`parse_header`] for the queue's config, or the flow loses sync.
+//!   [`parse_header`] for the queue's config, or the flow loses sync. The rules read the
+//!   24-byte common + PDU-specific header only (never the header digest), so a header is
+//!   judged when its 24th byte arrives.
 //! - Bytes at or below the expected sequence number that were seen before (retransmissions,
 //!   duplicates, the old part of an overlap) are not tracked again and change nothing.
 //! - A segment that starts beyond the expected sequence number (a gap) loses sync. The flow
@@ -19,7 +21,7 @@
 //! - A resync confirmation with exactly the requested sequence number puts the flow back in
 //!   sync; offload resumes at the next PDU header. Any other confirmation is ignored.
 //! - While not in sync nothing is offloaded: every byte is [`ByteRole::Untracked`].
-use super::pdu_rules::{parse_header, PduHeader, QueueConfig, TYPE_C2H_DATA};
+use super::pdu_rules::{parse_header, PduHeader, QueueConfig, HLEN, TYPE_C2H_DATA};
 
 /// What the tracker made of one payload byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +35,15 @@ pub enum ByteRole {
     DataDigest,
 }
 
+/// A command completed by a PDU that ended in this segment (CapsuleResp, or C2HData with
+/// DATA_SUCCESS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub cid: u16,
+    /// Payload index of the PDU's last byte.
+    pub at: usize,
+}
+
 /// A C2HData PDU that ended in this segment while tracked in sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DataPduEnd {
@@ -44,9 +55,8 @@ pub struct DataPduEnd {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentReport {
     pub roles: Vec<ByteRole>,
-    /// Commands completed by PDUs that ended in this segment (CapsuleResp, or C2HData with
-    /// DATA_SUCCESS), in order.
-    pub completions: Vec<u16>,
+    /// Commands completed by PDUs that ended in this segment, in order.
+    pub completions: Vec<Completion>,
     pub data_pdus: Vec<DataPduEnd>,
     /// The contract's crc_ok for this packet: every PDU byte in it was tracked in sync and
     /// no data digest of a PDU ending in it failed.
@@ -55,6 +65,9 @@ pub struct SegmentReport {
     pub resync_request: Option<u32>,
     /// The flow lost sync in this segment (gap or invalid header).
     pub lost_sync: bool,
+    /// Where: the payload index of the invalid header's first byte (0 when it started in an
+    /// earlier segment, and for a gap).
+    pub lost_at: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,10 +93,13 @@ pub struct FlowTracker {
     expected_seq: u32,
     state: SyncState,
     walk: PduWalk,
-    /// Searching: the contiguous bytes since the last gap, enough for one header.
+    /// Searching: the contiguous bytes since the last gap, one header's worth.
     window: Vec<(u32, u8)>,
     /// The walk of the current PDU is being followed in shadow (not offloaded).
     shadow: bool,
+    /// After losing sync, search for a header and request a resync (the contract). Without
+    /// it a lost flow stays lost until it is added again.
+    resync_search: bool,
 }
 
 /// `a - b` as a signed distance in sequence space (wraps at 2^32).
@@ -99,7 +115,13 @@ enum Walked {
 impl FlowTracker {
     /// A flow added in sync with the next PDU starting at `seq` (the contract's sk_add).
     pub fn new(cfg: QueueConfig, seq: u32) -> Self {
-        Self { cfg, expected_seq: seq, state: SyncState::InSync, walk: PduWalk::default(), window: Vec::new(), shadow: false }
+        Self { cfg, expected_seq: seq, state: SyncState::InSync, walk: PduWalk::default(), window: Vec::new(), shadow: false, resync_search: true }
+    }
+
+    /// The same flow, but once lost it stays lost (no resync search).
+    pub fn without_resync_search(mut self) -> Self {
+        self.resync_search = false;
+        self
     }
 
     pub fn state(&self) -> SyncState {
@@ -126,7 +148,7 @@ impl FlowTracker {
         let mut report = SegmentReport { roles: vec![ByteRole::Untracked; payload.len()], crc_ok: true, ..Default::default() };
         let ahead = seq_diff(seq, self.expected_seq);
         let skip = if ahead > 0 {
-            self.lose_sync(&mut report);
+            self.lose_sync(&mut report, 0);
             self.expected_seq = seq;
             0
         } else {
@@ -135,7 +157,7 @@ impl FlowTracker {
         };
         for (i, &byte) in payload.iter().enumerate().skip(skip) {
             let byte_seq = seq.wrapping_add(i as u32);
-            report.roles[i] = self.byte(byte_seq, byte, &mut report);
+            report.roles[i] = self.byte(i, byte_seq, byte, &mut report);
         }
         self.expected_seq = self.expected_seq.wrapping_add((payload.len() - skip) as u32);
         let any_untracked = report.roles.iter().any(|r| *r == ByteRole::Untracked);
@@ -145,27 +167,31 @@ impl FlowTracker {
         report
     }
 
-    fn lose_sync(&mut self, report: &mut SegmentReport) {
+    fn lose_sync(&mut self, report: &mut SegmentReport, at: usize) {
         report.lost_sync = true;
+        report.lost_at = Some(at);
         self.state = SyncState::Searching { candidate: None };
         self.walk = PduWalk::default();
         self.window.clear();
         self.shadow = false;
     }
 
-    fn byte(&mut self, seq: u32, byte: u8, report: &mut SegmentReport) -> ByteRole {
+    /// Byte `index` of the segment's payload.
+    fn byte(&mut self, index: usize, seq: u32, byte: u8, report: &mut SegmentReport) -> ByteRole {
         match self.state {
             SyncState::Searching { candidate } => {
-                self.search(seq, byte, candidate, report);
+                if self.resync_search {
+                    self.search(index, seq, byte, candidate, report);
+                }
                 ByteRole::Untracked
             }
             SyncState::InSync | SyncState::ResyncPending { .. } => {
                 if self.walk.pos == 0 {
                     self.start_pdu();
                 }
-                match self.walk_byte(byte, report) {
+                match self.walk_byte(index, byte, report) {
                     Walked::Invalid => {
-                        self.lose_sync(report);
+                        self.lose_sync(report, (index + 1).saturating_sub(HLEN));
                         ByteRole::Untracked
                     }
                     Walked::Byte(_) if self.shadow => ByteRole::Untracked,
@@ -183,12 +209,12 @@ impl FlowTracker {
         self.shadow = self.state != SyncState::InSync;
     }
 
-    fn walk_byte(&mut self, byte: u8, report: &mut SegmentReport) -> Walked {
+    fn walk_byte(&mut self, index: usize, byte: u8, report: &mut SegmentReport) -> Walked {
         let pos = self.walk.pos;
         let need = self.cfg.header_bytes() as u32;
         let role = if pos < need {
             self.walk.header_bytes.push(byte);
-            if pos + 1 == need {
+            if pos + 1 == HLEN as u32 {
                 match parse_header(&self.walk.header_bytes, &self.cfg) {
                     Ok(h) => self.walk.header = Some(h),
                     Err(_) => return Walked::Invalid,
@@ -212,16 +238,17 @@ impl FlowTracker {
         self.walk.pos += 1;
         if let Some(h) = self.walk.header {
             if self.walk.pos == h.plen {
-                self.end_pdu(h, report);
+                self.end_pdu(h, index, report);
             }
         }
         Walked::Byte(role)
     }
 
-    fn end_pdu(&mut self, h: PduHeader, report: &mut SegmentReport) {
+    /// The PDU's last byte is payload byte `at`.
+    fn end_pdu(&mut self, h: PduHeader, at: usize, report: &mut SegmentReport) {
         if !self.shadow {
             if let Some(cid) = h.completes() {
-                report.completions.push(cid);
+                report.completions.push(Completion { cid, at });
             }
             if h.pdu_type == TYPE_C2H_DATA {
                 let digest_ok = self.cfg.ddgst.then(|| self.walk.data_crc == crc32c_residue());
@@ -232,13 +259,12 @@ impl FlowTracker {
     }
 
     /// Resync search over in-order bytes: find a header, then confirm the one `plen` later.
-    fn search(&mut self, seq: u32, byte: u8, candidate: Option<(u32, u32)>, report: &mut SegmentReport) {
-        let need = self.cfg.header_bytes();
+    fn search(&mut self, index: usize, seq: u32, byte: u8, candidate: Option<(u32, u32)>, report: &mut SegmentReport) {
         self.window.push((seq, byte));
-        if self.window.len() > need {
+        if self.window.len() > HLEN {
             self.window.remove(0);
         }
-        if self.window.len() < need {
+        if self.window.len() < HLEN {
             return;
         }
         let start = self.window[0].0;
@@ -256,10 +282,10 @@ impl FlowTracker {
                     report.resync_request = Some(candidate_seq);
                     self.state = SyncState::ResyncPending { seq: candidate_seq, offload_from_next_pdu: false };
                     self.shadow = true;
-                    self.walk = PduWalk { pos: need as u32, header_bytes: bytes, header: Some(h), data_crc: 0 };
+                    self.walk = PduWalk { pos: HLEN as u32, header_bytes: bytes, header: Some(h), data_crc: 0 };
                     self.window.clear();
                     if self.walk.pos == h.plen {
-                        self.end_pdu(h, report);
+                        self.end_pdu(h, index, report);
                     }
                 }
                 // No header where the candidate said: the search resumes at the next byte.

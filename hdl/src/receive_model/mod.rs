@@ -7,17 +7,23 @@
 //!   without fragmentation or IPv6 without extension headers, and TCP, with both checksums
 //!   right and a good FCS, and its 5-tuple is an added flow. Anything else changes no state.
 //! - The flow's bytes are framed by [`FlowTracker`] (in-sequence walk, gaps, resync).
-//! - Placement works per stream beat (framing/README.md: stream position = payload index +
-//!   23, 64 bytes a beat): in each beat only the first run of C2HData bytes can be placed; a
-//!   later run in the same beat goes to software and clears the frame's `crc_ok` (the CRC32C
-//!   unit checks one data run a beat, like the placement stage takes one tag a beat).
+//! - The tracker sees each frame as a stream (framing/README.md, framing/TRACKER_PORTS.md):
+//!   the flow's previous 23 stream bytes, then the frame's new payload bytes (those past the
+//!   flow's expected sequence number), 64 bytes a beat. [`TrackerBeat`] is what `pdu_tracker`
+//!   presents for each stream beat.
+//! - Placement works per stream beat: in each beat only the first run of C2HData bytes can be
+//!   placed; a later run in the same beat goes to software and clears the frame's `crc_ok`
+//!   (the CRC32C unit checks one data run a beat, like the placement stage takes one tag a
+//!   beat). In the beat where the flow meets an invalid header (where its first byte is in
+//!   the stream) nothing is presented: the walk does not know which of the beat's headers
+//!   broke the rules.
 //! - A run is placed when its (flow, CID) has a live buffer and `offset + len` fits in it;
 //!   otherwise it goes to software, counted as an unknown CID or out of bounds.
 //! - Placed runs that continue each other (same CID, adjacent in the frame and in the buffer)
 //!   form one range; a frame reports at most [`MAX_RANGES`]; runs beyond go to software.
 use crate::flow::toeplitz::FiveTuple;
 use crate::framing::pdu_rules::QueueConfig;
-use crate::framing::reference::{ByteRole, FlowTracker};
+use crate::framing::reference::{ByteRole, FlowTracker, SegmentReport};
 use crate::framing::chain_walk::TAIL;
 use etherparse::{IpNumber, LinkExtSlice, NetSlice, SlicedPacket, TcpSlice};
 use std::collections::HashMap;
@@ -36,6 +42,33 @@ pub struct PlacedRange {
     pub data_offset: u32,
 }
 
+/// The C2HData bytes a stream beat presents to placement: lanes `lane .. lane + len`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataRun {
+    pub lane: usize,
+    pub len: usize,
+    pub cid: u16,
+    /// Data offset of the byte in `lane`.
+    pub offset: u32,
+}
+
+/// One beat of a frame's tracker stream, as `pdu_tracker` presents it on `t_*`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackerBeat {
+    /// The stream bytes of the beat (64, fewer on the last beat); on the first beat, lanes
+    /// 0..23 are the flow's previous stream bytes.
+    pub data: Vec<u8>,
+    /// Frame byte offset of lane 0 (mod 2^16).
+    pub frame_offset: u16,
+    pub run: Option<DataRun>,
+    /// A second run of data bytes in the beat went to software.
+    pub second_run: bool,
+    /// Commands completed by PDUs whose last byte is in this beat.
+    pub completions: Vec<u16>,
+    /// The flow lost sync at this beat.
+    pub lost: bool,
+}
+
 /// What the NIC reports for one frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameVerdict {
@@ -43,8 +76,10 @@ pub struct FrameVerdict {
     pub tcp_csum_ok: bool,
     /// The frame belongs to an added flow (its id), whether or not it was offloadable.
     pub flow: Option<u16>,
-    /// The frame's bytes were framed by the tracker (offloadable frame of an added flow).
+    /// The frame's new payload bytes were streamed to the tracker (an offloadable frame of an
+    /// added flow with bytes past the expected sequence number): `stream` holds its beats.
     pub tracked: bool,
+    pub stream: Vec<TrackerBeat>,
     pub crc_ok: bool,
     pub resync_request: Option<u32>,
     pub ranges: Vec<PlacedRange>,
@@ -135,21 +170,34 @@ fn parse(frame: &[u8]) -> Option<Parsed> {
 struct Flow {
     id: u16,
     tracker: FlowTracker,
+    /// The last 23 bytes of the flow's previous stream.
+    tail: Vec<u8>,
 }
 
 /// The NIC's receive path, frame by frame.
-#[derive(Default)]
 pub struct ReceiveModel {
     flows: HashMap<FiveTuple, Flow>,
     ids: HashMap<u16, FiveTuple>,
     /// Live buffers: (flow, CID) -> length.
     buffers: HashMap<(u16, u16), u32>,
+    resync_search: bool,
     pub counters: Counters,
+}
+
+impl Default for ReceiveModel {
+    fn default() -> Self {
+        Self { flows: HashMap::new(), ids: HashMap::new(), buffers: HashMap::new(), resync_search: true, counters: Counters::default() }
+    }
 }
 
 impl ReceiveModel {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A NIC whose lost flows stay lost until added again (no resync search).
+    pub fn without_resync_search() -> Self {
+        Self { resync_search: false, ..Self::default() }
     }
 
     /// sk_add: offload the flow `tuple` (as the NIC sees it: source = the target) as flow
@@ -159,7 +207,8 @@ impl ReceiveModel {
             self.counters.sk_add_fail += 1;
             return false;
         }
-        self.flows.insert(tuple, Flow { id, tracker: FlowTracker::new(cfg, seq) });
+        let tracker = if self.resync_search { FlowTracker::new(cfg, seq) } else { FlowTracker::new(cfg, seq).without_resync_search() };
+        self.flows.insert(tuple, Flow { id, tracker, tail: vec![0; TAIL] });
         self.ids.insert(id, tuple);
         self.counters.sk_add += 1;
         true
@@ -208,27 +257,37 @@ impl ReceiveModel {
         if !p.offloadable || fcs_bad || p.payload_len == 0 {
             return verdict;
         }
-        verdict.tracked = true;
         let payload = &frame[p.payload_start..p.payload_start + p.payload_len];
+        let fresh = seq_diff(flow.tracker.expected_seq(), p.seq).clamp(0, p.payload_len as i64) as usize;
         let report = flow.tracker.segment(p.seq, payload);
         let id = flow.id;
         verdict.crc_ok = report.crc_ok;
         verdict.resync_request = report.resync_request;
-        verdict.completions = report.completions;
+        verdict.completions = report.completions.iter().map(|c| c.cid).collect();
         self.counters.resync += u64::from(report.resync_request.is_some());
         self.counters.lost_sync += u64::from(report.lost_sync);
         self.counters.crc_errors += report.data_pdus.iter().filter(|d| d.digest_ok == Some(false)).count() as u64;
-        for run in data_runs(&report.roles) {
-            if run.second_in_beat {
+        if fresh == p.payload_len {
+            return verdict;
+        }
+        verdict.tracked = true;
+        let mut stream = std::mem::take(&mut flow.tail);
+        stream.extend_from_slice(&payload[fresh..]);
+        flow.tail = stream[stream.len() - TAIL..].to_vec();
+        let frame_offset = |beat: usize| (p.payload_start + fresh + BEAT * beat).wrapping_sub(TAIL) as u16;
+        verdict.stream = stream.chunks(BEAT).enumerate().map(|(b, data)| TrackerBeat { data: data.to_vec(), frame_offset: frame_offset(b), ..Default::default() }).collect();
+        present_runs(&mut verdict.stream, &report, fresh);
+        for beat in &mut verdict.stream {
+            if beat.second_run {
                 self.counters.second_run += 1;
                 verdict.crc_ok = false;
-                continue;
             }
+            let Some(run) = beat.run else { continue };
             match self.buffers.get(&(id, run.cid)) {
                 None => self.counters.unknown_cid += 1,
                 Some(&len) if u64::from(run.offset) + run.len as u64 > u64::from(len) => self.counters.out_of_bounds += 1,
                 Some(_) => {
-                    let frame_offset = p.payload_start + run.start;
+                    let frame_offset = usize::from(beat.frame_offset.wrapping_add(run.lane as u16));
                     let full = verdict.ranges.len() == MAX_RANGES;
                     match verdict.ranges.last_mut() {
                         Some(last) if last.cid == run.cid && last.frame_offset + last.len == frame_offset && last.data_offset + last.len as u32 == run.offset => last.len += run.len,
@@ -247,29 +306,47 @@ impl ReceiveModel {
     }
 }
 
-/// A run of C2HData bytes of one PDU inside one stream beat.
-struct DataRun {
-    /// Payload index of its first byte.
-    start: usize,
-    len: usize,
-    cid: u16,
-    offset: u32,
-    /// Another run came first in the same stream beat.
-    second_in_beat: bool,
+/// `a - b` in sequence space.
+fn seq_diff(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
 }
 
-fn data_runs(roles: &[ByteRole]) -> Vec<DataRun> {
-    let beat_of = |i: usize| (i + TAIL) / BEAT;
-    let mut runs: Vec<DataRun> = Vec::new();
-    for (i, role) in roles.iter().enumerate() {
+/// Fills in what each stream beat presents, from the segment's byte roles: the first run of
+/// data bytes of a beat (a later one is `second_run`), the completions, and the beat where
+/// sync was lost (which presents nothing). Payload byte `i` is at stream position
+/// `i - fresh + 23`.
+fn present_runs(beats: &mut [TrackerBeat], report: &SegmentReport, fresh: usize) {
+    let beat_of = |i: usize| (i + TAIL).saturating_sub(fresh) / BEAT;
+    let lost_beat = report.lost_at.map(beat_of);
+    let mut open: Option<(usize, DataRun)> = None;
+    for (i, role) in report.roles.iter().enumerate().skip(fresh) {
+        let b = beat_of(i);
+        let lane = (i + TAIL - fresh) % BEAT;
         let ByteRole::Data { cid, offset } = *role else { continue };
-        match runs.last_mut() {
-            Some(r) if r.start + r.len == i && r.cid == cid && r.offset + r.len as u32 == offset && beat_of(i) == beat_of(r.start) => r.len += 1,
-            last => {
-                let second_in_beat = last.is_some_and(|r| beat_of(r.start + r.len - 1) == beat_of(i));
-                runs.push(DataRun { start: i, len: 1, cid, offset, second_in_beat });
+        if Some(b) == lost_beat {
+            continue;
+        }
+        match &mut open {
+            Some((ob, r)) if *ob == b && r.lane + r.len == lane && r.cid == cid && r.offset + r.len as u32 == offset => r.len += 1,
+            Some((ob, _)) if *ob == b => beats[b].second_run = true,
+            _ => {
+                if let Some((ob, r)) = open.take() {
+                    beats[ob].run = Some(r);
+                }
+                open = Some((b, DataRun { lane, len: 1, cid, offset }));
             }
         }
     }
-    runs
+    if let Some((ob, r)) = open {
+        beats[ob].run = Some(r);
+    }
+    for c in &report.completions {
+        let b = beat_of(c.at);
+        if Some(b) != lost_beat {
+            beats[b].completions.push(c.cid);
+        }
+    }
+    if let Some(b) = lost_beat {
+        beats[b].lost = true;
+    }
 }
