@@ -156,7 +156,19 @@ fn scenario(seed: u64) -> Vec<Option<Beat>> {
     beats
 }
 
-type Seen = Option<(Vec<usize>, bool, u32)>;
+/// What the block presented for a beat.
+#[derive(Clone, Debug)]
+struct Walked {
+    headers: Vec<usize>,
+    lost: bool,
+    next_dist: u32,
+    dist: u32,
+    lost_in: bool,
+    /// `m_hdr_lane`/`m_hdr_valid` decoded.
+    hdr_lanes: Vec<usize>,
+}
+
+type Seen = Option<Walked>;
 
 fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
     let mut uut = PduChainWalk64::new();
@@ -184,7 +196,14 @@ fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
         }
         cycle(&mut uut, |u| &mut u.clock);
         if i + 1 >= latency {
-            seen.push(uut.m_valid.val().then(|| ((0..W).filter(|&l| uut.m_headers.val().get_bit(l)).collect(), uut.m_lost.val(), uut.m_next_dist.val().to_u32())));
+            seen.push(uut.m_valid.val().then(|| Walked {
+                headers: (0..W).filter(|&l| uut.m_headers.val().get_bit(l)).collect(),
+                lost: uut.m_lost.val(),
+                next_dist: uut.m_next_dist.val().to_u32(),
+                dist: uut.m_dist.val().to_u32(),
+                lost_in: uut.m_lost_in.val(),
+                hdr_lanes: (0..3).filter(|&k| uut.m_hdr_valid.val().get_bit(k)).map(|k| (uut.m_hdr_lane.val().to_u64() >> (6 * k) & 63) as usize).collect(),
+            }));
         }
     }
     seen
@@ -192,12 +211,31 @@ fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
 
 fn check(beats: &[Option<Beat>], seen: &[Seen]) {
     let (mut headers, mut three, mut lost, mut dists) = (0, 0, 0, 0);
+    // Per flow, what its previous beat left: (lost, distance to the next header).
+    let mut left: std::collections::HashMap<u16, (bool, u32)> = std::collections::HashMap::new();
     for (i, (b, got)) in beats.iter().zip(seen).enumerate() {
         let Some(b) = b else {
             assert!(got.is_none(), "cycle {i}: output without input");
             continue;
         };
-        let (h, l, d) = got.as_ref().unwrap_or_else(|| panic!("beat {i}: no output"));
+        let w = got.as_ref().unwrap_or_else(|| panic!("beat {i}: no output"));
+        let (h, l, d) = (&w.headers, &w.lost, &w.next_dist);
+        assert_eq!(&w.hdr_lanes, h, "beat {i}: header lanes in order, as in m_headers");
+        // The state the beat starts from: restart, lose, or what the flow's last beat left.
+        let (was_lost, was_dist) = left.get(&b.flow).copied().unwrap_or((true, 0));
+        let start = match (b.first, b.restart) {
+            (true, Some(dist)) => (false, dist),
+            _ if b.first && b.lose => (true, was_dist),
+            _ => (was_lost, was_dist),
+        };
+        assert_eq!(w.lost_in, start.0, "beat {i} (flow {}): lost before the walk", b.flow);
+        if !w.lost_in {
+            assert_eq!(w.dist, start.1, "beat {i} (flow {}): distance at lane 0", b.flow);
+            if let Some(&first) = h.first() {
+                assert_eq!(w.dist as usize, first, "beat {i}: the first header is where the distance points");
+            }
+        }
+        left.insert(b.flow, (*l, *d));
         match &b.expected {
             Some((expected, next)) => {
                 assert!(!*l, "beat {i} (flow {}): lost in a sound stream", b.flow);
@@ -243,12 +281,17 @@ fn verilog_matches_model() {
                 None => vec![big(0); 9],
             };
             let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
-                Some(Some((h, l, d))) => {
-                    let hb = h.iter().fold(BigUint::default(), |acc, &lane| acc | (big(1) << lane));
-                    (vec![big(1), hb, big((*l).into()), big((*d).into())], vec![big(1), (big(1) << 64) - 1u32, big(1), if *l { big(0) } else { big(0xFFFF_FFFF) }])
+                Some(Some(w)) => {
+                    let hb = w.headers.iter().fold(BigUint::default(), |acc, &lane| acc | (big(1) << lane));
+                    let lanes = w.hdr_lanes.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
+                    let dist_care = |lost: bool| if lost { big(0) } else { big(0xFFFF_FFFF) };
+                    (
+                        vec![big(1), hb, big(w.lost.into()), big(w.next_dist.into()), big(w.dist.into()), big(w.lost_in.into()), big(lanes), big((1 << w.hdr_lanes.len()) - 1)],
+                        vec![big(1), (big(1) << 64) - 1u32, big(1), dist_care(w.lost), dist_care(w.lost_in), big(1), big((1 << 18) - 1), big(7)],
+                    )
                 }
-                Some(None) => (vec![big(0); 4], vec![big(1), big(0), big(0), big(0)]),
-                None => (vec![big(0); 4], vec![big(0); 4]),
+                Some(None) => (vec![big(0); 8], [1, 0, 0, 0, 0, 0, 0, 0].map(big).to_vec()),
+                None => (vec![big(0); 8], vec![big(0); 8]),
             };
             Cycle { inputs, expected, care }
         })
@@ -258,7 +301,7 @@ fn verilog_matches_model() {
         verilog: verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         clock: "clock",
         inputs: vec![("s_valid", 1), ("s_header_ok", 64), ("s_plen", 2048), ("s_flow", 12), ("s_first", 1), ("s_stop", 7), ("s_restart", 1), ("s_restart_dist", 32), ("s_lose", 1)],
-        outputs: vec![("m_valid", 1), ("m_headers", 64), ("m_lost", 1), ("m_next_dist", 32)],
+        outputs: vec![("m_valid", 1), ("m_headers", 64), ("m_lost", 1), ("m_next_dist", 32), ("m_dist", 32), ("m_lost_in", 1), ("m_hdr_lane", 18), ("m_hdr_valid", 3)],
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);
 }

@@ -67,8 +67,27 @@ pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS:
     /// Distance from the next beat's lane 0 (the next stream's, after a stream's last walked
     /// beat) to the next header start.
     pub m_next_dist: Signal<Out, Bits<32>>,
+    /// Distance from this beat's lane 0 to the next header start, before the walk (the end
+    /// of the PDU the beat starts in).
+    pub m_dist: Signal<Out, Bits<32>>,
+    /// The flow was lost before this beat was walked (restart and lose applied).
+    pub m_lost_in: Signal<Out, Bit>,
+    /// The beat's headers in lane order: header k at lane `m_hdr_lane[6k+5:6k]` when
+    /// `m_hdr_valid[k]` (the same lanes as `m_headers`).
+    pub m_hdr_lane: Signal<Out, Bits<18>>,
+    pub m_hdr_valid: Signal<Out, Bits<3>>,
     _flows: HashMap<u64, (u64, bool)>,
-    _in_flight: VecDeque<Option<(u64, bool, u32)>>,
+    _in_flight: VecDeque<Option<WalkOut>>,
+}
+
+/// A beat's walk as the block presents it.
+#[derive(Clone, Debug)]
+struct WalkOut {
+    dist: u32,
+    lost_in: bool,
+    headers: Vec<usize>,
+    lost: bool,
+    next_dist: u32,
 }
 
 pub type PduChainWalk64 = PduChainWalk<64, 6, 12>;
@@ -121,6 +140,10 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> PduChainWal
             m_headers: Default::default(),
             m_lost: Default::default(),
             m_next_dist: Default::default(),
+            m_dist: Default::default(),
+            m_lost_in: Default::default(),
+            m_hdr_lane: Default::default(),
+            m_hdr_valid: Default::default(),
             _flows: HashMap::new(),
             _in_flight: VecDeque::from(vec![None; Self::LATENCY - 1]),
         }
@@ -149,18 +172,24 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
             let ok: Vec<bool> = (0..W).map(|l| self.s_header_ok.val().get_bit(l)).collect();
             let plen: Vec<u32> = (0..W).map(|l| self.s_plen.val().get_bits::<32>(32 * l).to_u32()).collect();
             let stop = (self.s_stop.val().to_u64() as usize).min(W);
-            let step = walk_beat(&ok, &plen, state.0, state.1, stop);
+            let (dist, lost_in) = *state;
+            let step = walk_beat(&ok, &plen, dist, lost_in, stop);
             // The distance register holds 32 bits, like the hardware's.
             *state = (step.next_dist & 0xFFFF_FFFF, step.lost);
-            (step.headers.iter().fold(0u64, |acc, &l| acc | 1 << l), step.lost, state.0 as u32)
+            WalkOut { dist: dist as u32, lost_in, headers: step.headers, lost: step.lost, next_dist: state.0 as u32 }
         });
         self._in_flight.push_back(result);
         match self._in_flight.pop_front().expect("pipeline is never empty") {
-            Some((headers, lost, next_dist)) => {
+            Some(out) => {
                 self.m_valid.next = true;
-                self.m_headers.next = (0..W).fold(Bits::default(), |acc, l| acc.replace_bit(l, headers >> l & 1 == 1));
-                self.m_lost.next = lost;
-                self.m_next_dist.next = u64::from(next_dist).into();
+                self.m_headers.next = out.headers.iter().fold(Bits::default(), |acc, &l| acc.replace_bit(l, true));
+                self.m_lost.next = out.lost;
+                self.m_next_dist.next = u64::from(out.next_dist).into();
+                self.m_dist.next = u64::from(out.dist).into();
+                self.m_lost_in.next = out.lost_in;
+                let lanes = out.headers.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
+                self.m_hdr_lane.next = lanes.into();
+                self.m_hdr_valid.next = ((1u64 << out.headers.len()) - 1).into();
             }
             None => self.m_valid.next = false,
         }
@@ -171,6 +200,10 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
         self.m_headers.connect();
         self.m_lost.connect();
         self.m_next_dist.connect();
+        self.m_dist.connect();
+        self.m_lost_in.connect();
+        self.m_hdr_lane.connect();
+        self.m_hdr_valid.connect();
     }
 
     fn hdl(&self) -> Verilog {
@@ -182,7 +215,7 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
             name: "pdu_chain_walk".into(),
             clock: "clock".into(),
             inputs: ["s_valid", "s_header_ok", "s_plen", "s_flow", "s_first", "s_stop", "s_restart", "s_restart_dist", "s_lose"].map(String::from).to_vec(),
-            outputs: vec!["m_valid".into(), "m_headers".into(), "m_lost".into(), "m_next_dist".into()],
+            outputs: ["m_valid", "m_headers", "m_lost", "m_next_dist", "m_dist", "m_lost_in", "m_hdr_lane", "m_hdr_valid"].map(String::from).to_vec(),
         }]
     }
 }
@@ -432,7 +465,7 @@ end
         v,
         "wire [31:0] start = s4a_take2 ? walk_dist : s4a_start;
 wire start_lost = s4a_take2 ? walk_lost : s4a_start_lost;
-reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0;
+reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0, rs_start = 32'd0;
 reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0, rs_lost = 1'b1;
 reg [{lb1}:0] rs_lane = {lb}'d0;
 reg s4b_fresh = 1'b0;
@@ -446,6 +479,7 @@ always @(posedge clock) begin
   rs_far_next <= start - {{25'd0, s4a_stop}};
   rs_far_far <= start >= {{24'd0, s4a_stop64}};
   rs_lost <= start_lost;
+  rs_start <= start;
   // A first beat starts from the loop register only when the flow's previous beat is the
   // one just ahead and nothing is loaded.
   s4b_fresh <= s4a_first && (s4a_restart || s4a_lose || !s4a_m1);
@@ -465,7 +499,8 @@ wire [31:0] walk_exit = s4b_exit[walk_lane * 32 +: 32];
 wire walk_exit_far = s4b_exit_far[walk_lane];
 wire walk_bad = s4b_bad[walk_lane];
 wire walk_ib = s4b_ib[walk_lane];
-reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0;
+reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0, s5_lost_in = 1'b0;
+reg [31:0] s5_dist_in = 32'd0;
 reg [{lb1}:0] s5_p0 = {lb}'d0;
 reg [{w1}:0] s5_p0_onehot = {w}'d0, s5_ib = {w}'d0;
 reg [{nl1}:0] s5_nl = {nlw}'d0;
@@ -474,6 +509,8 @@ always @(posedge clock) begin
   s5_valid <= s4b_valid; s5_ib <= s4b_ib; s5_nl <= s4b_nl; s5_stop <= s4b_stop;
   if (s4b_valid) begin
     // The distance is meaningless once lost, so it is not gated by it (a shorter path).
+    s5_dist_in <= s4b_fresh ? rs_start : walk_dist;
+    s5_lost_in <= s4b_fresh ? rs_lost : walk_lost;
     if (s4b_fresh) begin
       walk_dist <= rs_far ? rs_far_next : rs_exit;
       walk_far <= rs_far ? rs_far_far : rs_exit_far;
@@ -510,7 +547,9 @@ reg s6_valid = 1'b0, s6_lost = 1'b0, s6_p0_valid = 1'b0, s6_p1_valid = 1'b0;
 reg [{lb1}:0] s6_p0 = {lb}'d0, s6_p1 = {lb}'d0;
 reg [{w1}:0] s6_ib = {w}'d0, s6_walked = {w}'d0;
 reg [{nl1}:0] s6_nl = {nlw}'d0;
-reg [31:0] s6_dist = 32'd0;
+reg [31:0] s6_dist = 32'd0, s6_dist_in = 32'd0;
+reg s6_lost_in = 1'b0;
+reg [6:0] s6_stop = 7'd0;
 reg [{lb1}:0] p1_sel;
 integer p1_lane;
 always @* begin
@@ -524,6 +563,7 @@ always @(posedge clock) begin
   s6_p1_valid <= s5_p1_valid;
   s6_p1 <= p1_sel;
   s6_ib <= s5_ib; s6_nl <= s5_nl; s6_dist <= walk_dist;
+  s6_dist_in <= s5_dist_in; s6_lost_in <= s5_lost_in; s6_stop <= s5_stop;
   // A chain may end on a lane past the stop; that lane is not a header.
   for (walked_lane = 0; walked_lane < {w}; walked_lane = walked_lane + 1) s6_walked[walked_lane] <= walked_lane < {{25'd0, s5_stop}};
 end
@@ -533,8 +573,11 @@ reg s6b_valid = 1'b0, s6b_lost = 1'b0, s6b_p0_valid = 1'b0, s6b_p1_valid = 1'b0;
 reg [{lb1}:0] s6b_p0 = {lb}'d0, s6b_p1 = {lb}'d0;
 reg [{w1}:0] s6b_ib = {w}'d0, s6b_walked = {w}'d0, s6b_p1_onehot = {w}'d0;
 reg [{nl1}:0] s6b_nl = {nlw}'d0;
-reg [31:0] s6b_dist = 32'd0;
+reg [31:0] s6b_dist = 32'd0, s6b_dist_in = 32'd0;
+reg s6b_lost_in = 1'b0;
+reg [6:0] s6b_stop = 7'd0;
 always @(posedge clock) begin
+  s6b_dist_in <= s6_dist_in; s6b_lost_in <= s6_lost_in; s6b_stop <= s6_stop;
   s6b_valid <= s6_valid; s6b_lost <= s6_lost; s6b_p0_valid <= s6_p0_valid; s6b_p0 <= s6_p0;
   s6b_p1_valid <= s6_p1_valid; s6b_p1 <= s6_p1; s6b_p1_onehot <= {w}'d1 << s6_p1;
   s6b_ib <= s6_ib; s6b_walked <= s6_walked; s6b_nl <= s6_nl; s6b_dist <= s6_dist;
@@ -549,21 +592,30 @@ end
 reg s7_valid = 1'b0, s7_lost = 1'b0, s7_p0_valid = 1'b0, s7_p1_valid = 1'b0, s7_p2_valid = 1'b0;
 reg [{lb1}:0] s7_p0 = {lb}'d0, s7_p1 = {lb}'d0, s7_p2 = {lb}'d0;
 reg [{w1}:0] s7_walked = {w}'d0;
-reg [31:0] s7_dist = 32'd0;
+reg [31:0] s7_dist = 32'd0, s7_dist_in = 32'd0;
+reg s7_lost_in = 1'b0;
+reg [6:0] s7_stop = 7'd0;
 always @(posedge clock) begin
+  s7_dist_in <= s6b_dist_in; s7_lost_in <= s6b_lost_in; s7_stop <= s6b_stop;
   s7_valid <= s6b_valid; s7_lost <= s6b_lost; s7_p0_valid <= s6b_p0_valid; s7_p0 <= s6b_p0;
   s7_p1_valid <= s6b_p1_valid; s7_p1 <= s6b_p1;
   s7_p2_valid <= s6b_p1_valid && |(s6b_ib & s6b_p1_onehot);
   s7_p2 <= p2_sel;
   s7_dist <= s6b_dist; s7_walked <= s6b_walked;
 end
-initial begin m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; end
+initial begin m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; m_dist = 32'd0; m_lost_in = 1'b0; m_hdr_lane = 18'd0; m_hdr_valid = 3'd0; end
+// Header k is reported when its chain reached it and it lies before the stop.
+wire [2:0] hdr_valid = {{s7_p2_valid && {{1'b0, s7_p2}} < s7_stop, s7_p1_valid && {{1'b0, s7_p1}} < s7_stop, s7_p0_valid && {{1'b0, s7_p0}} < s7_stop}};
 always @(posedge clock) begin
   m_valid <= s7_valid;
   if (s7_valid) begin
     m_headers <= s7_walked & (({{{w}{{s7_p0_valid}}}} & ({w}'d1 << s7_p0)) | ({{{w}{{s7_p1_valid}}}} & ({w}'d1 << s7_p1)) | ({{{w}{{s7_p2_valid}}}} & ({w}'d1 << s7_p2)));
     m_lost <= s7_lost;
     m_next_dist <= s7_dist;
+    m_dist <= s7_dist_in;
+    m_lost_in <= s7_lost_in;
+    m_hdr_valid <= hdr_valid;
+    m_hdr_lane <= {{{{{lb}{{hdr_valid[2]}}}} & s7_p2, {{{lb}{{hdr_valid[1]}}}} & s7_p1, {{{lb}{{hdr_valid[0]}}}} & s7_p0}};
   end
 end
 ",
