@@ -5,7 +5,8 @@
 //! - `seq == E`: the whole payload; on the first such frame after sk_add, `m_restart` (the
 //!   flow's first PDU starts at the stream's lane 23).
 //! - `seq > E` (a gap): the whole payload with `m_lose` (bytes are missing: resync).
-//! - `seq < E < seq + len` (an overlap): only the bytes from `E` on (`m_start` moves).
+//! - `seq < E < seq + len` (an overlap): only the bytes from `E` on (`m_start` moves); the
+//!   first such frame after sk_add restarts too, as its stream starts at `E`.
 //! - `seq + len <= E` (old bytes: a retransmission or a duplicate): nothing.
 //!
 //! and `E` becomes `max(E, seq + len)` in sequence space (wraparound is fine). Frames that are
@@ -123,8 +124,11 @@ impl PduSeqGate {
             ctx.restart_pending &= !restart;
             (true, start, len, restart, gap > 0)
         } else if fresh > 0 {
+            // The stream starts at E here too: the first such frame after sk_add restarts.
+            let restart = ctx.restart_pending;
+            ctx.restart_pending = false;
             let seen = u64::from(ctx.expected.wrapping_sub(seq));
-            (true, (start + seen) & 0x3FFF, len - seen, false, false)
+            (true, (start + seen) & 0x3FFF, len - seen, restart, false)
         } else {
             (false, start, len, false, false)
         };
@@ -247,7 +251,8 @@ wire [31:0] gap = e1_seq - expected;
 wire [31:0] fresh = e1_end - expected;
 wire fresh_pos = !fresh[31] && fresh != 32'd0;
 wire stream = e1_frame && added && (!gap[31] || fresh_pos);
-wire restart = e1_frame && added && gap == 32'd0 && ctx_in[32];
+// The first frame after sk_add whose stream starts at E: in sequence, or overlapping E.
+wire restart = e1_frame && added && ctx_in[32] && (gap == 32'd0 || (gap[31] && fresh_pos));
 reg e2_valid = 1'b0, e2_sof = 1'b0, e2_offload = 1'b0, e2_restart = 1'b0, e2_lose = 1'b0, e2_overlap = 1'b0;
 reg [511:0] e2_data = 512'd0;
 reg [11:0] e2_flow = 12'd0;
