@@ -106,6 +106,13 @@ pub fn all() -> Vec<TopBlock> {
         max_lut_levels: 6,
     },
     TopBlock {
+        name: "pdu_tracker",
+        summary: "the receive front end: parser, flow table, frame delay, seq gate, aligner, tail store, lane rules, walk, data map (4,096 flows)",
+        verilog: crate::framing::tracker::verilog,
+        max_luts: 60000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
         name: "placement_tags",
         summary: "placement: control port, (flow, CID) -> tag lookup (2 x 8K buckets x 8 ways in URAM), teardown handshake",
         verilog: || verilog_for(&mut TagTable::new(PlacementParams::default()), "placement_tags"),

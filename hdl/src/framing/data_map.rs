@@ -22,8 +22,8 @@
 //! last byte is in the beat, a new header's PDU when the next header or the stream's end
 //! shows it ends in the beat. A beat whose walk is lost presents nothing.
 //!
-//! Latency `LATENCY` = 7 clock edges: input registers and per-lane fields, header fields and
-//! the context loop, three stages of arithmetic and clamps, the run choice, the output.
+//! Latency `LATENCY` = 8 clock edges: input registers and per-lane fields, header fields, the
+//! context loop, three stages of arithmetic and clamps, the run choice, the output.
 //! Throughput one beat per cycle.
 use super::chain_walk::TAIL;
 use crate::bytes::lanes_from_bits;
@@ -137,7 +137,7 @@ fn run_of(start: i64, end: i64, cid: u16, offset: u32) -> Option<(usize, usize, 
 }
 
 impl PduDataMap {
-    pub const LATENCY: usize = 7;
+    pub const LATENCY: usize = 8;
 
     pub fn new() -> Self {
         Self {
@@ -331,18 +331,29 @@ pub const OUTPUTS: [(&str, usize); 16] = [
     ("m_run_len", 7), ("m_run_cid", 16), ("m_run_offset", 32), ("m_run_second", 1), ("m_cpl_valid", 3), ("m_cpl_cid", 48), ("m_lost", 1),
 ];
 
-/// An AND-OR select of per-lane fields: `OR over L of (onehot[L] & field(L))`, `bits` wide.
+/// An AND-OR select of per-lane fields, `OR over L of (onehot[L] & field(L))`, `bits` wide,
+/// written as a tree (3 lanes a LUT, then 6 groups, then the rest): abc9 maps a linear chain of
+/// ORs as deep as it is written.
 fn one_hot_select(v: &mut String, name: &str, bits: usize, onehot: &str, field: impl Fn(usize) -> String) {
-    let _ = writeln!(v, "reg [{}:0] {name};\nalways @* begin\n  {name} = {bits}'d0;", bits - 1);
-    for l in 0..W {
-        let _ = writeln!(v, "  {name} = {name} | ({{{bits}{{{onehot}[{l}]}}}} & {});", field(l));
-    }
-    v.push_str("end\n");
+    let level = |v: &mut String, prefix: &str, inputs: Vec<String>, group: usize| -> Vec<String> {
+        inputs
+            .chunks(group)
+            .enumerate()
+            .map(|(k, chunk)| {
+                let _ = writeln!(v, "wire [{}:0] {name}_{prefix}{k} = {};", bits - 1, chunk.join(" | "));
+                format!("{name}_{prefix}{k}")
+            })
+            .collect()
+    };
+    let terms: Vec<String> = (0..W).map(|l| format!("({{{bits}{{{onehot}[{l}]}}}} & {})", field(l))).collect();
+    let groups = level(v, "g", terms, 3);
+    let blocks = level(v, "b", groups, 6);
+    let _ = writeln!(v, "wire [{}:0] {name} = {};", bits - 1, blocks.join(" | "));
 }
 
-/// Verilog: stages a (inputs, per-lane fields, one-hot header lanes, flow RAM read), b
-/// (header fields, the context loop), c, d, e (arithmetic and clamps), f (candidate runs),
-/// then the outputs.
+/// Verilog: stages a (inputs, per-lane fields, one-hot header lanes), x (header fields, flow
+/// RAM read), b (the context loop), c, d, e (arithmetic and clamps), f (candidate runs), then
+/// the outputs.
 fn verilog_body() -> String {
     let mut v = String::new();
     let win_bits = 512 + NEXT_BITS;
@@ -357,7 +368,7 @@ reg [CTX-1:0] ctx_ram [0:4095];
 integer init_ctx;
 initial for (init_ctx = 0; init_ctx < 4096; init_ctx = init_ctx + 1) ctx_ram[init_ctx] = {{CTX{{1'b0}}}};
 reg a_valid = 1'b0, a_first = 1'b0, a_last = 1'b0, a_restart = 1'b0, a_lose = 1'b0, a_ddgst = 1'b0, a_lost = 1'b0, a_lost_in = 1'b0;
-reg a_m1 = 1'b0, a_m2 = 1'b0, a_has_hdr = 1'b0;
+reg a_has_hdr = 1'b0;
 // Header fields reach byte 19 of a header in lane 63 (the CIDs are taken per lane below).
 reg [{wu1}:0] a_win = {wu}'d0;
 reg [11:0] a_flow = 12'd0;
@@ -372,7 +383,6 @@ reg [31:0] a_next_dist = 32'd0;
 reg [5:0] a_lane0 = 6'd0, a_lane1 = 6'd0;
 reg [2:0] a_hv = 3'd0;
 reg [63:0] a_oh0 = 64'd0, a_oh1 = 64'd0, a_ohl = 64'd0;
-reg [CTX-1:0] a_ram = {{CTX{{1'b0}}}};
 reg [63:0] a_c2h = 64'd0, a_cpl = 64'd0;
 reg [1023:0] a_cid = 1024'd0;
 reg b_valid = 1'b0;
@@ -388,9 +398,6 @@ always @(posedge clock) begin
   a_frame_offset <= s_frame_offset; a_pdo <= s_pdo; a_next_dist <= s_next_dist;
   a_dist <= s_first ? {{1'b0, s_dist}} : {{1'b0, s_dist}} - {{26'd0, 7'd64 - a_stop}};
   a_lane0 <= s_lane0; a_lane1 <= s_lane1; a_hv <= s_hdr_valid; a_has_hdr <= |s_hdr_valid;
-  a_m1 <= a_valid && a_flow == s_flow;
-  a_m2 <= b_valid && b_flow == s_flow;
-  a_ram <= ctx_ram[s_flow];
 end
 ",
         wb1 = win_bits - 1,
@@ -434,17 +441,42 @@ end",
     }
     let _ = write!(
         v,
-        "// The context loop: a stream's later beats and a flow's beat 1 cycle ahead take the loop
+        "// Stage x: the header fields registered; the flow context read, and whether the flow's beat
+// 1 or 2 cycles ahead holds its latest context.
+reg x_valid = 1'b0, x_first = 1'b0, x_last = 1'b0, x_restart = 1'b0, x_lose = 1'b0, x_ddgst = 1'b0, x_lost = 1'b0, x_lost_in = 1'b0;
+reg x_m1 = 1'b0, x_m2 = 1'b0, x_has_hdr = 1'b0;
+reg [511:0] x_data = 512'd0;
+reg [11:0] x_flow = 12'd0;
+reg [6:0] x_len = 7'd0, x_room = 7'd0, x_lo = 7'd0;
+reg [15:0] x_frame_offset = 16'd0;
+reg [7:0] x_pdo = 8'd0;
+reg [32:0] x_dist = 33'd0;
+reg [31:0] x_next_dist = 32'd0;
+reg [5:0] x_lane0 = 6'd0, x_lane1 = 6'd0;
+reg [2:0] x_hv = 3'd0;
+reg [CTX-1:0] x_ram = {{CTX{{1'b0}}}}, x_h0 = {{CTX{{1'b0}}}}, x_h1 = {{CTX{{1'b0}}}}, x_hl = {{CTX{{1'b0}}}};
+always @(posedge clock) begin
+  x_valid <= a_valid; x_flow <= a_flow; x_first <= a_first; x_last <= a_last; x_restart <= a_restart; x_lose <= a_lose;
+  x_ddgst <= a_ddgst; x_lost <= a_lost; x_lost_in <= a_lost_in; x_has_hdr <= a_has_hdr; x_data <= a_win[511:0];
+  x_len <= a_len; x_room <= a_room; x_lo <= a_lo; x_frame_offset <= a_frame_offset; x_pdo <= a_pdo;
+  x_dist <= a_dist; x_next_dist <= a_next_dist; x_lane0 <= a_lane0; x_lane1 <= a_lane1; x_hv <= a_hv;
+  x_h0 <= {{h0_c2h, h0_cpl, h0_cid, h0_doff, h0_datal}};
+  x_h1 <= {{h1_c2h, h1_cpl, h1_cid, h1_doff, h1_datal}};
+  x_hl <= {{hl_c2h, hl_cpl, hl_cid, hl_doff, hl_datal}};
+  x_m1 <= x_valid && x_flow == a_flow;
+  x_m2 <= b_valid && b_flow == a_flow;
+  x_ram <= ctx_ram[a_flow];
+end
+// The context loop: a stream's later beats and a flow's beat 1 cycle ahead take the loop
 // register, one 2 cycles ahead the register behind it, others the RAM; a restart forgets it.
 reg [CTX-1:0] ctx_loop = {{CTX{{1'b0}}}}, ctx_loop2 = {{CTX{{1'b0}}}};
 reg ctx_write = 1'b0;
 reg [11:0] ctx_write_flow = 12'd0;
-wire [CTX-1:0] ctx_in = a_restart ? {{CTX{{1'b0}}}} : (!a_first || a_m1) ? ctx_loop : a_m2 ? ctx_loop2 : a_ram;
-wire [CTX-1:0] ctx_last = {{hl_c2h, hl_cpl, hl_cid, hl_doff, hl_datal}};
+wire [CTX-1:0] ctx_in = x_restart ? {{CTX{{1'b0}}}} : (!x_first || x_m1) ? ctx_loop : x_m2 ? ctx_loop2 : x_ram;
 always @(posedge clock) begin
-  if (a_valid) ctx_loop <= a_has_hdr ? ctx_last : ctx_in;
+  if (x_valid) ctx_loop <= x_has_hdr ? x_hl : ctx_in;
   ctx_loop2 <= ctx_loop;
-  ctx_write <= a_valid; ctx_write_flow <= a_flow;
+  ctx_write <= x_valid; ctx_write_flow <= x_flow;
   if (ctx_write) ctx_ram[ctx_write_flow] <= ctx_loop;
 end
 reg b_first = 1'b0, b_last = 1'b0, b_lose = 1'b0, b_ddgst = 1'b0, b_lost = 1'b0, b_lost_in = 1'b0;
@@ -458,13 +490,13 @@ reg [5:0] b_lane0 = 6'd0, b_lane1 = 6'd0;
 reg [2:0] b_hv = 3'd0;
 reg [CTX-1:0] b_ctx = {{CTX{{1'b0}}}}, b_h0 = {{CTX{{1'b0}}}}, b_h1 = {{CTX{{1'b0}}}};
 always @(posedge clock) begin
-  b_valid <= a_valid; b_flow <= a_flow; b_first <= a_first; b_last <= a_last; b_lose <= a_lose; b_ddgst <= a_ddgst;
-  b_lost <= a_lost; b_lost_in <= a_lost_in; b_data <= a_win[511:0]; b_len <= a_len; b_room <= a_room; b_lo <= a_lo;
-  b_frame_offset <= a_frame_offset; b_pdo <= a_pdo; b_dist <= a_dist; b_next_dist <= a_next_dist;
-  b_lane0 <= a_lane0; b_lane1 <= a_lane1; b_hv <= a_hv;
+  b_valid <= x_valid; b_flow <= x_flow; b_first <= x_first; b_last <= x_last; b_lose <= x_lose; b_ddgst <= x_ddgst;
+  b_lost <= x_lost; b_lost_in <= x_lost_in; b_data <= x_data; b_len <= x_len; b_room <= x_room; b_lo <= x_lo;
+  b_frame_offset <= x_frame_offset; b_pdo <= x_pdo; b_dist <= x_dist; b_next_dist <= x_next_dist;
+  b_lane0 <= x_lane0; b_lane1 <= x_lane1; b_hv <= x_hv;
   b_ctx <= ctx_in;
-  b_h0 <= {{h0_c2h, h0_cpl, h0_cid, h0_doff, h0_datal}};
-  b_h1 <= {{h1_c2h, h1_cpl, h1_cid, h1_doff, h1_datal}};
+  b_h0 <= x_h0;
+  b_h1 <= x_h1;
 end
 // Context fields: {{c2h [81], completes [80], cid [79:64], data offset [63:32], data length [31:0]}}.
 // Stage c: the carried PDU's data end A = dist - ddgst and end of its data offsets E; new

@@ -9,3 +9,4 @@ pub mod tail_store;
 pub mod seq_gate;
 pub mod frame_delay;
 pub mod data_map;
+pub mod tracker;
