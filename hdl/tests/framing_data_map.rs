@@ -73,7 +73,7 @@ fn scenario(seed: u64, faults: Faults) -> (Vec<Option<Inputs>>, Vec<Expected>) {
         let st = &mut states[i];
         let gap = a.seq.wrapping_sub(st.expected_seq) as i32;
         let restart = gap <= 0 && st.restart_pending;
-        st.restart_pending &= !restart;
+        st.restart_pending = false;
         let lose = gap > 0;
         let end = a.seq.wrapping_add((a.end - a.start) as u32);
         if end.wrapping_sub(st.expected_seq) as i32 > 0 {

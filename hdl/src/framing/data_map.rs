@@ -331,27 +331,18 @@ pub const OUTPUTS: [(&str, usize); 16] = [
     ("m_run_len", 7), ("m_run_cid", 16), ("m_run_offset", 32), ("m_run_second", 1), ("m_cpl_valid", 3), ("m_cpl_cid", 48), ("m_lost", 1),
 ];
 
-/// An AND-OR select of per-lane fields, `OR over L of (onehot[L] & field(L))`, `bits` wide,
-/// written as a tree (3 lanes a LUT, then 6 groups, then the rest): abc9 maps a linear chain of
-/// ORs as deep as it is written.
-fn one_hot_select(v: &mut String, name: &str, bits: usize, onehot: &str, field: impl Fn(usize) -> String) {
-    let level = |v: &mut String, prefix: &str, inputs: Vec<String>, group: usize| -> Vec<String> {
-        inputs
-            .chunks(group)
-            .enumerate()
-            .map(|(k, chunk)| {
-                let _ = writeln!(v, "wire [{}:0] {name}_{prefix}{k} = {};", bits - 1, chunk.join(" | "));
-                format!("{name}_{prefix}{k}")
-            })
-            .collect()
-    };
-    let terms: Vec<String> = (0..W).map(|l| format!("({{{bits}{{{onehot}[{l}]}}}} & {})", field(l))).collect();
-    let groups = level(v, "g", terms, 3);
-    let blocks = level(v, "b", groups, 6);
-    let _ = writeln!(v, "wire [{}:0] {name} = {};", bits - 1, blocks.join(" | "));
+/// A 64:1 select of per-lane fields by a registered binary lane, `bits` wide, as a case list:
+/// abc9 maps it as a tree of 4:1 LUT muxes (three levels), where a one-hot AND-OR of this
+/// width came out as a chain.
+fn lane_select(v: &mut String, name: &str, bits: usize, lane: &str, field: impl Fn(usize) -> String) {
+    let _ = writeln!(v, "reg [{}:0] {name};\nalways @*\n  case ({lane})", bits - 1);
+    for l in 0..W {
+        let _ = writeln!(v, "    6'd{l}: {name} = {};", field(l));
+    }
+    v.push_str("  endcase\n");
 }
 
-/// Verilog: stages a (inputs, per-lane fields, one-hot header lanes), x (header fields, flow
+/// Verilog: stages a (inputs, per-lane fields, header lanes), x (header fields, flow
 /// RAM read), b (the context loop), c, d, e (arithmetic and clamps), f (candidate runs), then
 /// the outputs.
 fn verilog_body() -> String {
@@ -382,7 +373,7 @@ reg [32:0] a_dist = 33'd0;
 reg [31:0] a_next_dist = 32'd0;
 reg [5:0] a_lane0 = 6'd0, a_lane1 = 6'd0;
 reg [2:0] a_hv = 3'd0;
-reg [63:0] a_oh0 = 64'd0, a_oh1 = 64'd0, a_ohl = 64'd0;
+reg [5:0] a_lane_last = 6'd0;
 reg [63:0] a_c2h = 64'd0, a_cpl = 64'd0;
 reg [1023:0] a_cid = 1024'd0;
 reg b_valid = 1'b0;
@@ -397,7 +388,7 @@ always @(posedge clock) begin
   a_lo <= s_first ? 7'd{tail} : 7'd0;
   a_frame_offset <= s_frame_offset; a_pdo <= s_pdo; a_next_dist <= s_next_dist;
   a_dist <= s_first ? {{1'b0, s_dist}} : {{1'b0, s_dist}} - {{26'd0, 7'd64 - a_stop}};
-  a_lane0 <= s_lane0; a_lane1 <= s_lane1; a_hv <= s_hdr_valid; a_has_hdr <= |s_hdr_valid;
+  a_lane0 <= s_lane0; a_lane1 <= s_lane1; a_lane_last <= s_lane_last; a_hv <= s_hdr_valid; a_has_hdr <= |s_hdr_valid;
 end
 ",
         wb1 = win_bits - 1,
@@ -410,9 +401,6 @@ end
         let _ = writeln!(
             v,
             "always @(posedge clock) begin
-  a_oh0[{l}] <= s_hdr_valid[0] && s_lane0 == 6'd{l};
-  a_oh1[{l}] <= s_hdr_valid[1] && s_lane1 == 6'd{l};
-  a_ohl[{l}] <= s_lane_last == 6'd{l};
   a_c2h[{l}] <= {t} == 8'd{c2h};
   a_cpl[{l}] <= {t} == 8'd{cap} || ({t} == 8'd{c2h} && ({f} & 8'd{succ}) == 8'd{succ});
   a_cid[{ch}:{cl}] <= {t} == 8'd{cap} ? {{{c21}, {c20}}} : {{{c9}, {c8}}};
@@ -430,14 +418,14 @@ end",
             c8 = sbyte(l + 8),
         );
     }
-    // Stage b: header fields by one-hot AND-OR selects; the context loop.
+    // Stage x: header fields by 64:1 lane selects.
     let le32 = |l: usize, at: usize| format!("{{{}, {}, {}, {}}}", byte(l + at + 3), byte(l + at + 2), byte(l + at + 1), byte(l + at));
-    for (tag, oh) in [("h0", "a_oh0"), ("h1", "a_oh1"), ("hl", "a_ohl")] {
-        one_hot_select(&mut v, &format!("{tag}_c2h"), 1, oh, |l| format!("a_c2h[{l}]"));
-        one_hot_select(&mut v, &format!("{tag}_cpl"), 1, oh, |l| format!("a_cpl[{l}]"));
-        one_hot_select(&mut v, &format!("{tag}_cid"), 16, oh, |l| format!("a_cid[{}:{}]", 16 * l + 15, 16 * l));
-        one_hot_select(&mut v, &format!("{tag}_doff"), 32, oh, |l| le32(l, 12));
-        one_hot_select(&mut v, &format!("{tag}_datal"), 32, oh, |l| le32(l, 16));
+    for (tag, lane) in [("h0", "a_lane0"), ("h1", "a_lane1"), ("hl", "a_lane_last")] {
+        lane_select(&mut v, &format!("{tag}_c2h"), 1, lane, |l| format!("a_c2h[{l}]"));
+        lane_select(&mut v, &format!("{tag}_cpl"), 1, lane, |l| format!("a_cpl[{l}]"));
+        lane_select(&mut v, &format!("{tag}_cid"), 16, lane, |l| format!("a_cid[{}:{}]", 16 * l + 15, 16 * l));
+        lane_select(&mut v, &format!("{tag}_doff"), 32, lane, |l| le32(l, 12));
+        lane_select(&mut v, &format!("{tag}_datal"), 32, lane, |l| le32(l, 16));
     }
     let _ = write!(
         v,

@@ -4,7 +4,8 @@
 //!
 //! - `seq == E`: the whole payload; on the first such frame after sk_add, `m_restart` (the
 //!   flow's first PDU starts at the stream's lane 23).
-//! - `seq > E` (a gap): the whole payload with `m_lose` (bytes are missing: resync).
+//! - `seq > E` (a gap): the whole payload with `m_lose` (bytes are missing: resync); a gap
+//!   before the first in-sequence frame after sk_add means no restart until the next sk_add.
 //! - `seq < E < seq + len` (an overlap): only the bytes from `E` on (`m_start` moves); the
 //!   first such frame after sk_add restarts too, as its stream starts at `E`.
 //! - `seq + len <= E` (old bytes: a retransmission or a duplicate): nothing.
@@ -120,8 +121,10 @@ impl PduSeqGate {
         let gap = seq.wrapping_sub(ctx.expected) as i32;
         let fresh = end.wrapping_sub(ctx.expected) as i32;
         let decision = if gap >= 0 {
+            // Only a stream that starts at the sk_add sequence number restarts; after a gap
+            // the flow stays lost until added again (or resynchronised).
             let restart = gap == 0 && ctx.restart_pending;
-            ctx.restart_pending &= !restart;
+            ctx.restart_pending = false;
             (true, start, len, restart, gap > 0)
         } else if fresh > 0 {
             // The stream starts at E here too: the first such frame after sk_add restarts.
@@ -262,7 +265,7 @@ reg [11:0] ram_flow = 12'd0;
 always @(posedge clock) begin
   ctx_prev <= ctx;
   if (e1_ctl) ctx <= e1_add ? {2'b11, e1_cseq} : 34'd0;
-  else if (e1_frame && added && fresh_pos) ctx <= {1'b1, ctx_in[32] && !restart, e1_end};
+  else if (e1_frame && added && fresh_pos) ctx <= {1'b1, 1'b0, e1_end};
   else ctx <= ctx_in;
   ram_write <= e1_ctl || e1_frame; ram_flow <= e1_flow;
   if (ram_write) ctx_ram[ram_flow] <= ctx;

@@ -31,9 +31,12 @@ use super::seq_gate::PduSeqGate;
 use super::stream_aligner::PduStreamAligner;
 use super::tail_store::PduTailStore;
 use crate::flow::flow_table::FlowTable4096;
+use crate::flow::toeplitz::FiveTuple;
 use crate::parser::HeaderParser64;
-use crate::placement::cosim::{self, Model, Port};
+use crate::placement::cosim::{self, CoSim, Model, Port};
+use crate::receive_model::{DataRun, TrackerBeat};
 use crate::testbench::verilog_for;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -364,4 +367,124 @@ endmodule
 /// Builds the `pdu_tracker` model with Verilator in `dir` (reused when the sources are unchanged).
 pub fn build(dir: &Path) -> Result<Model, String> {
     cosim::build(dir, &verilog(), "pdu_tracker", "clock", inputs(), outputs())
+}
+
+/// `pdu_tracker` in Verilator, driven and read by port name (tests and the bench): set inputs,
+/// `step` one clock edge, read the outputs after it.
+pub struct TrackerSim {
+    sim: CoSim,
+    inputs: HashMap<String, usize>,
+    outputs: HashMap<String, usize>,
+    drive: Vec<Vec<u64>>,
+    seen: Vec<Vec<u64>>,
+}
+
+impl TrackerSim {
+    /// Builds (or reuses) the model in `dir` and starts it.
+    pub fn start(dir: &Path) -> Result<Self, String> {
+        let model = build(dir)?;
+        let index = |ports: Vec<Port>| ports.into_iter().enumerate().map(|(i, (n, _))| (n, i)).collect::<HashMap<_, _>>();
+        let drive = inputs().iter().map(|(_, w)| vec![0; cosim::words(*w)]).collect();
+        let seen = outputs().iter().map(|(_, w)| vec![0; cosim::words(*w)]).collect();
+        let mut sim = Self { sim: CoSim::start(&model)?, inputs: index(inputs()), outputs: index(outputs()), drive, seen };
+        // One idle edge so the outputs (c_flow_ready) are the model's.
+        sim.step();
+        Ok(sim)
+    }
+
+    /// Every input 0.
+    pub fn idle(&mut self) {
+        self.drive.iter_mut().for_each(|v| v.iter_mut().for_each(|w| *w = 0));
+    }
+
+    pub fn set(&mut self, name: &str, value: u64) {
+        let slot = &mut self.drive[self.inputs[name]];
+        slot.iter_mut().for_each(|w| *w = 0);
+        slot[0] = value;
+    }
+
+    /// A wide input from bytes, byte k in bits 8k+7..8k.
+    pub fn set_bytes(&mut self, name: &str, bytes: &[u8]) {
+        let slot = &mut self.drive[self.inputs[name]];
+        slot.iter_mut().for_each(|w| *w = 0);
+        for (i, b) in bytes.iter().enumerate() {
+            slot[i / 8] |= u64::from(*b) << (8 * (i % 8));
+        }
+    }
+
+    /// sk_add as the control port takes it; false when the port was not ready.
+    pub fn add_flow(&mut self, id: u16, tuple: &FiveTuple, cfg: &QueueConfig, seq: u32) -> bool {
+        self.idle();
+        self.set("c_flow_valid", 1);
+        self.set("c_flow_add", 1);
+        self.set("c_flow_id", id.into());
+        self.set("c_flow_ipv6", tuple.ipv6.into());
+        self.set_bytes("c_flow_src_addr", &tuple.src_addr);
+        self.set_bytes("c_flow_dst_addr", &tuple.dst_addr);
+        self.set("c_flow_src_port", tuple.src_port.into());
+        self.set("c_flow_dst_port", tuple.dst_port.into());
+        self.set("c_flow_seq", seq.into());
+        self.set("c_flow_hdgst", cfg.hdgst.into());
+        self.set("c_flow_ddgst", cfg.ddgst.into());
+        self.set("c_flow_cpda", cfg.cpda.into());
+        let ready = self.bit("c_flow_ready");
+        self.step();
+        self.idle();
+        ready
+    }
+
+    /// One MAC beat of `frame` (beat `k`), `fcs_bad` on its last beat.
+    pub fn mac_beat(&mut self, frame: &[u8], k: usize, fcs_bad: bool) {
+        let beat = &frame[64 * k..frame.len().min(64 * k + 64)];
+        let last = 64 * k + 64 >= frame.len();
+        self.idle();
+        self.set("s_axis_rx_tvalid", 1);
+        self.set_bytes("s_axis_rx_tdata", beat);
+        self.set("s_axis_rx_tkeep", if beat.len() == 64 { u64::MAX } else { (1 << beat.len()) - 1 });
+        self.set("s_axis_rx_tlast", last.into());
+        self.set("s_axis_rx_tuser", (last && fcs_bad).into());
+    }
+
+    /// One clock edge.
+    pub fn step(&mut self) {
+        self.seen = self.sim.step(&self.drive);
+    }
+
+    pub fn cycles(&self) -> u64 {
+        self.sim.cycles
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.seen[self.outputs[name]][0]
+    }
+
+    pub fn bit(&self, name: &str) -> bool {
+        self.get(name) & 1 == 1
+    }
+
+    /// The first `n` bytes of a wide output.
+    pub fn bytes(&self, name: &str, n: usize) -> Vec<u8> {
+        let v = &self.seen[self.outputs[name]];
+        (0..n).map(|i| (v[i / 8] >> (8 * (i % 8))) as u8).collect()
+    }
+
+    /// The stream beat on `t_*` after this edge, as `receive_model` states it.
+    pub fn stream_beat(&self) -> Option<TrackerBeat> {
+        self.bit("t_valid").then(|| {
+            let (cpl_valid, cpl_cid) = (self.get("t_cpl_valid"), self.get("t_cpl_cid"));
+            TrackerBeat {
+                data: self.bytes("t_data", self.get("t_len") as usize),
+                frame_offset: self.get("t_frame_offset") as u16,
+                run: self.bit("t_run_valid").then(|| DataRun {
+                    lane: self.get("t_run_lane") as usize,
+                    len: self.get("t_run_len") as usize,
+                    cid: self.get("t_run_cid") as u16,
+                    offset: self.get("t_run_offset") as u32,
+                }),
+                second_run: self.bit("t_run_second"),
+                completions: (0..3).filter(|k| cpl_valid >> k & 1 == 1).map(|k| (cpl_cid >> (16 * k)) as u16).collect(),
+                lost: self.bit("t_lost"),
+            }
+        })
+    }
 }

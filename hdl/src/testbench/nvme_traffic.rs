@@ -2,9 +2,9 @@
 //! IPv6 with their PDU streams and truth, the commands' buffer sizes, and the flows' segments
 //! interleaved at random.
 use super::pdu_stream::{arrivals, pdu_stream, Arrival, Faults, PduStream};
-use ddpnic_hdl::flow::toeplitz::FiveTuple;
-use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::reference::ByteRole;
+use crate::flow::toeplitz::FiveTuple;
+use crate::framing::pdu_rules::QueueConfig;
+use crate::framing::reference::ByteRole;
 use etherparse::PacketBuilder;
 use rand::{rngs::SmallRng, Rng};
 use std::collections::HashMap;
