@@ -1,0 +1,58 @@
+//! The RSS Toeplitz hash over a TCP 5-tuple with the default RSS key: the NIC's flow table
+//! uses its low bits as the set index (hdl/src/flow/flow_table.rs), and the driver, which
+//! chooses each flow's slot, computes the same function. Shared here so the RTL model
+//! (`ddpnic-hdl`, which re-exports it from `flow::toeplitz`) and the host driver use one copy.
+
+/// Microsoft's default RSS key (40 bytes: enough for the 36-byte IPv6 input plus 32 bits).
+pub const RSS_KEY: [u8; 40] = [
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+
+/// A TCP flow as the parser reports it. IPv4 addresses sit in the first 4 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FiveTuple {
+    pub ipv6: bool,
+    pub src_addr: [u8; 16],
+    pub dst_addr: [u8; 16],
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+impl FiveTuple {
+    /// The RSS hash input: source address, destination address, source port, destination
+    /// port, all in network byte order.
+    pub fn hash_input(&self) -> Vec<u8> {
+        let n = if self.ipv6 { 16 } else { 4 };
+        let mut input = Vec::with_capacity(2 * n + 4);
+        input.extend_from_slice(&self.src_addr[..n]);
+        input.extend_from_slice(&self.dst_addr[..n]);
+        input.extend_from_slice(&self.src_port.to_be_bytes());
+        input.extend_from_slice(&self.dst_port.to_be_bytes());
+        input
+    }
+}
+
+/// Toeplitz hash of `input` under `key`: for every set input bit (most significant bit of
+/// byte 0 first), XOR in the 32 key bits that start at that bit position.
+pub fn toeplitz(key: &[u8], input: &[u8]) -> u32 {
+    assert!(key.len() >= input.len() + 4, "the key must cover the input plus 32 bits");
+    let key_window = |bit: usize| -> u32 {
+        let byte = bit / 8;
+        let wide = u64::from_be_bytes(std::array::from_fn(|i| key.get(byte + i).copied().unwrap_or(0)));
+        (wide << (bit % 8) >> 32) as u32
+    };
+    let mut hash = 0;
+    for (i, byte) in input.iter().enumerate() {
+        for b in 0..8 {
+            if byte & (0x80 >> b) != 0 {
+                hash ^= key_window(i * 8 + b);
+            }
+        }
+    }
+    hash
+}
+
+pub fn hash(flow: &FiveTuple) -> u32 {
+    toeplitz(&RSS_KEY, &flow.hash_input())
+}
+
