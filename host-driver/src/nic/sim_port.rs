@@ -17,6 +17,7 @@ use crate::pci::sim::SimDevice;
 use crate::pci::Result;
 use ddpnic_regmap as rm;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Cycles clocked after the last sign of activity (the core's pipeline latency and the DMA
@@ -45,7 +46,7 @@ pub struct SimNic {
     placed: Option<PlacedReader>,
     observer: Option<RxObserver>,
     start: Counters,
-    pub skipped_cycles: u64,
+    skipped: Arc<AtomicU64>,
 }
 
 impl SimNic {
@@ -63,7 +64,7 @@ impl SimNic {
             placed: None,
             observer: None,
             start,
-            skipped_cycles: 0,
+            skipped: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -74,6 +75,12 @@ impl SimNic {
 
     pub fn device(&self) -> SimDevice {
         self.dev.clone()
+    }
+
+    /// Idle cycles of world time not clocked so far (shared: readable after the NIC moved
+    /// into the world).
+    pub fn skipped_cycles(&self) -> Arc<AtomicU64> {
+        self.skipped.clone()
     }
 
     pub fn set_placed_reader(&mut self, r: PlacedReader) {
@@ -187,7 +194,7 @@ impl Nic for SimNic {
                 self.linger_until = self.linger_until.max(cycle + LINGER_CYCLES);
             } else if cycle >= self.linger_until {
                 // idle: let the world's time pass without clocking
-                self.skipped_cycles += target - cycle;
+                self.skipped.fetch_add(target - cycle, Ordering::Relaxed);
                 self.base_ns += (target - cycle) * NS_PER_CYCLE;
                 break;
             }
