@@ -39,9 +39,11 @@ impl Counters {
         Counters(self.0.iter().map(|&(n, v)| (n, v.wrapping_sub(earlier.get(n)))).collect())
     }
 
-    /// One JSON object, counter name -> value, in the regmap's order.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.0.iter().map(|&(n, v)| (n.to_string(), serde_json::Value::from(v))).collect())
+    /// One JSON object, counter name -> value, in the regmap's order (names are plain
+    /// identifiers, values integers).
+    pub fn to_json(&self) -> String {
+        let fields: Vec<String> = self.0.iter().map(|&(n, v)| format!("{}:{v}", serde_json::Value::from(n))).collect();
+        format!("{{{}}}", fields.join(","))
     }
 }
 

@@ -119,6 +119,7 @@ impl Device for SimDevice {
     }
 
     fn describe(&self) -> String {
-        format!("simulated NIC ({} in Verilator, cycle {})", self.nic().top(), self.cycle())
+        let nic = self.nic();
+        format!("simulated NIC ({} in Verilator, cycle {})", nic.top(), nic.cycle())
     }
 }
