@@ -9,10 +9,12 @@ use super::error::CliError;
 use super::size::parse_size;
 use crate::net::qemu::QemuSocketPort;
 use crate::net::setup::{SimSetup, TARGET_ADDR};
+use crate::ddp::ulp::NicOffload;
 use crate::ddp::{Caps, Ddp};
 use crate::net::{EthernetPort, Faults, Nic, SimConnector, SimNet, SoftNic, WireStats};
 use crate::nic::{RingConfig, SimNic};
 use crate::pci::sim::SimDevice;
+use crate::pci::Device;
 use ddpnic_sim::NicConfig;
 use crate::nvme_tcp::initiator::{Command, ConnectOptions, Controller, Transfer};
 use crate::nvme_tcp::nvme::{commands, pattern};
@@ -113,6 +115,12 @@ struct Summary {
     mib_per_cpu_s: f64,
     wire: WireStats,
     nic_counters: Vec<(String, u64)>,
+    /// Read data the NIC placed in the buffers / the host copied, and PDUs whose data
+    /// digest the NIC verified (the I/O queue's receive path).
+    placed_bytes: u64,
+    copied_bytes: u64,
+    nic_verified_pdus: u64,
+    io_queue_offloaded: bool,
     /// The Verilated NIC's figures (`--nic sim`).
     sim: Option<SimFigures>,
     world_steps: u64,
@@ -143,6 +151,7 @@ pub(super) struct NicChoice {
 pub(super) struct SimHandles {
     pub dev: SimDevice,
     pub ddp: Ddp<SimDevice>,
+    pub offload: Arc<NicOffload<SimDevice>>,
     pub skipped: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -157,10 +166,15 @@ pub(super) fn nic(name: &str, mtu: usize, vcd: Option<PathBuf>) -> Result<NicCho
             cfg.vcd = vcd;
             let dev = SimDevice::new(cfg).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
             let nic = SimNic::new(dev.clone(), RingConfig::for_mtu(mtu)).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            let mut nic = nic;
             let ddp = Ddp::new(nic.driver()).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
             ddp.set_caps(Caps::ALL).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            let offload = NicOffload::new(ddp.clone());
+            let (o1, o2) = (offload.clone(), offload.clone());
+            nic.set_rx_observer(Box::new(move |p| o1.observe(p)));
+            nic.set_placed_reader(Arc::new(move |r, flow, out| o2.read_placed(r, flow, out)));
             let skipped = nic.skipped_cycles();
-            Ok(NicChoice { nic: Box::new(nic), sim: Some(SimHandles { dev, ddp, skipped }) })
+            Ok(NicChoice { nic: Box::new(nic), sim: Some(SimHandles { dev, ddp, offload, skipped }) })
         }
         other => Err(CliError::Invalid(format!("--nic {other}: `soft` or `sim`"))),
     }
@@ -245,6 +259,9 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     // Simulated seconds cost nothing, and smoltcp backs its RTO off up to 10 s under loss.
     opts.timeout = Duration::from_secs(120);
     opts.connector = Some(Arc::new(SimConnector(net.clone())));
+    if let Some(h) = &sim_nic {
+        opts.offload = Some(Arc::new(h.offload.clone()));
+    }
 
     let wall = Instant::now();
     let cpu_start = process_cpu_ns();
@@ -269,7 +286,20 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     bar.set_message("read");
     // Batches of commands keep memory bounded; each batch runs at the full queue depth.
     let batch_bytes = (64u64 << 20).max(args.max_io * args.qd as u64 * 2);
-    let mut arena = vec![0u8; (batch_bytes + args.max_io.max(block)) as usize];
+    let arena_len = (batch_bytes + args.max_io.max(block)) as usize;
+    // With the simulated NIC the buffers live in its DMA memory, so reads can be placed.
+    let (mut heap_arena, mut dma_arena);
+    let arena: &mut [u8] = match &sim_nic {
+        Some(h) => {
+            dma_arena = h.dev.alloc_dma(arena_len).map_err(|e| CliError::Invalid(format!("DMA memory: {e}")))?;
+            h.offload.register_memory(&dma_arena);
+            dma_arena.as_mut_slice()
+        }
+        None => {
+            heap_arena = vec![0u8; arena_len];
+            &mut heap_arena[..]
+        }
+    };
     let mut at = 0;
     while at < ios.len() {
         let mut end = at;
@@ -320,6 +350,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     let sim = net.lock().now() - sim_start;
     let wall_s = wall.elapsed().as_secs_f64();
     let cpu_s = (process_cpu_ns() - cpu_start) as f64 / 1e9;
+    let data_path = ctrl.io_queue().cpu_breakdown();
+    let offloaded_queue = ctrl.io_queue().offloaded();
     ctrl.disconnect()?;
 
     let mut w = net.lock();
@@ -346,6 +378,10 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         mib_per_cpu_s: total as f64 / (1 << 20) as f64 / cpu_s.max(1e-9),
         wire: w.wire().stats().clone(),
         nic_counters: w.nic().counters(),
+        placed_bytes: data_path.placed_bytes,
+        copied_bytes: data_path.data_bytes - data_path.placed_bytes,
+        nic_verified_pdus: data_path.nic_verified_pdus,
+        io_queue_offloaded: offloaded_queue,
         sim: match &sim_nic {
             Some(h) => Some(sim_figures(h)?),
             None => None,
@@ -374,6 +410,13 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         s.mib_per_cpu_s
     );
     println!("wire: {}", s.wire);
+    println!(
+        "data path: {:.1} MiB placed by the NIC, {:.1} MiB copied by software; {} PDUs with the digest verified by the NIC; I/O queue {}",
+        s.placed_bytes as f64 / (1 << 20) as f64,
+        s.copied_bytes as f64 / (1 << 20) as f64,
+        s.nic_verified_pdus,
+        if s.io_queue_offloaded { "offloaded" } else { "in software" }
+    );
     match &s.sim {
         None => {
             let counters: Vec<String> = s.nic_counters.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -15,6 +15,8 @@
 //! Every failure is an answer, not an error for the caller's I/O: a queue whose sk_add fails
 //! runs in software, an I/O whose setup fails runs in software. While CAPS reads 0 (no offload
 //! engine in the core) every command is answered UNSUPPORTED and everything runs in software.
+pub mod ulp;
+
 use crate::nic::{Counters, NicDriver};
 use crate::pci::{Device, PciError};
 use ddpnic_regmap::{self as rm, ev, ev_status, op};
