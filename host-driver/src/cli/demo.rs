@@ -355,6 +355,9 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     ctrl.disconnect()?;
 
     let mut w = net.lock();
+    // Let the last frames (FIN, ACK) finish crossing NIC and wire before counting.
+    let settle = w.now() + Duration::from_micros(200);
+    w.run_until(Some(settle), |_| false);
     if let Some(e) = w.wire().tap_error() {
         return Err(CliError::Invalid(format!("writing the pcap failed: {e}")));
     }
