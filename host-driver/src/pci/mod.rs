@@ -178,6 +178,28 @@ pub trait Device {
     }
 }
 
+/// A shared device is a device (the driver's layers may each hold a handle).
+impl<D: Device + ?Sized> Device for std::sync::Arc<D> {
+    fn bar0_len(&self) -> u64 {
+        (**self).bar0_len()
+    }
+    fn read32(&self, offset: u64) -> Result<u32> {
+        (**self).read32(offset)
+    }
+    fn write32(&self, offset: u64, value: u32) -> Result<()> {
+        (**self).write32(offset, value)
+    }
+    fn alloc_dma(&self, len: usize) -> Result<DmaBuffer> {
+        (**self).alloc_dma(len)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn idle(&self) {
+        (**self).idle()
+    }
+}
+
 /// Bounds and alignment of a BAR0 access.
 pub fn check_bar_access(offset: u64, bar_len: u64) -> Result<()> {
     if !offset.is_multiple_of(4) {
