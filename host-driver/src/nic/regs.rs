@@ -52,3 +52,35 @@ impl Regs {
         self.stats_base + u64::from(rm::counter_addr(k) - rm::block(rm::blk::STATS).base)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pci::mem::MemDevice;
+
+    /// The regmap's blocks laid out at other offsets, in another order: registers follow.
+    #[test]
+    fn registers_follow_their_blocks() {
+        let d = MemDevice::new(0x1_0000);
+        let mut bases: Vec<(u32, u64)> = rm::BLOCKS.iter().enumerate().map(|(k, b)| (b.type_id, 0x2000 + 0x400 * (rm::BLOCKS.len() - 1 - k) as u64)).collect();
+        bases.sort_by_key(|b| b.1);
+        // chain starts at 0 with identity, then the rest by address
+        let ident = bases.iter().position(|b| b.0 == rm::blk::IDENTITY).unwrap();
+        let id = bases.remove(ident);
+        bases.insert(0, (id.0, 0));
+        for (k, &(ty, at)) in bases.iter().enumerate() {
+            let next = bases.get(k + 1).map_or(0, |n| n.1 as u32);
+            d.poke(at as usize, &[ty, rm::block(ty).version, next]);
+        }
+        let magic_off = u64::from(rm::addr("MAGIC") - rm::block(rm::blk::IDENTITY).base);
+        d.poke(magic_off as usize, &[rm::MAGIC]);
+        let regs = Regs::discover(&d).unwrap();
+        let base = |ty: u32| bases.iter().find(|b| b.0 == ty).unwrap().1;
+        assert_eq!(regs.at("RX_CONS"), base(rm::blk::RX_RING) + 0x30);
+        assert_eq!(regs.at("CMD_OP"), base(rm::blk::COMMAND) + 0x10);
+        assert_eq!(regs.counter(0), base(rm::blk::STATS) + u64::from(rm::STAT_FIRST));
+        // a wrong MAGIC is not a ddpnic
+        d.poke(magic_off as usize, &[0x1234]);
+        assert!(Regs::discover(&d).is_err());
+    }
+}
