@@ -330,7 +330,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             if completed.is_multiple_of(16) {
                 let sim = (net.lock().now() - sim_start).as_secs_f64();
                 let gbps = bar.position() as f64 * 8.0 / sim.max(1e-12) / 1e9;
-                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s", sim * 1e3));
+                let speed = sim_nic.as_ref().map_or(String::new(), |h| format!(", NIC {:.2} Mcycles/s", h.dev.nic().stats().cycles_per_sec / 1e6));
+                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s{speed}", sim * 1e3));
             }
         })?;
         drop(cmds);
