@@ -10,7 +10,7 @@ use super::size::parse_size;
 use crate::net::qemu::QemuSocketPort;
 use crate::net::setup::{SimSetup, TARGET_ADDR};
 use crate::ddp::ulp::NicOffload;
-use crate::ddp::{Caps, Ddp};
+use crate::ddp::{Caps, Ddp, DdpStats};
 use crate::net::{EthernetPort, Faults, Nic, SimConnector, SimNet, SoftNic, WireStats};
 use crate::nic::{RingConfig, SimNic};
 use crate::pci::sim::SimDevice;
@@ -133,6 +133,8 @@ struct SimFigures {
     /// Queues offloaded / refused by the NIC (sk_add).
     queues_offloaded: u64,
     queues_in_software: u64,
+    /// What the driver's ddp layer did (setups, teardowns, resync confirmations ...).
+    ddp: DdpStats,
     cycles_clocked: u64,
     /// Idle cycles of the world's time that were not clocked (nothing to do in the core).
     cycles_skipped: u64,
@@ -213,6 +215,7 @@ fn sim_figures(h: &SimHandles) -> Result<SimFigures, CliError> {
         enabled,
         queues_offloaded: ddp.sk_add,
         queues_in_software: ddp.sk_add_fail,
+        ddp,
         cycles_clocked: st.cycles,
         cycles_skipped: h.skipped.load(std::sync::atomic::Ordering::Relaxed),
         sim_wall_seconds: st.wall.as_secs_f64(),
@@ -439,6 +442,10 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             println!(
                 "offload: caps ddp={} ddgst_rx={}, enabled ddp={} ddgst_rx={}; queues offloaded {}, in software {}",
                 f.caps.nvme_tcp_ddp, f.caps.nvme_tcp_ddgst_rx, f.enabled.nvme_tcp_ddp, f.enabled.nvme_tcp_ddgst_rx, f.queues_offloaded, f.queues_in_software
+            );
+            println!(
+                "ddp: setup {} (failed {}, below io_threshold {}), teardown {}, resync confirmed {} denied {}",
+                f.ddp.setup, f.ddp.setup_fail, f.ddp.below_threshold, f.ddp.teardown, f.ddp.resync_confirmed, f.ddp.resync_denied
             );
             println!("nic counters (this run):");
             for (k, v) in &s.nic_counters {
