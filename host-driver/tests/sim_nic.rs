@@ -177,3 +177,62 @@ fn ddp_on_the_core_without_offload_engine_falls_back_everywhere() {
     drop(buf);
     dev.check().unwrap();
 }
+
+#[test]
+fn sim_nic_in_the_world_clocks_while_busy_and_skips_idle_time() {
+    use ddpnic::net::{Nic, SimTime};
+    use ddpnic::nic::SimNic;
+    let dev = SimDevice::core().unwrap();
+    let mut nic = SimNic::new(dev.clone(), RingConfig::for_mtu(1500)).unwrap();
+    let mut rng = SmallRng::seed_from_u64(9);
+    let frames: Vec<Vec<u8>> = (0..20).map(|_| random_frame(&mut rng, 60, 1514)).collect();
+    let mut now = SimTime(1_000);
+    for (i, f) in frames.iter().enumerate() {
+        if i == 7 {
+            // a frame with a bad FCS: the NIC delivers it flagged, the driver drops it
+            dev.nic().send_frame_with(f.clone(), true);
+        } else {
+            nic.mac_rx(now, f.clone());
+        }
+    }
+    let mut got = Vec::new();
+    while got.len() < 19 {
+        let at = nic.poll_at(now).expect("work pending: the NIC has a next event");
+        assert!(at >= now);
+        now = at;
+        nic.advance(now);
+        got.extend(std::iter::from_fn(|| nic.host_recv(now)));
+        assert!(now.0 < 10_000_000, "frames stuck in the NIC");
+    }
+    let want: Vec<Vec<u8>> = frames.iter().enumerate().filter(|(i, _)| *i != 7).map(|(_, f)| f.clone()).collect();
+    assert_eq!(got, want);
+    // tx through the host side
+    for f in &frames[..10] {
+        assert!(nic.host_can_send());
+        nic.host_send(now, f.clone());
+    }
+    let mut out = Vec::new();
+    while out.len() < 10 {
+        now = nic.poll_at(now).expect("tx pending");
+        nic.advance(now);
+        out.extend(std::iter::from_fn(|| nic.mac_tx(now)));
+        assert!(now.0 < 20_000_000, "frames stuck in the tx ring");
+    }
+    assert_eq!(out, frames[..10].to_vec());
+    // once idle (after the linger), a jump of 1 ms is not clocked
+    while let Some(t) = nic.poll_at(now) {
+        now = t;
+        nic.advance(now);
+    }
+    let before = dev.cycle();
+    let skipped = nic.skipped_cycles();
+    let s0 = skipped.load(std::sync::atomic::Ordering::Relaxed);
+    nic.advance(SimTime(now.0 + 1_000_000));
+    assert!(dev.cycle() - before < 100, "idle time was clocked");
+    assert_eq!(skipped.load(std::sync::atomic::Ordering::Relaxed) - s0, 250_000);
+    let c: std::collections::HashMap<String, u64> = nic.counters().into_iter().collect();
+    assert_eq!(c["rx_fcs_bad"], 1);
+    assert_eq!(c["rx_frames"], 20);
+    assert_eq!(c["tx_frames"], 10);
+    dev.check().unwrap();
+}

@@ -55,6 +55,8 @@ pub struct DriverStats {
     /// Frames whose placed ranges could not be read back (no DDP buffer): dropped, as the
     /// contract's rx_nvme_tcp_drop.
     pub rx_dropped: u64,
+    /// Frames the NIC flagged with a bad FCS: not handed to the stack.
+    pub rx_fcs_bad: u64,
     pub tx_frames: u64,
     pub tx_bytes: u64,
     /// Frames the host stack offered while the tx ring was full (it retries).

@@ -113,6 +113,12 @@ impl SimNic {
             if let Some(o) = self.observer.as_mut() {
                 o(&p);
             }
+            // A frame with a bad FCS is delivered flagged (never offloaded); the stack
+            // must not see it.
+            if p.cpl.fcs_bad {
+                d.stats.rx_fcs_bad += 1;
+                continue;
+            }
             let whole = p.cpl.ranges == 0
                 || match &self.placed {
                     Some(r) => {
