@@ -21,7 +21,7 @@ use crate::nvme_tcp::initiator::ranges::RangeSet;
 use crate::pci::{Device, DmaBuffer};
 use ddpnic_regmap as rm;
 use std::collections::{HashMap, HashSet};
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -199,7 +199,7 @@ impl<D: Device + Send + 'static> UlpOffload for Arc<NicOffload<D>> {
             Ok(flow) => {
                 tracing::info!(qid = q.qid, flow = flow.0, rcv_nxt, "queue offloaded");
                 let base_seq = rcv_nxt.wrapping_sub(q.stream_position as u32);
-                Some(Box::new(NicQueue { owner: self.clone(), flow, base_seq, tags: HashMap::new(), local, remote }))
+                Some(Box::new(NicQueue { owner: self.clone(), flow, base_seq, tags: HashMap::new() }))
             }
             Err(e) => {
                 tracing::info!(qid = q.qid, "queue runs in software: sk_add: {e}");
@@ -216,10 +216,6 @@ struct NicQueue<D: Device> {
     /// TCP sequence number of stream position 0.
     base_seq: u32,
     tags: HashMap<u16, Tag>,
-    #[allow(dead_code)]
-    local: SocketAddrV4,
-    #[allow(dead_code)]
-    remote: SocketAddrV4,
 }
 
 impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
