@@ -10,3 +10,4 @@ pub mod seq_gate;
 pub mod frame_delay;
 pub mod data_map;
 pub mod tracker;
+pub mod bench;
