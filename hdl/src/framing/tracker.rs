@@ -86,6 +86,16 @@ fn delay_line(v: &mut String, name: &str, width: usize, depth: usize, input: &st
     let _ = writeln!(v, "wire [{}:0] {name}_d{depth} = {name}_line[{}:{}];", width - 1, bits - 1, bits - width);
 }
 
+/// `rx_len`, the bytes of a MAC beat, from its contiguous `s_axis_rx_tkeep`.
+fn keep_count() -> String {
+    let bit = |k: usize| {
+        let taps: Vec<String> = (1..).map(|m| m * (1 << k) - 1).take_while(|&i| i < 63).map(|i| format!("s_axis_rx_tkeep[{i}]")).collect();
+        if taps.is_empty() { "1'b0".to_string() } else { taps.join(" ^ ") }
+    };
+    let bits: Vec<String> = (0..6).rev().map(bit).collect();
+    format!("wire [6:0] rx_len = s_axis_rx_tkeep[63] ? 7'd64 : {{1'b0, {}}};\n", bits.iter().map(|b| format!("({b})")).collect::<Vec<_>>().join(", "))
+}
+
 /// The C2HData PDO of every (hdgst, cpda) as a case list.
 fn pdo_cases() -> String {
     let mut cases = String::new();
@@ -126,13 +136,10 @@ fn tracker_module() -> String {
     let _ = write!(
         v,
         "// ---- MAC -> parser; the flow lookup at a frame's first parsed beat.
-reg [6:0] rx_len;
-integer rx_lane;
-always @* begin
-  rx_len = 7'd0;
-  for (rx_lane = 0; rx_lane < 64; rx_lane = rx_lane + 1) if (s_axis_rx_tkeep[rx_lane]) rx_len = rx_lane[6:0] + 7'd1;
-end
-wire p_valid, p_last, p_sof, p_ipv4, p_ipv6, p_is_tcp, p_hdr_ok, p_hdr_cut, p_ip_csum_ok, p_tcp_csum_ok, p_offload_ok;
+// Bytes of the beat from its keep, a thermometer code: bit k of the count is the parity of
+// how many of keep bits m * 2^k - 1 (m = 1, 2, ...) are set (XOR trees), 64 when the last
+// lane is kept.
+{rx_len}wire p_valid, p_last, p_sof, p_ipv4, p_ipv6, p_is_tcp, p_hdr_ok, p_hdr_cut, p_ip_csum_ok, p_tcp_csum_ok, p_offload_ok;
 wire [511:0] p_data;
 wire [6:0] p_len;
 wire [127:0] p_src_ip, p_dst_ip;
@@ -324,6 +331,7 @@ wire unused_ok = &{{1'b0, w_headers, p_ipv4, p_payload_lanes, p_vlan, p_vlan_id,
 endmodule
 ",
         flow_lat = FlowTable4096::LATENCY,
+        rx_len = keep_count(),
         pl = PARSER_LATENCY,
         fcs_line = {
             let mut s = String::new();
