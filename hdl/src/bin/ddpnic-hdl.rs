@@ -90,8 +90,13 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Step::Synth { verilog, out } => {
             let (mut reports, mut over) = (Vec::new(), Vec::new());
-            for block in selected()? {
-                let report = synth::synthesize(block.name, &verilog.join(format!("{}.v", block.name)), &out)?;
+            let blocks = selected()?;
+            // Yosys is single-threaded: one block per core, reported in list order.
+            let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+            eprintln!("yosys synth_xilinx (xcup, abc9): {} blocks, {jobs} at a time", blocks.len());
+            let results = synth::synthesize_all(&blocks.iter().map(|b| (b.name, verilog.join(format!("{}.v", b.name)))).collect::<Vec<_>>(), &out, jobs);
+            for (block, report) in blocks.iter().zip(results) {
+                let report = report?;
                 let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
                 std::fs::write(out.join(format!("{}.json", block.name)), &json).map_err(|e| e.to_string())?;
                 println!("{json}");
