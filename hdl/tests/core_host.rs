@@ -5,7 +5,7 @@
 //! indices, whole-frame drops only when the host ring/FIFO is full), the formats byte for
 //! byte, tx frames unchanged, events for every command, counters and interrupts.
 use ddpnic_hdl::core::harness::{build, Readiness, Rng, World};
-use ddpnic_hdl::core::{verilog, CoreParams};
+use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts, RX_LATENCY};
 use ddpnic_regmap::{self as rm, Access, Event, RxCompletion, TxDesc};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ fn binary() -> PathBuf {
     let mut b = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if b.is_none() {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ddpnic_core");
-        *b = Some(build(&dir, &verilog(&CoreParams::default()), false).unwrap_or_else(|e| panic!("{e}")));
+        *b = Some(build(&dir, &verilog(&CoreParams::default()), SidebandPorts::None).unwrap_or_else(|e| panic!("{e}")));
     }
     b.clone().unwrap()
 }
@@ -211,7 +211,7 @@ fn rx_full_ring_drops_whole_frames_only() {
         let f = random_frame(&mut rng, 60, 300);
         w.send_frame(&f, false);
     }
-    w.run(100);
+    w.run(100 + RX_LATENCY as u64);
     assert_eq!(w.counter("rx_drop_ring_full"), 3);
     let mut ring = RxRing::setup(&mut w, 0x8000_0000, 0x9000_0000, 2, 11);
     let mut sent = Vec::new();

@@ -37,9 +37,11 @@ impl LineRate {
 
 /// Builds the core model in `dir` (reused when unchanged).
 pub fn model(dir: &Path) -> Result<PathBuf, String> {
-    build(dir, &verilog(&CoreParams::default()), false)
+    build(dir, &verilog(&CoreParams::default()), super::SidebandPorts::None)
 }
 
+/// Cycles per frame are measured in steady state: the core's fixed receive latency
+/// (`RX_LATENCY`, the tracker and the join's delay) is taken off the span.
 pub fn rx_line_rate(binary: &Path, len: usize) -> LineRate {
     let mut w = World::new(binary, 20);
     let (slot_base, cpl_base, size_log2) = (0x10_0000_0000u64, 0x20_0000_0000u64, 12u32);
@@ -87,7 +89,7 @@ pub fn rx_line_rate(binary: &Path, len: usize) -> LineRate {
                     frame_bytes: len,
                     frames,
                     dropped,
-                    cycles_per_frame: (last_cpl - start) as f64 / frames as f64,
+                    cycles_per_frame: (last_cpl - start - super::RX_LATENCY as u64) as f64 / frames as f64,
                     wire_cycles_per_frame: (len + 24) as f64 * 0.02,
                     beats_per_frame: len.div_ceil(64),
                 };

@@ -39,12 +39,18 @@ pub fn outputs() -> Vec<Port> {
     ])
 }
 
-/// Verilog of the three blocks and the `placement` module that wires them.
-pub fn verilog(params: &PlacementParams) -> String {
+/// Verilog of the three blocks (`placement_tags`, `placement_sgl`, `placement_dma`).
+pub fn blocks_verilog(params: &PlacementParams) -> String {
     let mut v = String::new();
     v.push_str(&verilog_for(&mut TagTable::new(*params), "placement_tags"));
     v.push_str(&verilog_for(&mut SglStore::new(*params), "placement_sgl"));
     v.push_str(&verilog_for(&mut DmaWriter::new(*params), "placement_dma"));
+    v
+}
+
+/// Verilog of the three blocks and the `placement` module that wires them.
+pub fn verilog(params: &PlacementParams) -> String {
+    let mut v = blocks_verilog(params);
     let decl = |dir: &str, (name, w): &Port| if *w == 1 { format!("  {dir} wire {name}") } else { format!("  {dir} wire [{}:0] {name}", w - 1) };
     let mut io: Vec<String> = vec!["  input wire clock".into()];
     io.extend(inputs().iter().map(|p| decl("input", p)));
