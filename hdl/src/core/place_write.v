@@ -20,7 +20,10 @@
 // The arbiter side: pl_req while a descriptor waits, pl_wdata/wstrb from wbuf's show-ahead
 // register, one beat per pl_wtake; pl_done counts writes finished. A teardown token is
 // returned to the tag table (s_done_*) only once every write pushed up to its beat has been
-// sent on the AXI W channel, so TEARDOWN_DONE never precedes a write of the tag.
+// sent on the AXI W channel, so TEARDOWN_DONE never precedes a write of the tag. The ring
+// writer orders completions the same way (e_pushed/e_done/d_total/d_granted): a frame's
+// completion is issued only after every write of the entries pushed before its last beat
+// was granted, so (one AXI ID, in-order writes) its placed data lands before it.
 module ddpnic_place_write #(
   parameter PLACE_LATENCY = 15,
   parameter MARGIN = 32
@@ -49,7 +52,13 @@ module ddpnic_place_write #(
   output wire [511:0] pl_wdata,
   output wire [63:0]  pl_wstrb,
   input  wire         pl_wtake,
-  input  wire         pl_done
+  input  wire         pl_done,
+  // Completion ordering (the rx ring writer): entries pushed so far; entries fully through
+  // M; descriptors pushed (counting one still due from `hold`); descriptors granted.
+  output reg  [15:0]  e_pushed,
+  output reg  [15:0]  e_done,
+  output wire [15:0]  d_total,
+  output reg  [15:0]  d_granted
 );
 // ---- Input FIFO (entry bits: data [511:0], segment valid [515:512], addresses [771:516],
 // counts [799:772], lanes [823:800], sop [827:824], eop [831:828], token tag, token valid):
@@ -66,9 +75,9 @@ always @(posedge clk) begin
                                    m_dma_seg_addr, m_dma_valid ? m_dma_seg_valid : 4'd0, m_dma_data};
   pres_sr <= {pres_sr[PLACE_LATENCY-2:0], present && !rst};
   if (rst) begin
-    i_wr <= 10'd0; inflight <= 6'd0; busy <= 1'b1; pres_sr <= {PLACE_LATENCY{1'b0}};
+    i_wr <= 10'd0; inflight <= 6'd0; busy <= 1'b1; pres_sr <= {PLACE_LATENCY{1'b0}}; e_pushed <= 16'd0;
   end else begin
-    if (i_push) i_wr <= i_wr + 10'd1;
+    if (i_push) begin i_wr <= i_wr + 10'd1; e_pushed <= e_pushed + 16'd1; end
     inflight <= inflight + {5'd0, present} - {5'd0, pres_sr[PLACE_LATENCY-1]};
     busy <= ({1'b0, i_wr - i_rd} + {5'd0, inflight}) >= LIMIT;
   end
@@ -99,7 +108,7 @@ always @(posedge clk) begin
 end
 
 // ---- X: the segment.
-reg         x_v, x_seg, x_sop, x_eop, x_tok;
+reg         x_v, x_seg, x_sop, x_eop, x_tok, x_eend;
 reg  [15:0] x_tok_tag;
 reg  [57:0] x_beat;                    // addr[63:6]
 reg  [5:0]  x_off, x_lane;
@@ -117,13 +126,14 @@ always @(posedge clk) begin
       default: begin x_beat <= e[708 + 6 +: 58]; x_off <= e[708 +: 6]; x_cnt <= e[793 +: 7]; x_lane <= e[818 +: 6]; x_sop <= e[827]; x_eop <= e[831]; end
     endcase
     x_tok <= e[IW-1] && e_last_seg;
+    x_eend <= e_last_seg;
     x_tok_tag <= e[IW-2 -: 16];
     x_data <= e[511:0];
   end
 end
 
 // ---- Y: masks (bytes of the first AXI beat, bytes wrapping into the next), rotation.
-reg         y_v, y_seg, y_sop, y_eop, y_tok, y_full, y_cross;
+reg         y_v, y_seg, y_sop, y_eop, y_tok, y_full, y_cross, y_eend;
 reg  [15:0] y_tok_tag;
 reg  [57:0] y_beat;
 reg  [5:0]  y_rot;
@@ -134,7 +144,7 @@ integer p;
 always @(posedge clk) begin
   if (rst) y_v <= 1'b0;
   else if (adv) begin
-    y_v <= x_v; y_seg <= x_seg; y_sop <= x_sop; y_eop <= x_eop; y_tok <= x_tok; y_tok_tag <= x_tok_tag;
+    y_v <= x_v; y_seg <= x_seg; y_eend <= x_eend; y_sop <= x_sop; y_eop <= x_eop; y_tok <= x_tok; y_tok_tag <= x_tok_tag;
     y_beat <= x_beat; y_data <= x_data;
     y_rot <= x_lane - x_off;
     y_full <= x_end >= 7'd64;
@@ -147,7 +157,7 @@ always @(posedge clk) begin
 end
 
 // ---- Z: the data rotated (output byte q = input byte (q + rot) mod 64).
-reg         z_v, z_seg, z_sop, z_eop, z_tok, z_full, z_cross;
+reg         z_v, z_seg, z_sop, z_eop, z_tok, z_full, z_cross, z_eend;
 reg  [15:0] z_tok_tag;
 reg  [57:0] z_beat;
 reg  [63:0] z_m1, z_m2;
@@ -156,7 +166,7 @@ wire [1023:0] y_twice = {y_data, y_data};
 always @(posedge clk) begin
   if (rst) z_v <= 1'b0;
   else if (adv) begin
-    z_v <= y_v; z_seg <= y_seg; z_sop <= y_sop; z_eop <= y_eop; z_tok <= y_tok; z_tok_tag <= y_tok_tag;
+    z_v <= y_v; z_seg <= y_seg; z_eend <= y_eend; z_sop <= y_sop; z_eop <= y_eop; z_tok <= y_tok; z_tok_tag <= y_tok_tag;
     z_beat <= y_beat; z_m1 <= y_m1; z_m2 <= y_m2; z_full <= y_full; z_cross <= y_cross;
     z_data <= y_twice[{1'b0, y_rot, 3'd0} +: 512];
   end
@@ -206,12 +216,13 @@ end
 always @(posedge clk) begin
   room <= (b_wr - b_rd) < 10'd500 && (dq_wr - dq_rd) < 7'd60 && (tq_wr - tq_rd) < 6'd28;
   if (rst) begin
-    cur_v <= 1'b0; hold <= 1'b0; w_beats <= 8'd0; d_pushed <= 16'd0; b_wr <= 10'd0; dq_wr <= 7'd0; tq_wr <= 6'd0;
+    cur_v <= 1'b0; hold <= 1'b0; w_beats <= 8'd0; d_pushed <= 16'd0; e_done <= 16'd0; b_wr <= 10'd0; dq_wr <= 7'd0; tq_wr <= 6'd0;
     cur_data <= 512'd0; cur_strb <= 64'd0; w_first <= 58'd0; room <= 1'b0;
   end else begin
     if (push) b_wr <= b_wr + 10'd1;
     if (desc_now) begin dq_wr <= dq_wr + 7'd1; d_pushed <= d_pushed + 16'd1; end
     if (z_go && z_tok) tq_wr <= tq_wr + 6'd1;
+    if (z_go && z_eend) e_done <= e_done + 16'd1;
     if (hold && room) begin
       hold <= 1'b0; cur_v <= 1'b0;
     end else if (z_s) begin
@@ -246,16 +257,17 @@ assign pl_wstrb = q[575:512];
 wire [31:0] tq_head = tq[tq_rd[4:0]];
 wire [15:0] tq_lag = d_done - tq_head[31:16];   // negative: writes still to finish
 wire unused_lag = &{1'b0, tq_lag[14:0]};
+assign d_total = d_pushed + {15'd0, hold};
 always @(posedge clk) begin
   s_done_valid <= 1'b0;
   s_done_tag <= tq_head[15:0];
   if (rst) begin
-    q_v <= 1'b0; b_rd <= 10'd0; dq_rd <= 7'd0; d_done <= 16'd0; tq_rd <= 6'd0;
+    q_v <= 1'b0; b_rd <= 10'd0; dq_rd <= 7'd0; d_done <= 16'd0; tq_rd <= 6'd0; d_granted <= 16'd0;
   end else begin
     q_v <= b_re || (q_v && !pl_wtake);
     if (b_re) b_rd <= b_rd + 10'd1;
     // The arbiter latches address and length at the grant.
-    if (pl_gnt) dq_rd <= dq_rd + 7'd1;
+    if (pl_gnt) begin dq_rd <= dq_rd + 7'd1; d_granted <= d_granted + 16'd1; end
     if (pl_done) d_done <= d_done + 16'd1;
     if (tq_wr != tq_rd && !tq_lag[15] && !s_done_valid) begin
       s_done_valid <= 1'b1; tq_rd <= tq_rd + 6'd1;

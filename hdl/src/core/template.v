@@ -286,12 +286,15 @@ wire [63:0]  pl_addr;
 wire [7:0]   pl_len;
 wire [511:0] pl_wdata;
 wire [63:0]  pl_wstrb;
+wire [15:0]  pw_e_pushed, pw_e_done;
+wire [15:0]  pw_d_total, pw_d_granted;
 ddpnic_place_write #(.PLACE_LATENCY(%PLACE_LATENCY%)) place_write(.clk(clk), .rst(rst), .present(s_place_valid), .busy(pw_busy),
   .m_dma_valid(m_dma_valid), .m_dma_data(m_dma_data), .m_dma_seg_valid(m_dma_seg_valid), .m_dma_seg_addr(m_dma_seg_addr),
   .m_dma_seg_count(m_dma_seg_count), .m_dma_seg_lane(m_dma_seg_lane), .m_dma_seg_sop(m_dma_seg_sop), .m_dma_seg_eop(m_dma_seg_eop),
   .m_done_valid(m_done_valid), .m_done_tag(m_done_tag), .s_done_valid(s_done_valid), .s_done_tag(s_done_tag),
   .pl_req(pl_req), .pl_addr(pl_addr), .pl_len(pl_len), .pl_gnt(pl_gnt), .pl_wvalid(pl_wvalid), .pl_wdata(pl_wdata),
-  .pl_wstrb(pl_wstrb), .pl_wtake(pl_wtake), .pl_done(pl_done));
+  .pl_wstrb(pl_wstrb), .pl_wtake(pl_wtake), .pl_done(pl_done),
+  .e_pushed(pw_e_pushed), .e_done(pw_e_done), .d_total(pw_d_total), .d_granted(pw_d_granted));
 
 // ---- Verdicts: the stream beat PLACE_LATENCY (%PLACE_LATENCY%) cycles after it was presented, with
 // placement's verdict and the per-run counters (unknown CID = lookup miss, out of bounds =
@@ -417,7 +420,7 @@ endfunction
 localparam DW = 576;  // {keep, data}
 (* ram_style = "block" *) reg [DW-1:0] dmem [0:511];
 (* ram_style = "block" *) reg [14:0] bmem [0:511];   // {start beat[7:0], beats - 1 [6:0]}
-(* ram_style = "block" *) reg [413:0] fmem [0:511];  // frame descriptor, see f_wd
+(* ram_style = "block" *) reg [429:0] fmem [0:511];  // frame descriptor, see f_wd
 
 // Stage i0: the input, registered, and what is known from the beat alone.
 reg         i0_v, i0_last, i0_user, i0_store, i0_meta_v;
@@ -485,9 +488,10 @@ wire [15:0] fslot_n = (first ? 16'd0 : fslot) + (store ? {9'd0, i0_cnt} : 16'd0)
 wire [8:0]  nbursts_n = (first ? 9'd0 : nbursts) + {8'd0, store && !extend};
 wire        commit = i0_v && i0_last && !dropping_eff && !drop_now;
 wire        meta_now = i0_meta_v;
-// Frame descriptor: {nbursts, frame_len, slot_bytes, fcs_bad, flags, flow, seq, nranges, ranges}.
+// Frame descriptor: {placement entries pushed by its last beat, nbursts, frame_len, slot_bytes,
+// fcs_bad, flags, flow, seq, nranges, ranges}.
 wire        mv = meta_now || meta_seen;
-wire [413:0] f_wd = {nbursts_n, flen_n, fslot_n, i0_user,
+wire [429:0] f_wd = {pw_e_pushed, nbursts_n, flen_n, fslot_n, i0_user,
                      meta_now ? i0_meta_flags : (mv ? m_flags : 5'd0),
                      meta_now ? i0_meta_flow : (mv ? m_flow : 12'd0),
                      meta_now ? i0_meta_seq : (mv ? m_seq : 32'd0),
@@ -563,7 +567,7 @@ reg  [63:0] rx_slot_addr, rx_cpl_addr;
 reg         cnt_rx_cpl;
 // Frame descriptor show-ahead.
 reg         fq_v;
-reg  [413:0] fq;
+reg  [429:0] fq;
 wire        f_take;
 wire        f_re = (f_rd != f_wr) && (!fq_v || f_take);
 always @(posedge clk) if (f_re) fq <= fmem[f_rd[8:0]];
@@ -607,7 +611,15 @@ reg  [8:0]  fr_left;
 reg  [404:0] fr;
 assign f_take = !fr_act && fq_v && r_rx_ctrl[0] && !rx_full && !rx_restart;
 assign b_take = fr_act && fr_left != 9'd0 && bq_v && rq_room;
-wire        cpl_push = fr_act && fr_left == 9'd0 && rq_room && cq_room;
+// Completion barrier: once placement's write adapter has taken every entry pushed before the
+// frame's last beat through to its descriptors (cpl_d = the descriptors then), the completion
+// waits until all of those were granted: its placed data is issued before it.
+reg  [15:0] fr_pw;
+reg         cpl_bar, cpl_ok;
+reg  [15:0] cpl_d;
+wire [15:0] pw_left = fr_pw - pw_e_done;
+wire [15:0] pw_owed = cpl_d - pw_d_granted;
+wire        cpl_push = fr_act && fr_left == 9'd0 && rq_room && cq_room && cpl_ok;
 // Ring full: PROD - CONS = N, i.e. same index mod N and not equal (no subtraction).
 function ring_full(input [15:0] p, input [15:0] c, input [15:0] m);
   ring_full = (((p ^ c) & m) == 16'd0) && (p != c);
@@ -633,12 +645,17 @@ always @(posedge clk) begin
   if (rst) begin
     rx_prod <= 16'd0; rx_claim <= 16'd0; rx_claim1 <= 16'd1; rx_phase <= 1'b1; rx_slot_addr <= 64'd0; rx_cpl_addr <= 64'd0;
     rq_wr <= 3'd0; rq_rd <= 3'd0; cq_wr <= 3'd0; cq_rd <= 3'd0; fr_act <= 1'b0; fr_left <= 9'd0; fr <= 405'd0;
+    fr_pw <= 16'd0; cpl_bar <= 1'b0; cpl_d <= 16'd0; cpl_ok <= 1'b0;
   end else begin
     if (rq_pop) rq_rd <= rq_rd + 3'd1;
     if (cq_pop) cq_rd <= cq_rd + 3'd1;
     if (rx_cpl_done) rx_prod <= rx_prod + 16'd1;
     if (b_take || cpl_push) rq_wr <= rq_wr + 3'd1;
-    if (f_take) begin fr_act <= 1'b1; fr <= fq[404:0]; fr_left <= fq[413:405]; end
+    if (f_take) begin fr_act <= 1'b1; fr <= fq[404:0]; fr_left <= fq[413:405]; fr_pw <= fq[429:414]; end
+    // The barrier: entries through (pw_left <= 0), then descriptors granted (pw_owed <= 0).
+    if (f_take || cpl_push) begin cpl_bar <= 1'b0; cpl_ok <= 1'b0; end
+    else if (fr_act && !cpl_bar && (pw_left == 16'd0 || pw_left[15])) begin cpl_bar <= 1'b1; cpl_d <= pw_d_total; end
+    else if (cpl_bar) cpl_ok <= pw_owed == 16'd0 || pw_owed[15];
     if (b_take) fr_left <= fr_left - 9'd1;
     if (cpl_push) begin
       cq_wr <= cq_wr + 3'd1;
