@@ -36,16 +36,7 @@ struct RxRing {
 
 impl RxRing {
     fn setup(w: &mut World, slot_base: u64, cpl_base: u64, size_log2: u32, slot_log2: u32) -> Self {
-        let n = 1u64 << size_log2;
-        w.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
-        w.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
-        w.set("RX_SLOT_BASE_LO", slot_base as u32);
-        w.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
-        w.set("RX_CPL_BASE_LO", cpl_base as u32);
-        w.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
-        w.set("RX_SIZE_LOG2", size_log2);
-        w.set("RX_SLOT_LOG2", slot_log2);
-        w.set("RX_CTRL", 1);
+        w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
         Self { slot_base, cpl_base, size_log2, slot_log2, cons: 0 }
     }
 

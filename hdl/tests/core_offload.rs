@@ -9,16 +9,15 @@
 //! each data byte must land), and the wire frames (what the ring + ranges must rebuild).
 mod common;
 
-use common::pdu_stream::{arrivals, pdu_stream, Faults, PduStream};
+use common::nvme_flow::{flow, frame};
+use common::pdu_stream::{arrivals, Faults};
 use ddpnic_hdl::core::harness::{build, FlowWrite, FrameBeat, Readiness, StreamBeat, TrackerIn, World};
 use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts, FLOW_DEL_WAIT};
 use ddpnic_hdl::flow::toeplitz::FiveTuple;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::placement::status;
 use ddpnic_hdl::receive_model::{FrameVerdict, ReceiveModel};
 use ddpnic_regmap::{self as rm, Event, PlacedRange, RxCompletion};
-use etherparse::PacketBuilder;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -218,47 +217,6 @@ fn commands_drive_the_tracker_and_placement_and_answer_in_the_event_ring() {
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
 }
 
-struct Flow {
-    id: u16,
-    tuple: FiveTuple,
-    cfg: QueueConfig,
-    stream: PduStream,
-    isn: u32,
-    /// Data length per CID.
-    commands: HashMap<u16, u32>,
-}
-
-fn make_flow(rng: &mut SmallRng, id: u16, cfg: &QueueConfig, ipv6: bool, pdus: usize) -> Flow {
-    let stream = pdu_stream(rng, cfg, pdus, 6000, false);
-    let mut commands: HashMap<u16, u32> = HashMap::new();
-    for t in &stream.truth {
-        if let ByteRole::Data { cid, offset } = t.role {
-            let e = commands.entry(cid).or_default();
-            *e = (*e).max(offset + 1);
-        }
-    }
-    let mut tuple = FiveTuple { ipv6, src_port: 4420, dst_port: 40_000 + id, ..Default::default() };
-    let n = if ipv6 { 16 } else { 4 };
-    rng.fill(&mut tuple.src_addr[..n]);
-    rng.fill(&mut tuple.dst_addr[..n]);
-    Flow { id, tuple, cfg: *cfg, stream, isn: rng.gen(), commands }
-}
-
-fn frame(f: &Flow, seq: u32, start: usize, end: usize) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-    let b = if f.tuple.ipv6 {
-        b.ipv6(f.tuple.src_addr, f.tuple.dst_addr, 64)
-    } else {
-        let a = |x: &[u8; 16]| [x[0], x[1], x[2], x[3]];
-        b.ipv4(a(&f.tuple.src_addr), a(&f.tuple.dst_addr), 64)
-    };
-    let b = b.tcp(f.tuple.src_port, f.tuple.dst_port, seq, 65535).ack(1);
-    let payload = &f.stream.bytes[start..end];
-    let mut out = Vec::with_capacity(b.size(payload.len()));
-    b.write(&mut out, payload).expect("etherparse writes the frame");
-    out
-}
-
 /// The tracker's cycles for one frame: its beats on f_* and its stream on t_* from the same
 /// cycle (TRACKER_PORTS.md allows a stream from the frame's first beat on).
 fn tracker_cycles(bytes: &[u8], v: &FrameVerdict) -> Vec<TrackerIn> {
@@ -322,18 +280,10 @@ fn run(t: Traffic) -> Outcome {
     w.set("ENABLE", 3);
     let (slot_base, cpl_base, size_log2, slot_log2) = (0x3_0000_0000u64, 0x3_1000_0000u64, 6u32, 14u32);
     let n = 1u64 << size_log2;
-    w.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
-    w.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
-    w.set("RX_SLOT_BASE_LO", slot_base as u32);
-    w.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
-    w.set("RX_CPL_BASE_LO", cpl_base as u32);
-    w.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
-    w.set("RX_SIZE_LOG2", size_log2);
-    w.set("RX_SLOT_LOG2", slot_log2);
-    w.set("RX_CTRL", 1);
+    w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
 
     let cfgs = [QueueConfig { hdgst: false, ddgst: true, cpda: 0 }, QueueConfig { hdgst: true, ddgst: true, cpda: 0 }, QueueConfig::default()];
-    let flows: Vec<Flow> = (0..3).map(|i| make_flow(&mut rng, 100 + 9 * i as u16, &cfgs[i], i == 1, t.pdus)).collect();
+    let flows: Vec<_> = (0..3).map(|i| flow(&mut rng, 100 + 9 * i as u16, &cfgs[i], i == 1, t.pdus, 6000)).collect();
     let mut model = ReceiveModel::without_resync_search();
     // (flow, cid) -> (tag, SGL); tags get a 256-entry superblock of the pool each.
     let mut tags: HashMap<(u16, u16), (u16, Vec<(u64, u32)>)> = HashMap::new();

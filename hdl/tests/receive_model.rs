@@ -5,57 +5,13 @@
 //! counters add up.
 mod common;
 
-use common::pdu_stream::{arrivals, pdu_stream, Faults, PduStream};
-use ddpnic_hdl::flow::toeplitz::FiveTuple;
+use common::nvme_flow::{flow, frame};
+use common::pdu_stream::{arrivals, Faults};
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::receive_model::{ReceiveModel, MAX_RANGES};
-use etherparse::PacketBuilder;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 use std::collections::HashMap;
-
-struct Flow {
-    id: u16,
-    tuple: FiveTuple,
-    ipv6: bool,
-    cfg: QueueConfig,
-    stream: PduStream,
-    isn: u32,
-    /// Data length per CID (the buffer the host registers).
-    commands: HashMap<u16, u32>,
-}
-
-fn flow(rng: &mut SmallRng, id: u16, cfg: &QueueConfig, ipv6: bool) -> Flow {
-    let stream = pdu_stream(rng, cfg, 200, 20_000, false);
-    let mut commands: HashMap<u16, u32> = HashMap::new();
-    for t in &stream.truth {
-        if let ByteRole::Data { cid, offset } = t.role {
-            let e = commands.entry(cid).or_default();
-            *e = (*e).max(offset + 1);
-        }
-    }
-    let mut tuple = FiveTuple { ipv6, src_port: 4420, dst_port: 40_000 + id, ..Default::default() };
-    let n = if ipv6 { 16 } else { 4 };
-    rng.fill(&mut tuple.src_addr[..n]);
-    rng.fill(&mut tuple.dst_addr[..n]);
-    Flow { id, tuple, ipv6, cfg: *cfg, stream, isn: rng.gen(), commands }
-}
-
-/// A target-to-host frame of `flow` carrying stream bytes `start..end` at sequence `seq`.
-fn frame(f: &Flow, seq: u32, start: usize, end: usize) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-    let b = if f.ipv6 {
-        b.ipv6(f.tuple.src_addr, f.tuple.dst_addr, 64)
-    } else {
-        let a = |x: &[u8; 16]| [x[0], x[1], x[2], x[3]];
-        b.ipv4(a(&f.tuple.src_addr), a(&f.tuple.dst_addr), 64)
-    };
-    let b = b.tcp(f.tuple.src_port, f.tuple.dst_port, seq, 65535).ack(1);
-    let payload = &f.stream.bytes[start..end];
-    let mut out = Vec::with_capacity(b.size(payload.len()));
-    b.write(&mut out, payload).expect("etherparse writes the frame");
-    out
-}
 
 struct Run {
     placed: u64,
@@ -68,7 +24,7 @@ struct Run {
 fn run(seed: u64, faults: Faults, short: bool) -> Run {
     let mut rng = SmallRng::seed_from_u64(seed);
     let cfgs = [QueueConfig { hdgst: false, ddgst: true, cpda: 0 }, QueueConfig { hdgst: true, ddgst: true, cpda: 0 }, QueueConfig::default(), QueueConfig { hdgst: true, ddgst: false, cpda: 2 }];
-    let flows: Vec<Flow> = (0..4).map(|i| flow(&mut rng, i as u16 * 7 + 1, &cfgs[i], i % 2 == 1)).collect();
+    let flows: Vec<_> = (0..4).map(|i| flow(&mut rng, i as u16 * 7 + 1, &cfgs[i], i % 2 == 1, 200, 20_000)).collect();
     let mut model = ReceiveModel::new();
     let mut buffers: HashMap<(u16, u16), u32> = HashMap::new();
     for f in &flows {

@@ -556,6 +556,20 @@ impl World {
         }
     }
 
+    /// Configures and enables the rx ring (slots and completions registered as writable).
+    pub fn setup_rx_ring(&mut self, slot_base: u64, cpl_base: u64, size_log2: u32, slot_log2: u32) {
+        let n = 1u64 << size_log2;
+        self.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
+        self.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
+        self.set("RX_SLOT_BASE_LO", slot_base as u32);
+        self.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
+        self.set("RX_CPL_BASE_LO", cpl_base as u32);
+        self.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
+        self.set("RX_SIZE_LOG2", size_log2);
+        self.set("RX_SLOT_LOG2", slot_log2);
+        self.set("RX_CTRL", 1);
+    }
+
     pub fn run(&mut self, cycles: u64) {
         for _ in 0..cycles {
             self.tick();

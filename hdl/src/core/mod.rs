@@ -273,6 +273,7 @@ fn generate(params: &CoreParams) -> String {
         ("JOIN_DELAY", JOIN_DELAY.to_string()),
         ("FLOW_DEL_WAIT", FLOW_DEL_WAIT.to_string()),
         ("TAG_BITS", params.placement.tag_bits.to_string()),
+        ("PLACEMENT_WIRES", top::INTERNAL_WIRES.to_string()),
         ("A_CMD_OP", word("CMD_OP")),
         ("A_RX_CTRL", word("RX_CTRL")),
         ("A_TX_CTRL", word("TX_CTRL")),
