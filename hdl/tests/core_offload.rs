@@ -14,6 +14,7 @@ use common::pdu_stream::{arrivals, Faults};
 use ddpnic_hdl::core::harness::{build, FlowWrite, FrameBeat, Readiness, StreamBeat, TrackerIn, World};
 use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts, FLOW_DEL_WAIT};
 use ddpnic_hdl::flow::toeplitz::FiveTuple;
+use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::placement::status;
 use ddpnic_hdl::receive_model::{FrameVerdict, ReceiveModel};
@@ -217,6 +218,15 @@ fn commands_drive_the_tracker_and_placement_and_answer_in_the_event_ring() {
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
 }
 
+/// Bytes of Ethernet + IP + TCP headers in one of the test's frames.
+fn hdr_len(frame: &[u8]) -> usize {
+    let p = etherparse::SlicedPacket::from_ethernet(frame).expect("a test frame");
+    frame.len() - p.transport.map_or(0, |t| match t {
+        etherparse::TransportSlice::Tcp(t) => t.payload().len(),
+        _ => 0,
+    })
+}
+
 /// The tracker's cycles for one frame: its beats on f_* and its stream on t_* from the same
 /// cycle (TRACKER_PORTS.md allows a stream from the frame's first beat on).
 fn tracker_cycles(bytes: &[u8], v: &FrameVerdict) -> Vec<TrackerIn> {
@@ -329,7 +339,8 @@ fn run(t: Traffic) -> Outcome {
             (arrivals(&mut rng, f.isn, f.stream.bytes.len(), mss, t.faults), 0usize)
         })
         .collect();
-    let mut expect: Vec<(Vec<u8>, FrameVerdict)> = Vec::new();
+    // (frame, the model's verdict, flow index, stream index of its first payload byte)
+    let mut expect: Vec<(Vec<u8>, FrameVerdict, usize, usize)> = Vec::new();
     while queues.iter().any(|(q, at)| *at < q.len()) {
         let i = rng.gen_range(0..flows.len());
         let (q, at) = &mut queues[i];
@@ -337,7 +348,7 @@ fn run(t: Traffic) -> Outcome {
         *at += 1;
         let bytes = frame(&flows[i], a.seq, a.start, a.end);
         let v = model.frame(&bytes, false);
-        expect.push((bytes, v));
+        expect.push((bytes, v, i, a.start));
     }
     let start = w.cycle;
     let mut sent = 0usize;
@@ -367,7 +378,7 @@ fn run(t: Traffic) -> Outcome {
         // Keep the tracker fed, a frame at a time, with a ring slot free for each (the ring
         // may not drop: every frame must come back).
         while sent < expect.len() && w.tracker_queue.len() < 200 && (!t.exact || (sent as u16).wrapping_sub(cons) < n as u16 - 4) {
-            let (bytes, v) = &expect[sent];
+            let (bytes, v, _, _) = &expect[sent];
             let cycles = tracker_cycles(bytes, v);
             let gap = if t.exact { cycles.len() } else { 0 };
             w.tracker_queue.extend(cycles);
@@ -388,7 +399,7 @@ fn run(t: Traffic) -> Outcome {
             assert!(next < expect.len(), "completion {cons} matches no frame sent");
             let k = next;
             next += 1;
-            let (bytes, v) = &expect[k];
+            let (bytes, v, fi, start) = &expect[k];
             let mut want = RxCompletion {
                 frame_len: bytes.len() as u16,
                 ip_csum_ok: v.ip_csum_ok,
@@ -407,11 +418,13 @@ fn run(t: Traffic) -> Outcome {
                 want.range[j] = PlacedRange { frame_offset: r.frame_offset as u16, len: r.len as u16, cid: r.cid, data_offset: r.data_offset };
             }
             if !t.exact {
-                // Ranges are a subset of the model's: each inside one of its ranges, same CID and
-                // data offset at the same frame byte.
+                // Refused runs change which ranges a frame reports: each must still be data of
+                // its CID at its data offsets, by the stream's truth.
                 for r in &c.range[..c.ranges] {
-                    let (fo, len) = (r.frame_offset as usize, r.len as usize);
-                    assert!(v.ranges.iter().any(|m| m.cid == r.cid && m.frame_offset <= fo && fo + len <= m.frame_offset + m.len && m.data_offset as usize + (fo - m.frame_offset) == r.data_offset as usize), "frame {k}: range {r:?} not in the model's {:?}", v.ranges);
+                    for j in 0..r.len as usize {
+                        let at = start + r.frame_offset as usize + j - hdr_len(bytes);
+                        assert_eq!(flows[*fi].stream.truth[at].role, ByteRole::Data { cid: r.cid, offset: r.data_offset + j as u32 }, "frame {k}: range {r:?} byte {j}");
+                    }
                 }
                 want.ranges = c.ranges;
                 want.range = c.range;

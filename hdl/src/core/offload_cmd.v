@@ -20,7 +20,7 @@
 //   done, or with placement's refusal status. Teardown results leave placement in the order
 //   the tags' last writes finish, so the token is kept per tag (tok_mem).
 // - RESYNC with ARG2 bit0: a one-cycle c_resync_* confirmation; no event.
-// Throughput: a command every 2 cycles (placement's ready permitting); events: one every 2
+// Throughput: a command every 3 cycles (placement's ready permitting); events: one every 2
 // cycles from placement (token read), own events in between.
 module ddpnic_offload_cmd #(
   parameter TAG_BITS = 16,
@@ -98,15 +98,31 @@ wire        st_full = (st_wr[5] != st_rd[5]) && (st_wr[4:0] == st_rd[4:0]);
 // Teardown tokens by tag.
 (* ram_style = "ultra" *) reg [15:0] tok_mem [0:(1 << TAG_BITS) - 1];
 
-// A command waits while an event waits for the ring (a full event ring stalls the window).
-wire idle = !own_v && !(ev_valid && !ev_ready) && !c_flow_valid && !s_ctrl_valid && !del_wait && !st_full;
-assign cmd_ready = idle;
-wire take = cmd_valid && idle;
+// The opcode, decoded one cycle after the command appears (CMD_OP is stable while it is
+// pending), so the take and the loads behind it are shallow; a command waits while the
+// engine's own event or any event waits for the ring (a full ring stalls the window).
+reg         armed;
+reg         d_add, d_del, d_setup, d_entry, d_teardown, d_resync;
+wire        d_known = d_add || d_del || d_setup || d_entry || d_teardown || d_resync;
+wire idle = !own_v && !ev_valid && !c_flow_valid && !s_ctrl_valid && !del_wait && !st_full;
+assign cmd_ready = idle && armed;
+wire take = cmd_valid && armed && idle;
 wire in_setup = ent_left != 9'd0;
 
+// Token writes, one cycle after the take (their results come back several cycles later).
+reg         tok_we, st_we;
+reg  [TAG_BITS-1:0] tok_wa;
+reg  [4:0]  st_wa;
+reg  [15:0] tok_wd;
 always @(posedge clk) begin
-  if (take && enable && cmd_op == OP_TAG_TEARDOWN && !in_setup) tok_mem[cmd_args[TAG_BITS - 1:0]] <= cmd_token;
-  if (take && enable && cmd_op == OP_TAG_SETUP && !in_setup) st_fifo[st_wr[4:0]] <= cmd_token;
+  armed <= cmd_valid && !take && !rst;
+  d_add <= cmd_op == OP_FLOW_ADD; d_del <= cmd_op == OP_FLOW_DEL; d_setup <= cmd_op == OP_TAG_SETUP;
+  d_entry <= cmd_op == OP_TAG_ENTRY; d_teardown <= cmd_op == OP_TAG_TEARDOWN; d_resync <= cmd_op == OP_RESYNC;
+  tok_we <= take && enable && d_teardown && !in_setup;
+  st_we <= take && enable && d_setup && !in_setup;
+  tok_wa <= cmd_args[TAG_BITS - 1:0]; st_wa <= st_wr[4:0]; tok_wd <= cmd_token;
+  if (tok_we) tok_mem[tok_wa] <= tok_wd;
+  if (st_we) st_fifo[st_wa] <= tok_wd;
 end
 
 // Placement's events: stage p (token read), then the event register.
@@ -144,56 +160,46 @@ always @(posedge clk) begin
       if (!enable) begin
         own_status <= EVS_UNSUPPORTED;
         own_v <= 1'b1;
-        case (cmd_op)
-          OP_FLOW_ADD: own_kind <= EV_FLOW_ADD;
-          OP_FLOW_DEL: own_kind <= EV_FLOW_DEL;
-          OP_TAG_SETUP: own_kind <= EV_SETUP;
-          OP_TAG_TEARDOWN: own_kind <= EV_TEARDOWN_DONE;
-          OP_TAG_ENTRY, OP_RESYNC: own_v <= 1'b0;
-          default: begin own_kind <= EV_CMD_ERROR; own_status <= EVS_BAD_OPCODE; own_arg <= {24'd0, cmd_op}; end
-        endcase
-      end else if (in_setup != (cmd_op == OP_TAG_ENTRY)) begin
+        if (d_add) own_kind <= EV_FLOW_ADD;
+        else if (d_del) own_kind <= EV_FLOW_DEL;
+        else if (d_setup) own_kind <= EV_SETUP;
+        else if (d_teardown) own_kind <= EV_TEARDOWN_DONE;
+        else if (d_entry || d_resync) own_v <= 1'b0;
+        else begin own_kind <= EV_CMD_ERROR; own_status <= EVS_BAD_OPCODE; own_arg <= {24'd0, cmd_op}; end
+      end else if (in_setup != d_entry) begin
         own_v <= 1'b1; own_kind <= EV_CMD_ERROR; own_arg <= {24'd0, cmd_op};
-        own_status <= (cmd_op == OP_FLOW_ADD || cmd_op == OP_FLOW_DEL || cmd_op == OP_TAG_SETUP || cmd_op == OP_TAG_ENTRY ||
-                       cmd_op == OP_TAG_TEARDOWN || cmd_op == OP_RESYNC) ? EVS_PROTOCOL : EVS_BAD_OPCODE;
+        own_status <= d_known ? EVS_PROTOCOL : EVS_BAD_OPCODE;
       end else begin
-        case (cmd_op)
-          OP_FLOW_ADD, OP_FLOW_DEL: begin
-            c_flow_valid <= 1'b1;
-            c_flow_add <= cmd_op == OP_FLOW_ADD;
-            c_flow_id <= a0[11:0];
-            c_flow_ipv6 <= a1[0];
-            c_flow_hdgst <= a1[1];
-            c_flow_ddgst <= a1[2];
-            c_flow_cpda <= a1[12:8];
-            c_flow_seq <= a3;
-            c_flow_dst_port <= a4[15:0];
-            c_flow_src_port <= a4[31:16];
-            c_flow_dst_addr <= a_local;
-            c_flow_src_addr <= a_remote;
-          end
-          OP_TAG_SETUP: begin
-            s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd1;
-            s_ctrl_tag <= a0[15:0]; s_ctrl_flow <= a1[11:0]; s_ctrl_cid <= a2[15:0];
-            s_ctrl_base <= a3[23:0]; s_ctrl_count <= a4[8:0];
-            ent_left <= a4[8:0];
-            st_wr <= st_wr + 6'd1;
-          end
-          OP_TAG_ENTRY: begin
-            s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd2;
-            s_ctrl_addr <= {a1, a0}; s_ctrl_len <= a2;
-            ent_left <= ent_left - 9'd1;
-          end
-          OP_TAG_TEARDOWN: begin
-            s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd3; s_ctrl_tag <= a0[15:0];
-          end
-          OP_RESYNC: begin
-            c_resync_valid <= a2[0]; c_resync_flow <= a0[11:0]; c_resync_seq <= a1;
-          end
-          default: begin
-            own_v <= 1'b1; own_kind <= EV_CMD_ERROR; own_status <= EVS_BAD_OPCODE; own_arg <= {24'd0, cmd_op};
-          end
-        endcase
+        if (d_add || d_del) begin
+          c_flow_valid <= 1'b1;
+          c_flow_add <= d_add;
+          c_flow_id <= a0[11:0];
+          c_flow_ipv6 <= a1[0];
+          c_flow_hdgst <= a1[1];
+          c_flow_ddgst <= a1[2];
+          c_flow_cpda <= a1[12:8];
+          c_flow_seq <= a3;
+          c_flow_dst_port <= a4[15:0];
+          c_flow_src_port <= a4[31:16];
+          c_flow_dst_addr <= a_local;
+          c_flow_src_addr <= a_remote;
+        end else if (d_setup) begin
+          s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd1;
+          s_ctrl_tag <= a0[15:0]; s_ctrl_flow <= a1[11:0]; s_ctrl_cid <= a2[15:0];
+          s_ctrl_base <= a3[23:0]; s_ctrl_count <= a4[8:0];
+          ent_left <= a4[8:0];
+          st_wr <= st_wr + 6'd1;
+        end else if (d_entry) begin
+          s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd2;
+          s_ctrl_addr <= {a1, a0}; s_ctrl_len <= a2;
+          ent_left <= ent_left - 9'd1;
+        end else if (d_teardown) begin
+          s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd3; s_ctrl_tag <= a0[15:0];
+        end else if (d_resync) begin
+          c_resync_valid <= a2[0]; c_resync_flow <= a0[11:0]; c_resync_seq <= a1;
+        end else begin
+          own_v <= 1'b1; own_kind <= EV_CMD_ERROR; own_status <= EVS_BAD_OPCODE; own_arg <= {24'd0, cmd_op};
+        end
       end
     end
     if (s_ctrl_valid && s_ctrl_ready) s_ctrl_valid <= 1'b0;

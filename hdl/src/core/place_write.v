@@ -246,9 +246,11 @@ reg         q_v;
 reg  [575:0] q;
 wire        b_re = (b_rd != b_wr) && (!q_v || pl_wtake);
 always @(posedge clk) if (b_re) q <= wmem[b_rd[8:0]];
-wire        dq_v = dq_wr != dq_rd;
+// pl_req from registers only (it feeds the arbiter's round robin): a descriptor waited in the
+// previous cycle and none was granted then (a write every other cycle at most).
+reg         dq_v, gnt_q;
 wire [65:0] dq_head = dq[dq_rd[5:0]];
-assign pl_req = dq_v;
+assign pl_req = dq_v && !gnt_q;
 assign pl_addr = {dq_head[57:0], 6'd0};
 assign pl_len = dq_head[65:58];
 assign pl_wvalid = q_v;
@@ -261,6 +263,8 @@ assign d_total = d_pushed + {15'd0, hold};
 always @(posedge clk) begin
   s_done_valid <= 1'b0;
   s_done_tag <= tq_head[15:0];
+  dq_v <= dq_wr != dq_rd && !rst;
+  gnt_q <= pl_gnt && !rst;
   if (rst) begin
     q_v <= 1'b0; b_rd <= 10'd0; dq_rd <= 7'd0; d_done <= 16'd0; tq_rd <= 6'd0; d_granted <= 16'd0;
   end else begin
