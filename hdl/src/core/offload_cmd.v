@@ -58,7 +58,7 @@ module ddpnic_offload_cmd #(
   output reg  [31:0]  c_resync_seq,
   output reg          s_ctrl_valid,
   input  wire         s_ctrl_ready,
-  output reg  [1:0]   s_ctrl_op,
+  (* fsm_encoding = "none" *) output reg [1:0] s_ctrl_op,  // not an FSM: a code placement decodes
   output reg  [15:0]  s_ctrl_tag,
   output reg  [11:0]  s_ctrl_flow,
   output reg  [15:0]  s_ctrl_cid,
@@ -94,7 +94,9 @@ reg  [8:0]  ent_left;        // TAG_ENTRY commands the open setup still expects
 // Setup tokens, in command order (32 deep; a setup waits while it is full).
 reg  [15:0] st_fifo [0:31];
 reg  [5:0]  st_wr, st_rd;
-wire        st_full = (st_wr[5] != st_rd[5]) && (st_wr[4:0] == st_rd[4:0]);
+// Registered and conservative (30 of 32): commands are taken at least 3 cycles apart.
+reg         st_full;
+wire [5:0]  st_used = st_wr - st_rd;
 // Teardown tokens by tag.
 (* ram_style = "ultra" *) reg [15:0] tok_mem [0:(1 << TAG_BITS) - 1];
 
@@ -107,7 +109,7 @@ wire        d_known = d_add || d_del || d_setup || d_entry || d_teardown || d_re
 wire idle = !own_v && !ev_valid && !c_flow_valid && !s_ctrl_valid && !del_wait && !st_full;
 assign cmd_ready = idle && armed;
 wire take = cmd_valid && armed && idle;
-wire in_setup = ent_left != 9'd0;
+reg  in_setup;                  // ent_left != 0, kept as a register
 
 // Token writes, one cycle after the take (their results come back several cycles later).
 reg         tok_we, st_we;
@@ -121,6 +123,7 @@ always @(posedge clk) begin
   tok_we <= take && enable && d_teardown && !in_setup;
   st_we <= take && enable && d_setup && !in_setup;
   tok_wa <= cmd_args[TAG_BITS - 1:0]; st_wa <= st_wr[4:0]; tok_wd <= cmd_token;
+  st_full <= st_used >= 6'd30 && !rst;
   if (tok_we) tok_mem[tok_wa] <= tok_wd;
   if (st_we) st_fifo[st_wa] <= tok_wd;
 end
@@ -141,7 +144,7 @@ always @(posedge clk) begin
   c_resync_valid <= 1'b0;
   if (rst) begin
     own_v <= 1'b0; own_kind <= 8'd0; own_status <= 8'd0; own_token <= 16'd0; own_arg <= 32'd0; cur_token <= 16'd0;
-    del_wait <= 1'b0; del_cnt <= 10'd0; ent_left <= 9'd0; st_wr <= 6'd0; st_rd <= 6'd0;
+    del_wait <= 1'b0; del_cnt <= 10'd0; ent_left <= 9'd0; in_setup <= 1'b0; st_wr <= 6'd0; st_rd <= 6'd0;
     c_flow_valid <= 1'b0; s_ctrl_valid <= 1'b0; p_v <= 1'b0; ev_valid <= 1'b0;
     c_resync_flow <= 12'd0; c_resync_seq <= 32'd0;
     ev_kind <= 8'd0; ev_status <= 8'd0; ev_token <= 16'd0; ev_arg <= 32'd0;
@@ -188,11 +191,13 @@ always @(posedge clk) begin
           s_ctrl_tag <= a0[15:0]; s_ctrl_flow <= a1[11:0]; s_ctrl_cid <= a2[15:0];
           s_ctrl_base <= a3[23:0]; s_ctrl_count <= a4[8:0];
           ent_left <= a4[8:0];
+          in_setup <= a4[8:0] != 9'd0;
           st_wr <= st_wr + 6'd1;
         end else if (d_entry) begin
           s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd2;
           s_ctrl_addr <= {a1, a0}; s_ctrl_len <= a2;
           ent_left <= ent_left - 9'd1;
+          in_setup <= ent_left != 9'd1;
         end else if (d_teardown) begin
           s_ctrl_valid <= 1'b1; s_ctrl_op <= 2'd3; s_ctrl_tag <= a0[15:0];
         end else if (d_resync) begin
