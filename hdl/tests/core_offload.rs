@@ -275,6 +275,9 @@ struct Traffic {
 }
 
 struct Outcome {
+    /// Runs the model handed to software: second run of a beat, beyond a frame's 4 ranges.
+    second_runs: u64,
+    range_overflows: u64,
     placed_bytes: u64,
     dma_busy: u64,
     cycles: u64,
@@ -503,14 +506,14 @@ fn run(t: Traffic) -> Outcome {
     w.run(2000);
     assert_eq!(w.counter("rx_nvme_tcp_teardown"), tags.len() as u64);
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
-    Outcome { placed_bytes, dma_busy, cycles, frames: expect.len() }
+    Outcome { second_runs: model.counters.second_run, range_overflows: model.counters.range_overflow, placed_bytes, dma_busy, cycles, frames: expect.len() }
 }
 
 #[test]
 fn placed_bytes_land_in_the_buffers_and_frames_rebuild() {
     let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, pdus: 40, seed: 21 });
     assert!(o.placed_bytes > 50_000, "placed {}", o.placed_bytes);
-    eprintln!("clean: {} frames, {} bytes placed in {} cycles", o.frames, o.placed_bytes, o.cycles);
+    eprintln!("clean: {} frames, {} bytes placed in {} cycles, {} second runs, {} runs past 4 ranges", o.frames, o.placed_bytes, o.cycles, o.second_runs, o.range_overflows);
 }
 
 #[test]
