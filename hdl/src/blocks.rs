@@ -9,6 +9,7 @@ use crate::framing::stream_aligner::PduStreamAligner;
 use crate::framing::tail_store::PduTailStore;
 use crate::framing::seq_gate::PduSeqGate;
 use crate::framing::frame_delay::PduFrameDelay;
+use crate::framing::data_map::PduDataMap;
 use crate::placement::dma_writer::DmaWriter;
 use crate::placement::sgl_store::SglStore;
 use crate::placement::tag_table::TagTable;
@@ -95,6 +96,20 @@ pub fn all() -> Vec<TopBlock> {
         summary: "each tracker stream's first 23 lanes: its flow's previous 23 bytes (4,096 flows, forwarded for back-to-back packets)",
         verilog: || verilog_for(&mut PduTailStore::new(), "pdu_tail_store"),
         max_luts: 3000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_data_map",
+        summary: "per tracker stream beat: the first C2HData run (lanes, CID, data offset), completions, sync loss; per-flow PDU context (4,096 flows, forwarded)",
+        verilog: || verilog_for(&mut PduDataMap::new(), "pdu_data_map"),
+        max_luts: 12000,
+        max_lut_levels: 6,
+    },
+    TopBlock {
+        name: "pdu_tracker",
+        summary: "the receive front end: parser, flow table, frame delay, seq gate, aligner, tail store, lane rules, walk, data map (4,096 flows)",
+        verilog: crate::framing::tracker::verilog,
+        max_luts: 60000,
         max_lut_levels: 6,
     },
     TopBlock {

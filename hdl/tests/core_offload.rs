@@ -9,7 +9,7 @@
 //! each data byte must land), and the wire frames (what the ring + ranges must rebuild).
 mod common;
 
-use common::nvme_flow::{flow, frame};
+use common::nvme_traffic::{flow, frame};
 use common::pdu_stream::{arrivals, Faults};
 use ddpnic_hdl::core::harness::{build, FlowWrite, FrameBeat, Readiness, StreamBeat, TrackerIn, World};
 use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts, FLOW_DEL_WAIT};

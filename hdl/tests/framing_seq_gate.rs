@@ -117,8 +117,9 @@ fn scenario(seed: u64) -> (Vec<In>, Vec<Option<Decision>>) {
                 (false, payload_start, (to - from) as u16, false, false)
             } else {
                 let seen = if gap < 0 { e.wrapping_sub(seq) as u16 } else { 0 };
-                let restart = gap == 0 && f.fresh;
-                f.fresh &= !restart;
+                // The stream starts at the expected sequence number (in order or overlapping).
+                let restart = gap <= 0 && f.fresh;
+                f.fresh = false;
                 (true, payload_start + seen, (to - from) as u16 - seen, restart, gap > 0)
             }
         } else {

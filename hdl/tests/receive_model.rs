@@ -5,8 +5,8 @@
 //! counters add up.
 mod common;
 
-use common::nvme_flow::{flow, frame};
-use common::pdu_stream::{arrivals, Faults};
+use common::nvme_traffic::{flow, frame, interleaved, Flow};
+use common::pdu_stream::Faults;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::receive_model::{ReceiveModel, MAX_RANGES};
@@ -24,7 +24,7 @@ struct Run {
 fn run(seed: u64, faults: Faults, short: bool) -> Run {
     let mut rng = SmallRng::seed_from_u64(seed);
     let cfgs = [QueueConfig { hdgst: false, ddgst: true, cpda: 0 }, QueueConfig { hdgst: true, ddgst: true, cpda: 0 }, QueueConfig::default(), QueueConfig { hdgst: true, ddgst: false, cpda: 2 }];
-    let flows: Vec<_> = (0..4).map(|i| flow(&mut rng, i as u16 * 7 + 1, &cfgs[i], i % 2 == 1, 200, 20_000)).collect();
+    let flows: Vec<Flow> = (0..4).map(|i| flow(&mut rng, i as u16 * 7 + 1, &cfgs[i], i % 2 == 1, 200, 20_000)).collect();
     let mut model = ReceiveModel::new();
     let mut buffers: HashMap<(u16, u16), u32> = HashMap::new();
     for f in &flows {
@@ -36,20 +36,9 @@ fn run(seed: u64, faults: Faults, short: bool) -> Run {
         }
     }
     assert!(!model.add_flow(99, flows[0].tuple, QueueConfig::default(), 0), "a tuple is added once");
-    let mut queues: Vec<_> = flows
-        .iter()
-        .map(|f| {
-            let mss = rng.gen_range(500..=8948);
-            (arrivals(&mut rng, f.isn, f.stream.bytes.len(), mss, faults), 0usize)
-        })
-        .collect();
     let (mut placed, mut data) = (0u64, 0u64);
     let mut ranges_seen = 0;
-    while queues.iter().any(|(q, at)| *at < q.len()) {
-        let i = rng.gen_range(0..flows.len());
-        let (q, at) = &mut queues[i];
-        let Some(a) = q.get(*at).cloned() else { continue };
-        *at += 1;
+    for (i, a) in interleaved(&mut rng, &flows, 500..=8948, faults) {
         let f = &flows[i];
         let bytes = frame(f, a.seq, a.start, a.end);
         // Now and then a copy with a broken TCP checksum first: it must change nothing.

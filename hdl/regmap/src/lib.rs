@@ -13,6 +13,8 @@
 //! `hdl/regmap/REGMAP.md` is the committed copy (a test keeps it current).
 #![forbid(unsafe_code)]
 
+pub mod rss;
+
 use std::fmt::Write as _;
 
 /// Register access from the host.

@@ -29,7 +29,7 @@ enum Step {
         #[arg(long, default_value = "hdl/lint/waivers.vlt")]
         waivers: PathBuf,
     },
-    /// Placement benchmark in Verilator: setup/teardown cycles, DMA writer bytes per cycle.
+    /// Benchmarks in Verilator: placement (setup/teardown cycles, DMA writer bytes per cycle), the core's rx/tx rates, the tracker's line rate.
     Bench {
         #[arg(long, default_value = "build/bench")]
         out: PathBuf,
@@ -84,6 +84,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let core = ddpnic_hdl::core::bench::run(&out.join("core"))?;
             print!("{core}");
             std::fs::write(out.join("core.jsonl"), core).map_err(|e| e.to_string())?;
+            let tracker = ddpnic_hdl::framing::bench::run(&out.join("tracker"))?;
+            print!("{tracker}");
+            std::fs::write(out.join("tracker.jsonl"), tracker).map_err(|e| e.to_string())?;
         }
         Step::Synth { verilog, out } => {
             let (mut reports, mut over) = (Vec::new(), Vec::new());

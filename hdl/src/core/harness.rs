@@ -536,6 +536,7 @@ impl World {
             i.set_bytes("tb_t_data", &t.beat.data);
             i.set("tb_t_first", t.first as u64);
             i.set("tb_t_last", t.last as u64);
+            i.set("tb_t_len", t.beat.data.len() as u64);
             i.set("tb_t_flow", t.flow as u64);
             i.set("tb_t_frame_offset", t.beat.frame_offset as u64);
             if let Some(r) = t.beat.run {

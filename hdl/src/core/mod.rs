@@ -76,7 +76,7 @@ pub const TRACKER_OUT: &[(&str, usize)] = &[
     ("c_flow_ready", 1),
     ("f_valid", 1), ("f_data", 512), ("f_keep", 64), ("f_last", 1), ("f_user", 1),
     ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
-    ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_flow", 12), ("t_frame_offset", 16),
+    ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
     ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
     ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
 ];
@@ -347,6 +347,16 @@ pub fn verilog(params: &CoreParams) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The ports the core wires are exactly those of the real `pdu_tracker`.
+    #[test]
+    fn tracker_ports_are_the_trackers() {
+        let own = |l: &[(&str, usize)]| l.iter().map(|&(n, w)| (n.to_string(), w)).collect::<Vec<_>>();
+        let mut inputs = own(super::MAC_RX);
+        inputs.extend(own(super::TRACKER_CONTROL));
+        assert_eq!(inputs, crate::framing::tracker::inputs());
+        assert_eq!(own(super::TRACKER_OUT), crate::framing::tracker::outputs());
+    }
+
     #[test]
     fn keep_count_matches_popcount() {
         // Evaluate the generated expression in Rust for every n.

@@ -167,7 +167,7 @@ wire [511:0] t_data;
 wire [11:0]  t_flow;
 wire [15:0]  t_frame_offset, t_run_cid;
 wire [5:0]   t_run_lane;
-wire [6:0]   t_run_len;
+wire [6:0]   t_run_len, t_len;
 wire [31:0]  t_run_offset, t_resync_seq;
 wire [2:0]   t_cpl_valid;
 wire [47:0]  t_cpl_cid;
@@ -178,8 +178,9 @@ wire [15:0]  c_flow_src_port, c_flow_dst_port;
 wire [31:0]  c_flow_seq, c_resync_seq;
 wire [4:0]   c_flow_cpda;
 %TRACKER%
-// Completions (t_cpl_*) are not reported yet: the regmap's completion has no field for them.
-wire unused_t = &{1'b0, t_cpl_valid, t_cpl_cid};
+// Completions (t_cpl_*) are not reported yet: the regmap's completion has no field for them;
+// placement takes the run's lanes, not the beat's length.
+wire unused_t = &{1'b0, t_cpl_valid, t_cpl_cid, t_len};
 wire         ofl_en = r_enable[0];
 
 // ---- Placement: tag table, SGL store, DMA writer (placement::top's blocks).

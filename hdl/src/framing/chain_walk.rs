@@ -257,15 +257,18 @@ end
 reg [{fw}:1] same_flow;
 integer m;
 always @* for (m = 1; m <= {fw}; m = m + 1) same_flow[m] = prev_valid[m] && prev_flow[m] == s_flow;
-// The youngest match from 3 cycles ahead on: 3..7, or 0 for the RAM.
-reg [2:0] older_src;
+// The matches are registered first; the youngest from 3 cycles ahead on (3..7, or 0 for the
+// RAM) is chosen after the register.
+reg [{fw}:1] s1_same = {fw}'d0;
+always @(posedge clock) s1_same <= same_flow;
+reg [2:0] s1_src;
 integer k;
 always @* begin
-  older_src = 3'd0;
-  for (k = {fw}; k >= 3; k = k - 1) if (same_flow[k]) older_src = k[2:0];
+  s1_src = 3'd0;
+  for (k = {fw}; k >= 3; k = k - 1) if (s1_same[k]) s1_src = k[2:0];
 end
-reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0, s1_m1 = 1'b0, s1_m2 = 1'b0;
-reg [2:0] s1_src = 3'd0;
+wire s1_m1 = s1_same[1], s1_m2 = s1_same[2];
+reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0;
 reg [31:0] s1_dist = 32'd0;
 reg [32:0] s1_ram = 33'd0;
 reg [{fb1}:0] s1_flow = {fb}'d0;
@@ -277,7 +280,6 @@ reg [{rem1}:0] s1_rem = {remw}'d0;
 always @(posedge clock) begin
   s1_valid <= s_valid; s1_first <= s_first; s1_restart <= s_first && s_restart;
   s1_lose <= s_first && !s_restart && s_lose; s1_dist <= s_restart_dist;
-  s1_m1 <= same_flow[1]; s1_m2 <= same_flow[2]; s1_src <= older_src;
   s1_ram <= flow_ram[s_flow]; s1_flow <= s_flow;
   s1_stop <= s_stop; s1_stop64 <= {{1'b0, s_stop}} + 8'd64;
 end

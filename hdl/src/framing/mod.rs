@@ -8,3 +8,6 @@ pub mod stream_aligner;
 pub mod tail_store;
 pub mod seq_gate;
 pub mod frame_delay;
+pub mod data_map;
+pub mod tracker;
+pub mod bench;

@@ -4,8 +4,10 @@
 //!
 //! - `seq == E`: the whole payload; on the first such frame after sk_add, `m_restart` (the
 //!   flow's first PDU starts at the stream's lane 23).
-//! - `seq > E` (a gap): the whole payload with `m_lose` (bytes are missing: resync).
-//! - `seq < E < seq + len` (an overlap): only the bytes from `E` on (`m_start` moves).
+//! - `seq > E` (a gap): the whole payload with `m_lose` (bytes are missing: resync); a gap
+//!   before the first in-sequence frame after sk_add means no restart until the next sk_add.
+//! - `seq < E < seq + len` (an overlap): only the bytes from `E` on (`m_start` moves); the
+//!   first such frame after sk_add restarts too, as its stream starts at `E`.
 //! - `seq + len <= E` (old bytes: a retransmission or a duplicate): nothing.
 //!
 //! and `E` becomes `max(E, seq + len)` in sequence space (wraparound is fine). Frames that are
@@ -119,12 +121,17 @@ impl PduSeqGate {
         let gap = seq.wrapping_sub(ctx.expected) as i32;
         let fresh = end.wrapping_sub(ctx.expected) as i32;
         let decision = if gap >= 0 {
+            // Only a stream that starts at the sk_add sequence number restarts; after a gap
+            // the flow stays lost until added again (or resynchronised).
             let restart = gap == 0 && ctx.restart_pending;
-            ctx.restart_pending &= !restart;
+            ctx.restart_pending = false;
             (true, start, len, restart, gap > 0)
         } else if fresh > 0 {
+            // The stream starts at E here too: the first such frame after sk_add restarts.
+            let restart = ctx.restart_pending;
+            ctx.restart_pending = false;
             let seen = u64::from(ctx.expected.wrapping_sub(seq));
-            (true, (start + seen) & 0x3FFF, len - seen, false, false)
+            (true, (start + seen) & 0x3FFF, len - seen, restart, false)
         } else {
             (false, start, len, false, false)
         };
@@ -247,7 +254,8 @@ wire [31:0] gap = e1_seq - expected;
 wire [31:0] fresh = e1_end - expected;
 wire fresh_pos = !fresh[31] && fresh != 32'd0;
 wire stream = e1_frame && added && (!gap[31] || fresh_pos);
-wire restart = e1_frame && added && gap == 32'd0 && ctx_in[32];
+// The first frame after sk_add whose stream starts at E: in sequence, or overlapping E.
+wire restart = e1_frame && added && ctx_in[32] && (gap == 32'd0 || (gap[31] && fresh_pos));
 reg e2_valid = 1'b0, e2_sof = 1'b0, e2_offload = 1'b0, e2_restart = 1'b0, e2_lose = 1'b0, e2_overlap = 1'b0;
 reg [511:0] e2_data = 512'd0;
 reg [11:0] e2_flow = 12'd0;
@@ -257,7 +265,7 @@ reg [11:0] ram_flow = 12'd0;
 always @(posedge clock) begin
   ctx_prev <= ctx;
   if (e1_ctl) ctx <= e1_add ? {2'b11, e1_cseq} : 34'd0;
-  else if (e1_frame && added && fresh_pos) ctx <= {1'b1, ctx_in[32] && !restart, e1_end};
+  else if (e1_frame && added && fresh_pos) ctx <= {1'b1, 1'b0, e1_end};
   else ctx <= ctx_in;
   ram_write <= e1_ctl || e1_frame; ram_flow <= e1_flow;
   if (ram_write) ctx_ram[ram_flow] <= ctx;

@@ -1,6 +1,9 @@
-//! Test support shared by every block: fast manual clocking of rust-hdl models, and replay of
-//! the same cycles through the generated Verilog in Verilator.
+//! Test support shared by every block: fast manual clocking of rust-hdl models, replay of
+//! the same cycles through the generated Verilog in Verilator, and NVMe/TCP traffic with its
+//! truth (for tests and benchmarks).
 pub mod replay;
+pub mod pdu_stream;
+pub mod nvme_traffic;
 
 use rust_hdl::prelude::*;
 

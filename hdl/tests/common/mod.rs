@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests of hdl/.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 pub mod crc_traffic;
-pub mod nvme_flow;
-pub mod pdu_stream;
+pub use ddpnic_hdl::testbench::{nvme_traffic, pdu_stream};

@@ -1,5 +1,6 @@
 //! `ddpnic demo`: the issue-7 read workload through the wire path, in simulated time.
-//! The initiator runs on smoltcp on a NIC (today the software NIC), cabled through the
+//! The initiator runs on smoltcp on a NIC (`--nic soft`, the software pass-through, or
+//! `--nic sim`, the host driver's rings on the Verilated NIC core), cabled through the
 //! simulated wire (faults, pcap) to a peer: the embedded target on its own smoltcp stack,
 //! or a QEMU VM on QEMU's socket backend. Reads of mixed sizes (4 KiB to 1 MiB) at queue
 //! depth 32, every byte checked against the LBA pattern; then a summary (and a JSON line).
@@ -8,7 +9,13 @@ use super::error::CliError;
 use super::size::parse_size;
 use crate::net::qemu::QemuSocketPort;
 use crate::net::setup::{SimSetup, TARGET_ADDR};
+use crate::ddp::ulp::NicOffload;
+use crate::ddp::{Caps, Ddp, DdpStats};
 use crate::net::{EthernetPort, Faults, Nic, SimConnector, SimNet, SoftNic, WireStats};
+use crate::nic::{RingConfig, SimNic};
+use crate::pci::sim::SimDevice;
+use crate::pci::Device;
+use ddpnic_sim::NicConfig;
 use crate::nvme_tcp::initiator::{Command, ConnectOptions, Controller, Transfer};
 use crate::nvme_tcp::nvme::{commands, pattern};
 use crate::nvme_tcp::target::{NamespaceConfig, TargetConfig};
@@ -28,9 +35,14 @@ const VM_NQN: &str = "nqn.2026-11.io.test:ddp";
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// The NIC under the host's stack: `soft` (pass-through, software checksums).
+    /// The NIC under the host's stack: `soft` (pass-through, software checksums) or `sim`
+    /// (the Verilated NIC core driven by the host driver's rings; offload as far as the
+    /// core's CAPS allows, software otherwise).
     #[arg(long, default_value = "soft")]
     pub nic: String,
+    /// With `--nic sim`: write a VCD of the whole run here (large: use small --bytes).
+    #[arg(long)]
+    pub vcd: Option<PathBuf>,
     /// Far end of the wire: `target` (embedded target on its own stack),
     /// `qemu:HOST:PORT` (connect to QEMU's `-netdev socket,listen=` / `stream,server=on`)
     /// or `qemu-listen:HOST:PORT` (QEMU connects).
@@ -103,13 +115,70 @@ struct Summary {
     mib_per_cpu_s: f64,
     wire: WireStats,
     nic_counters: Vec<(String, u64)>,
+    /// Read data the NIC placed in the buffers / the host copied, and PDUs whose data
+    /// digest the NIC verified (the I/O queue's receive path).
+    placed_bytes: u64,
+    copied_bytes: u64,
+    nic_verified_pdus: u64,
+    io_queue_offloaded: bool,
+    /// The Verilated NIC's figures (`--nic sim`).
+    sim: Option<SimFigures>,
     world_steps: u64,
 }
 
-pub(super) fn nic(name: &str) -> Result<Box<dyn Nic>, CliError> {
+#[derive(Serialize)]
+struct SimFigures {
+    caps: Caps,
+    enabled: Caps,
+    /// Queues offloaded / refused by the NIC (sk_add).
+    queues_offloaded: u64,
+    queues_in_software: u64,
+    /// What the driver's ddp layer did (setups, teardowns, resync confirmations ...).
+    ddp: DdpStats,
+    cycles_clocked: u64,
+    /// Idle cycles of the world's time that were not clocked (nothing to do in the core).
+    cycles_skipped: u64,
+    sim_wall_seconds: f64,
+    cycles_per_second: f64,
+    /// Bits the core received per simulated second while clocked.
+    rx_gbit_per_s_simulated: f64,
+}
+
+/// A NIC for the world, and the simulated NIC's handles when it is one.
+pub(super) struct NicChoice {
+    pub nic: Box<dyn Nic>,
+    pub sim: Option<SimHandles>,
+}
+
+pub(super) struct SimHandles {
+    pub dev: SimDevice,
+    pub ddp: Ddp<SimDevice>,
+    pub offload: Arc<NicOffload<SimDevice>>,
+    pub skipped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// `soft`, or `sim`: the Verilated core with the driver's rings sized for `mtu` and, when
+/// asked, a VCD.
+pub(super) fn nic(name: &str, mtu: usize, vcd: Option<PathBuf>) -> Result<NicChoice, CliError> {
     match name {
-        "soft" => Ok(Box::new(SoftNic::new())),
-        other => Err(CliError::Invalid(format!("--nic {other}: only `soft` exists so far (the simulated NIC plugs in here)"))),
+        "soft" => Ok(NicChoice { nic: Box::new(SoftNic::new()), sim: None }),
+        "sim" => {
+            let mut cfg = NicConfig::core().ok_or_else(|| CliError::Invalid("--nic sim: ddpnic-sim was built without the NIC core".into()))?;
+            cfg.write_log = false;
+            cfg.vcd = vcd;
+            let dev = SimDevice::new(cfg).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            let nic = SimNic::new(dev.clone(), RingConfig::for_mtu(mtu)).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            let mut nic = nic;
+            let ddp = Ddp::new(nic.driver()).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            ddp.set_caps(Caps::ALL).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
+            let offload = NicOffload::new(ddp.clone());
+            let (o1, o2) = (offload.clone(), offload.clone());
+            nic.set_rx_observer(Box::new(move |p| o1.observe(p)));
+            nic.set_placed_reader(Arc::new(move |r, flow, out| o2.read_placed(r, flow, out)));
+            let skipped = nic.skipped_cycles();
+            Ok(NicChoice { nic: Box::new(nic), sim: Some(SimHandles { dev, ddp, offload, skipped }) })
+        }
+        other => Err(CliError::Invalid(format!("--nic {other}: `soft` or `sim`"))),
     }
 }
 
@@ -136,6 +205,25 @@ fn peer(args: &DemoArgs, setup: &SimSetup) -> Result<(Box<dyn EthernetPort>, boo
     }
 }
 
+fn sim_figures(h: &SimHandles) -> Result<SimFigures, CliError> {
+    let (caps, enabled) = h.ddp.caps().map_err(|e| CliError::Invalid(e.to_string()))?;
+    h.dev.check().map_err(|e| CliError::Invalid(format!("the simulated NIC found errors: {e}")))?;
+    let st = h.dev.nic().stats();
+    let ddp = h.ddp.stats();
+    Ok(SimFigures {
+        caps,
+        enabled,
+        queues_offloaded: ddp.sk_add,
+        queues_in_software: ddp.sk_add_fail,
+        ddp,
+        cycles_clocked: st.cycles,
+        cycles_skipped: h.skipped.load(std::sync::atomic::Ordering::Relaxed),
+        sim_wall_seconds: st.wall.as_secs_f64(),
+        cycles_per_second: st.cycles_per_sec,
+        rx_gbit_per_s_simulated: st.rx_gbps_simulated,
+    })
+}
+
 /// Read sizes: log-uniform between the bounds, whole blocks.
 fn workload(args: &DemoArgs, block: u64, nsze: u64) -> Vec<(u64, u64)> {
     let mut rng = SmallRng::seed_from_u64(args.seed ^ 0xD0D0);
@@ -159,7 +247,9 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     setup.wire.bandwidth_bps = (args.gbps * 1e9) as u64;
     setup.wire.latency = Duration::from_secs_f64(args.latency_us / 1e6);
     let (peer, realtime, nqn) = peer(&args, &setup)?;
-    let net: SimNet = setup.build(nic(&args.nic)?, peer).map_err(CliError::io("cannot create the pcap file"))?;
+    let choice = nic(&args.nic, args.mtu, args.vcd.clone())?;
+    let sim_nic = choice.sim;
+    let net: SimNet = setup.build(choice.nic, peer).map_err(CliError::io("cannot create the pcap file"))?;
     net.lock().set_realtime(realtime);
 
     let mut opts = ConnectOptions::new(TARGET_ADDR, nqn);
@@ -172,6 +262,9 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     // Simulated seconds cost nothing, and smoltcp backs its RTO off up to 10 s under loss.
     opts.timeout = Duration::from_secs(120);
     opts.connector = Some(Arc::new(SimConnector(net.clone())));
+    if let Some(h) = &sim_nic {
+        opts.offload = Some(Arc::new(h.offload.clone()));
+    }
 
     let wall = Instant::now();
     let cpu_start = process_cpu_ns();
@@ -196,7 +289,20 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     bar.set_message("read");
     // Batches of commands keep memory bounded; each batch runs at the full queue depth.
     let batch_bytes = (64u64 << 20).max(args.max_io * args.qd as u64 * 2);
-    let mut arena = vec![0u8; (batch_bytes + args.max_io.max(block)) as usize];
+    let arena_len = (batch_bytes + args.max_io.max(block)) as usize;
+    // With the simulated NIC the buffers live in its DMA memory, so reads can be placed.
+    let (mut heap_arena, mut dma_arena);
+    let arena: &mut [u8] = match &sim_nic {
+        Some(h) => {
+            dma_arena = h.dev.alloc_dma(arena_len).map_err(|e| CliError::Invalid(format!("DMA memory: {e}")))?;
+            h.offload.register_memory(&dma_arena);
+            dma_arena.as_mut_slice()
+        }
+        None => {
+            heap_arena = vec![0u8; arena_len];
+            &mut heap_arena[..]
+        }
+    };
     let mut at = 0;
     while at < ios.len() {
         let mut end = at;
@@ -227,7 +333,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             if completed.is_multiple_of(16) {
                 let sim = (net.lock().now() - sim_start).as_secs_f64();
                 let gbps = bar.position() as f64 * 8.0 / sim.max(1e-12) / 1e9;
-                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s", sim * 1e3));
+                let speed = sim_nic.as_ref().map_or(String::new(), |h| format!(", NIC {:.2} Mcycles/s", h.dev.nic().stats().cycles_per_sec / 1e6));
+                bar.set_message(format!("read, simulated {:.3} ms, {gbps:.1} Gbit/s{speed}", sim * 1e3));
             }
         })?;
         drop(cmds);
@@ -247,9 +354,14 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
     let sim = net.lock().now() - sim_start;
     let wall_s = wall.elapsed().as_secs_f64();
     let cpu_s = (process_cpu_ns() - cpu_start) as f64 / 1e9;
+    let data_path = ctrl.io_queue().cpu_breakdown();
+    let offloaded_queue = ctrl.io_queue().offloaded();
     ctrl.disconnect()?;
 
     let mut w = net.lock();
+    // Let the last frames (FIN, ACK) finish crossing NIC and wire before counting.
+    let settle = w.now() + Duration::from_micros(200);
+    w.run_until(Some(settle), |_| false);
     if let Some(e) = w.wire().tap_error() {
         return Err(CliError::Invalid(format!("writing the pcap failed: {e}")));
     }
@@ -273,6 +385,14 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         mib_per_cpu_s: total as f64 / (1 << 20) as f64 / cpu_s.max(1e-9),
         wire: w.wire().stats().clone(),
         nic_counters: w.nic().counters(),
+        placed_bytes: data_path.placed_bytes,
+        copied_bytes: data_path.data_bytes - data_path.placed_bytes,
+        nic_verified_pdus: data_path.nic_verified_pdus,
+        io_queue_offloaded: offloaded_queue,
+        sim: match &sim_nic {
+            Some(h) => Some(sim_figures(h)?),
+            None => None,
+        },
         world_steps: w.steps,
     };
     println!(
@@ -297,8 +417,42 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         s.mib_per_cpu_s
     );
     println!("wire: {}", s.wire);
-    let counters: Vec<String> = s.nic_counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("nic: {}", counters.join(", "));
+    println!(
+        "data path: {:.1} MiB placed by the NIC, {:.1} MiB copied by software; {} PDUs with the digest verified by the NIC; I/O queue {}",
+        s.placed_bytes as f64 / (1 << 20) as f64,
+        s.copied_bytes as f64 / (1 << 20) as f64,
+        s.nic_verified_pdus,
+        if s.io_queue_offloaded { "offloaded" } else { "in software" }
+    );
+    match &s.sim {
+        None => {
+            let counters: Vec<String> = s.nic_counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("nic: {}", counters.join(", "));
+        }
+        Some(f) => {
+            println!(
+                "sim: {} cycles clocked ({:.3} ms simulated), {} idle cycles skipped, {:.2} s wall: {:.0} cycles/s; core rx {:.2} Gbit/s simulated",
+                f.cycles_clocked,
+                f.cycles_clocked as f64 * 4e-6,
+                f.cycles_skipped,
+                f.sim_wall_seconds,
+                f.cycles_per_second,
+                f.rx_gbit_per_s_simulated
+            );
+            println!(
+                "offload: caps ddp={} ddgst_rx={}, enabled ddp={} ddgst_rx={}; queues offloaded {}, in software {}",
+                f.caps.nvme_tcp_ddp, f.caps.nvme_tcp_ddgst_rx, f.enabled.nvme_tcp_ddp, f.enabled.nvme_tcp_ddgst_rx, f.queues_offloaded, f.queues_in_software
+            );
+            println!(
+                "ddp: setup {} (failed {}, below io_threshold {}), teardown {}, resync confirmed {} denied {}",
+                f.ddp.setup, f.ddp.setup_fail, f.ddp.below_threshold, f.ddp.teardown, f.ddp.resync_confirmed, f.ddp.resync_denied
+            );
+            println!("nic counters (this run):");
+            for (k, v) in &s.nic_counters {
+                println!("  {k:<26} {v:>14}");
+            }
+        }
+    }
     if let (Some(p), Some(n)) = (&args.pcap, pcap_frames) {
         println!("pcap: {} ({n} frames at the NIC's MAC port)", p.display());
     }

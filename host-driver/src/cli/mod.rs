@@ -11,6 +11,7 @@ mod identify;
 mod io;
 mod logging;
 mod size;
+mod stats;
 mod target;
 
 use clap::Parser;
@@ -43,6 +44,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Play a pcap capture into the NIC's MAC port and report what the NIC did.
     Replay(replay::ReplayArgs),
+    /// Print the NIC's counters (the contract's rx_nvme_tcp_* and the debugging ones).
+    Stats(stats::StatsArgs),
     /// Find ddpnic cards (PCI ID or --pci address) and walk their BAR0 register blocks via VFIO.
     Probe(crate::pci::probe::ProbeArgs),
 }
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Stats(a) => stats::run(a),
         Command::Probe(a) => crate::pci::probe::run(a).map_err(|e| error::CliError::Invalid(e.to_string())),
     };
     match result {

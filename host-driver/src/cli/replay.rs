@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub struct ReplayArgs {
     /// The capture to play (Ethernet frames; its timestamps set the pace).
     pub capture: PathBuf,
-    /// The NIC the frames enter: `soft`.
+    /// The NIC the frames enter: `soft` or `sim` (the Verilated core).
     #[arg(long, default_value = "soft")]
     pub nic: String,
     /// Faults on the way in (as for `demo`).
@@ -39,7 +39,7 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
     let mut setup = SimSetup { pcap: args.pcap.clone(), ..SimSetup::default() };
     setup.wire.faults = Faults::parse(&args.faults).map_err(CliError::Invalid)?;
     let net = setup
-        .build(nic(&args.nic)?, Box::new(PcapReplay::new(frames, SimTime::ZERO)))
+        .build(nic(&args.nic, 9000, None)?.nic, Box::new(PcapReplay::new(frames, SimTime::ZERO)))
         .map_err(CliError::io("cannot create the pcap file"))?;
     let mut w = net.lock();
     w.run_until(None, |w| w.wire().stats().frames[1] >= count && w.wire().in_flight() == 0);

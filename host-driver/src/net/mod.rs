@@ -2,8 +2,8 @@
 //! port cabled to a simulated wire (bandwidth, latency, seeded faults, pcap tap), and a peer
 //! on the far side: the embedded target on its own smoltcp stack, a pcap replay, or a QEMU
 //! VM through QEMU's socket network backend. All of it runs on one thread in simulated time
-//! (`world`). The NIC is a `port::Nic`: `SoftNic` passes frames through today; the
-//! Verilated NIC implements the same trait.
+//! (`world`). The NIC is a `port::Nic`: `SoftNic` passes frames through; the host driver
+//! on the Verilated NIC (`crate::nic::SimNic`) implements the same trait.
 
 pub mod time;
 pub mod port;

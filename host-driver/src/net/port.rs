@@ -7,7 +7,8 @@
 //!
 //! `Nic`: the NIC between the host's TCP/IP stack and the wire, with a host side (what the
 //! driver's network device sees) and a MAC side (the Ethernet port cabled to the wire).
-//! `SoftNic` passes frames through unchanged; the Verilated NIC implements the same trait.
+//! `SoftNic` passes frames through unchanged; `crate::nic::SimNic` (the host driver's rings
+//! on the Verilated NIC) implements the same trait.
 
 use super::time::SimTime;
 use smoltcp::phy::ChecksumCapabilities;

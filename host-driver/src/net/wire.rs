@@ -184,16 +184,17 @@ pub struct Wire {
     tap_error: Option<std::io::Error>,
 }
 
-/// The parts of an IPv4/TCP frame the wire looks at.
-struct TcpView {
-    key: ([u8; 4], u16, [u8; 4], u16),
-    seq: u32,
-    syn: bool,
-    payload_start: usize,
-    payload_len: usize,
+/// The parts of an IPv4/TCP frame the wire (and the offload's receive log) looks at.
+pub(crate) struct TcpView {
+    /// (source address, source port, destination address, destination port)
+    pub key: ([u8; 4], u16, [u8; 4], u16),
+    pub seq: u32,
+    pub syn: bool,
+    pub payload_start: usize,
+    pub payload_len: usize,
 }
 
-fn tcp_view(frame: &[u8]) -> Option<TcpView> {
+pub(crate) fn tcp_view(frame: &[u8]) -> Option<TcpView> {
     let p = SlicedPacket::from_ethernet(frame).ok()?;
     let Some(NetSlice::Ipv4(ip)) = &p.net else { return None };
     let Some(TransportSlice::Tcp(tcp)) = &p.transport else { return None };

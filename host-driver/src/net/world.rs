@@ -291,6 +291,12 @@ impl ByteStream for SimStream {
     fn peer_name(&self) -> String {
         self.remote.to_string()
     }
+    fn endpoints(&self) -> Option<(SocketAddr, SocketAddr)> {
+        let w = self.net.lock();
+        let local = w.host.sockets.get::<tcp::Socket>(self.handle).local_endpoint()?;
+        let IpAddress::Ipv4(ip) = local.addr;
+        Some((SocketAddr::from((ip, local.port)), self.remote))
+    }
 }
 
 /// Connects the initiator through the simulated world (`ConnectOptions::connector`).

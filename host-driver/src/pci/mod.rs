@@ -2,15 +2,16 @@
 //! function, whatever is behind it.
 //!
 //! - [`Device`]: BAR0 32-bit MMIO and DMA-able memory with its I/O virtual address.
-//! - Backends: [`vfio::VfioDevice`] (a real Alveo card bound to vfio-pci), [`mem::MemDevice`]
-//!   (BAR0 and DMA in process memory, for tests). The simulated NIC's backend (sim/) will
-//!   implement the same trait.
+//! - Backends: [`vfio::VfioDevice`] (a real Alveo card bound to vfio-pci), [`sim::SimDevice`]
+//!   (the Verilated NIC of sim/: BAR0 through its AXI4-Lite master, DMA memory in its checked
+//!   host-memory model), [`mem::MemDevice`] (BAR0 and DMA in process memory, for tests).
 //! - [`sysfs`]: finds the card by vendor/device ID in /sys/bus/pci.
 //! - [`regblocks`]: walks BAR0's self-describing register blocks.
 //! - [`probe`]: the `ddpnic probe` subcommand.
 pub mod mem;
 pub mod probe;
 pub mod regblocks;
+pub mod sim;
 pub mod sysfs;
 pub mod vfio;
 
@@ -170,6 +171,33 @@ pub trait Device {
     fn alloc_dma(&self, len: usize) -> Result<DmaBuffer>;
     /// One line saying what this device is (address, backend).
     fn describe(&self) -> String;
+    /// Called by a driver busy-polling for the device (an event, a completion): a card runs
+    /// on its own, so this only hints the CPU; the simulated NIC clocks a few cycles.
+    fn idle(&self) {
+        std::hint::spin_loop()
+    }
+}
+
+/// A shared device is a device (the driver's layers may each hold a handle).
+impl<D: Device + ?Sized> Device for std::sync::Arc<D> {
+    fn bar0_len(&self) -> u64 {
+        (**self).bar0_len()
+    }
+    fn read32(&self, offset: u64) -> Result<u32> {
+        (**self).read32(offset)
+    }
+    fn write32(&self, offset: u64, value: u32) -> Result<()> {
+        (**self).write32(offset, value)
+    }
+    fn alloc_dma(&self, len: usize) -> Result<DmaBuffer> {
+        (**self).alloc_dma(len)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn idle(&self) {
+        (**self).idle()
+    }
 }
 
 /// Bounds and alignment of a BAR0 access.

@@ -6,7 +6,7 @@ mod error;
 mod options;
 mod handshake;
 mod cids;
-mod ranges;
+pub(crate) mod ranges;
 mod queue;
 mod keep_alive;
 mod controller;

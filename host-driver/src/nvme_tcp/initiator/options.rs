@@ -1,5 +1,6 @@
 //! What the host asks for when it connects.
 
+use crate::ddp::ulp::UlpOffload;
 use crate::nvme_tcp::transport::Connector;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,8 @@ pub struct ConnectOptions {
     pub max_transfer: usize,
     /// How to open the TCP connections; None: the kernel's TCP.
     pub connector: Option<Arc<dyn Connector>>,
+    /// The NIC's receive offload (DDP, DDGST) for I/O queues; None: software only.
+    pub offload: Option<Arc<dyn UlpOffload>>,
 }
 
 pub const DEFAULT_MAX_TRANSFER: usize = 4 << 20;
@@ -45,6 +48,7 @@ impl ConnectOptions {
             timeout: Duration::from_secs(10),
             max_transfer: DEFAULT_MAX_TRANSFER,
             connector: None,
+            offload: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::error::{Error, Violation};
 use super::handshake::{self, Negotiated};
 use super::options::ConnectOptions;
 use super::ranges::RangeSet;
+use crate::ddp::ulp::{QueueInfo, QueueOffload};
 use crate::nvme_tcp::nvme::commands::{self, SqeBytes, CONNECT_DATA_LEN};
 use crate::nvme_tcp::nvme::connect_data::ConnectData;
 use crate::nvme_tcp::status::{CommandSet, Status};
@@ -79,6 +80,8 @@ pub struct Queue {
     /// Fabrics Connect succeeded: completions must name this queue's SQ from now on.
     connected: bool,
     failed: bool,
+    /// The NIC's receive offload for this queue (sk_add succeeded); None: software.
+    offload: Option<Box<dyn QueueOffload>>,
 }
 
 impl Queue {
@@ -108,6 +111,20 @@ impl Queue {
         tracing::debug!(addr = %opts.addr, qid, "TCP connected");
         let negotiated = handshake::exchange(rx.as_mut(), &mut tx, opts)
             .inspect_err(|e| tracing::warn!(qid, error = %e, "connection initialisation (ICReq/ICResp) failed"))?;
+        // sk_add for I/O queues, now that the connection is up and the target is quiet.
+        let offload = match (&opts.offload, stream.endpoints()) {
+            (Some(o), Some((local, remote))) if qid != 0 => o.sk_add(&QueueInfo {
+                qid,
+                local,
+                remote,
+                hdgst: negotiated.emission.digests.header,
+                ddgst: negotiated.emission.digests.data,
+                cpda: (negotiated.emission.data_alignment / 4).saturating_sub(1) as u8,
+                queue_size,
+                stream_position: rx.stream_position(),
+            }),
+            _ => None,
+        };
         Ok(Self {
             qid,
             stream,
@@ -119,6 +136,7 @@ impl Queue {
             cids: CidPool::new(queue_size),
             connected: false,
             failed: false,
+            offload,
         })
     }
 
@@ -209,6 +227,10 @@ impl Queue {
                 outstanding += 1;
             }
             if let Some((cid, index, completion)) = self.process_pdu(commands, &mut in_flight)? {
+                // The request completes only once the NIC reported TEARDOWN_DONE.
+                if let Some(o) = self.offload.as_mut() {
+                    o.teardown(cid);
+                }
                 completions[index] = Some(completion);
                 completed(index);
                 in_flight[cid as usize] = None;
@@ -230,6 +252,9 @@ impl Queue {
             _ if in_capsule => sqe.set_sgl(SglDescriptor::in_capsule(len as u32)),
             _ => sqe.set_sgl(SglDescriptor::transport(len as u32)),
         }
+        if let (Some(o), Transfer::FromController(buf)) = (self.offload.as_mut(), &mut command.transfer) {
+            o.setup(cid, buf);
+        }
         let data: &[u8] = match (&command.transfer, in_capsule) {
             (Transfer::ToController(d), true) => d,
             _ => &[],
@@ -244,6 +269,9 @@ impl Queue {
         commands: &mut [Command<'_>],
         in_flight: &mut [Option<InFlight>],
     ) -> Result<Option<(u16, usize, Completion)>, Error> {
+        if let Some(o) = self.offload.as_mut() {
+            o.pdu_header(self.rx.stream_position());
+        }
         let header = self.rx.recv_header()?;
         match header.framing.pdu_type {
             PduType::CapsuleResp => {
@@ -304,7 +332,19 @@ impl Queue {
         if let Err(overlap) = entry.received.insert(range.clone()) {
             return Err(Violation::Duplicate { cid, range, overlap }.into());
         }
-        self.rx.recv_data(header, &mut buffer[range])?;
+        match self.offload.as_mut().filter(|o| o.is_offloaded(cid)) {
+            Some(o) => {
+                let start = range.start;
+                let o = std::cell::RefCell::new(o);
+                let mut placed = |r: std::ops::Range<usize>| o.borrow_mut().verdict(cid, start + r.start..start + r.end).placed;
+                let whole = range.clone();
+                let mut crc_ok = || o.borrow_mut().verdict(cid, whole.clone()).crc_ok;
+                self.rx.recv_data_offloaded(header, &mut buffer[range], &mut placed, &mut crc_ok)?;
+            }
+            None => {
+                self.rx.recv_data(header, &mut buffer[range])?;
+            }
+        }
         let fl = header.framing.flags;
         entry.last_seen = fl & flags::DATA_LAST != 0;
         // SUCCESS comes with LAST (framing checks that).
@@ -360,6 +400,20 @@ impl Queue {
     /// Closes the connection (the target sees a FIN).
     pub fn close(&self) {
         self.stream.shutdown_stream();
+    }
+
+    /// Whether the NIC offloads this queue's receive side (its sk_add succeeded).
+    pub fn offloaded(&self) -> bool {
+        self.offload.is_some()
+    }
+}
+
+impl Drop for Queue {
+    /// sk_del (after tearing down any buffer still mapped).
+    fn drop(&mut self) {
+        if let Some(o) = self.offload.as_mut() {
+            o.close();
+        }
     }
 }
 

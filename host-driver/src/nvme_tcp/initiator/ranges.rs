@@ -53,6 +53,11 @@ impl RangeSet {
         }
         (at < len).then_some(at..len)
     }
+
+    /// Whether every byte of `r` is present.
+    pub fn covers(&self, r: Range<usize>) -> bool {
+        r.is_empty() || self.ranges.iter().any(|x| x.start <= r.start && r.end <= x.end)
+    }
 }
 
 #[cfg(test)]

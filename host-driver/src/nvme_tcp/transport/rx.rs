@@ -59,6 +59,23 @@ pub trait RxPath: Send {
     fn recv_data(&mut self, header: &RxHeader, dest: &mut [u8]) -> Result<DataReceipt, TransportError>;
     /// CPU time spent so far, by cause.
     fn cpu_breakdown(&self) -> CpuBreakdown;
+    /// Bytes consumed from the stream so far (the next PDU starts here).
+    fn stream_position(&self) -> u64 {
+        0
+    }
+    /// As `recv_data` for a PDU whose data the NIC may have placed in `dest` already:
+    /// `placed(range)` says whether it did for those bytes of `dest` (asked once they have
+    /// arrived), which are then not copied; `nic_crc_ok()` (asked after the digest arrived)
+    /// whether the NIC verified the digest with every byte placed, else it is computed here.
+    fn recv_data_offloaded(
+        &mut self,
+        header: &RxHeader,
+        dest: &mut [u8],
+        _placed: &mut dyn FnMut(std::ops::Range<usize>) -> bool,
+        _nic_crc_ok: &mut dyn FnMut() -> bool,
+    ) -> Result<DataReceipt, TransportError> {
+        self.recv_data(header, dest)
+    }
 }
 
 /// Staging buffer size: large enough that big reads need few system calls.
@@ -74,6 +91,8 @@ pub struct SoftwareRx<R: Read + Send> {
     cpu: CpuBreakdown,
     /// Measure the CPU time of each stream read (`CpuBreakdown::socket_recv_ns`).
     socket_timing: bool,
+    /// Bytes consumed so far.
+    position: u64,
 }
 
 impl<R: Read + Send> SoftwareRx<R> {
@@ -86,6 +105,7 @@ impl<R: Read + Send> SoftwareRx<R> {
             digests: DigestConfig::default(),
             cpu: CpuBreakdown::default(),
             socket_timing: true,
+            position: 0,
         }
     }
 
@@ -130,6 +150,7 @@ impl<R: Read + Send> SoftwareRx<R> {
     fn take(&mut self, n: usize) -> &[u8] {
         let s = self.start;
         self.start += n;
+        self.position += n as u64;
         &self.staging[s..s + n]
     }
 }
@@ -163,6 +184,7 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
             let (s, piece) = (self.start, &mut dest[done..done + n]);
             timed(&mut self.cpu.copy_ns, || piece.copy_from_slice(&self.staging[s..s + n]));
             self.start += n;
+            self.position += n as u64;
             if framing.ddgst {
                 crc = timed(&mut self.cpu.crc_ns, || digest_append(crc, piece));
             }
@@ -180,5 +202,52 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
 
     fn cpu_breakdown(&self) -> CpuBreakdown {
         self.cpu
+    }
+
+    fn stream_position(&self) -> u64 {
+        self.position
+    }
+
+    fn recv_data_offloaded(
+        &mut self,
+        header: &RxHeader,
+        dest: &mut [u8],
+        placed: &mut dyn FnMut(std::ops::Range<usize>) -> bool,
+        nic_crc_ok: &mut dyn FnMut() -> bool,
+    ) -> Result<DataReceipt, TransportError> {
+        let framing = &header.framing;
+        assert_eq!(dest.len(), framing.data_len(), "destination must match the PDU's data length");
+        let mut done = 0;
+        let mut all_placed = true;
+        while done < dest.len() {
+            let want = (dest.len() - done).min(STAGING_LEN);
+            self.fill_to(1, framing.data_start() + done, framing.plen)?;
+            let n = want.min(self.buffered());
+            // The bytes are here, so the packets that carried them have been seen.
+            if placed(done..done + n) {
+                self.cpu.placed_bytes += n as u64;
+            } else {
+                all_placed = false;
+                let (s, piece) = (self.start, &mut dest[done..done + n]);
+                timed(&mut self.cpu.copy_ns, || piece.copy_from_slice(&self.staging[s..s + n]));
+            }
+            self.start += n;
+            self.position += n as u64;
+            done += n;
+        }
+        self.cpu.data_bytes += dest.len() as u64;
+        let placement = if all_placed { Placement::PlacedByNic } else { Placement::CopiedBySoftware };
+        if !framing.ddgst {
+            return Ok(DataReceipt { placement, digest: DigestVerdict::NotNegotiated });
+        }
+        self.fill_to(DIGEST_LEN, framing.plen - DIGEST_LEN, framing.plen)?;
+        let received: [u8; 4] = self.take(DIGEST_LEN).try_into().unwrap();
+        if all_placed && nic_crc_ok() {
+            self.cpu.nic_verified_pdus += 1;
+            return Ok(DataReceipt { placement, digest: DigestVerdict::VerifiedByNic });
+        }
+        let crc = timed(&mut self.cpu.crc_ns, || digest_append(0, dest));
+        check_data_digest(crc, received)?;
+        Ok(DataReceipt { placement, digest: DigestVerdict::VerifiedBySoftware })
     }
 }

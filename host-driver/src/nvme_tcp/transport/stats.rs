@@ -11,6 +11,10 @@ pub struct CpuBreakdown {
     pub copy_ns: u64,
     pub crc_ns: u64,
     pub data_bytes: u64,
+    /// Data bytes the NIC placed (neither copied nor, with `nic_verified_pdus`, checksummed).
+    pub placed_bytes: u64,
+    /// PDUs whose data digest the NIC verified (no CRC32C on the host).
+    pub nic_verified_pdus: u64,
 }
 
 impl CpuBreakdown {
@@ -20,6 +24,8 @@ impl CpuBreakdown {
         self.copy_ns += other.copy_ns;
         self.crc_ns += other.crc_ns;
         self.data_bytes += other.data_bytes;
+        self.placed_bytes += other.placed_bytes;
+        self.nic_verified_pdus += other.nic_verified_pdus;
     }
 }
 

@@ -15,6 +15,11 @@ pub trait ByteStream: Read + Write + Send {
     fn set_read_timeout_stream(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// The peer's address, for logs.
     fn peer_name(&self) -> String;
+    /// Both ends of the connection (local, remote), when known (the offload's sk_add needs
+    /// them).
+    fn endpoints(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        None
+    }
 }
 
 impl ByteStream for TcpStream {
@@ -29,6 +34,9 @@ impl ByteStream for TcpStream {
     }
     fn peer_name(&self) -> String {
         self.peer_addr().map_or_else(|_| "?".into(), |a| a.to_string())
+    }
+    fn endpoints(&self) -> Option<(std::net::SocketAddr, std::net::SocketAddr)> {
+        Some((self.local_addr().ok()?, self.peer_addr().ok()?))
     }
 }
 

@@ -1,16 +1,17 @@
-//! A target-to-host NVMe/TCP flow for the tests: its 5-tuple (as the host receives it), queue
-//! config, PDU stream (with the truth of every byte), initial sequence number and the data
-//! length of each command, and its frames built with etherparse.
-use super::pdu_stream::{pdu_stream, PduStream};
-use ddpnic_hdl::flow::toeplitz::FiveTuple;
-use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::reference::ByteRole;
+//! Target-to-host NVMe/TCP traffic as real Ethernet frames (etherparse): flows of IPv4 or
+//! IPv6 with their PDU streams and truth, the commands' buffer sizes, and the flows' segments
+//! interleaved at random.
+use super::pdu_stream::{arrivals, pdu_stream, Arrival, Faults, PduStream};
+use crate::flow::toeplitz::FiveTuple;
+use crate::framing::pdu_rules::QueueConfig;
+use crate::framing::reference::ByteRole;
 use etherparse::PacketBuilder;
 use rand::{rngs::SmallRng, Rng};
 use std::collections::HashMap;
 
 pub struct Flow {
     pub id: u16,
+    /// As the NIC receives it: source = the target.
     pub tuple: FiveTuple,
     pub ipv6: bool,
     pub cfg: QueueConfig,
@@ -37,7 +38,7 @@ pub fn flow(rng: &mut SmallRng, id: u16, cfg: &QueueConfig, ipv6: bool, pdus: us
     Flow { id, tuple, ipv6, cfg: *cfg, stream, isn: rng.gen(), commands }
 }
 
-/// A target-to-host frame of `f` carrying stream bytes `start..end` at sequence `seq`.
+/// A frame of `flow` carrying stream bytes `start..end` at sequence `seq`.
 pub fn frame(f: &Flow, seq: u32, start: usize, end: usize) -> Vec<u8> {
     let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
     let b = if f.ipv6 {
@@ -50,5 +51,25 @@ pub fn frame(f: &Flow, seq: u32, start: usize, end: usize) -> Vec<u8> {
     let payload = &f.stream.bytes[start..end];
     let mut out = Vec::with_capacity(b.size(payload.len()));
     b.write(&mut out, payload).expect("etherparse writes the frame");
+    out
+}
+
+/// Every flow's segments (MSS drawn from `mss`), delivered with `faults` and interleaved at
+/// random: (flow index, segment).
+pub fn interleaved(rng: &mut SmallRng, flows: &[Flow], mss: std::ops::RangeInclusive<usize>, faults: Faults) -> Vec<(usize, Arrival)> {
+    let mut queues: Vec<std::collections::VecDeque<Arrival>> = flows
+        .iter()
+        .map(|f| {
+            let mss = rng.gen_range(mss.clone());
+            arrivals(rng, f.isn, f.stream.bytes.len(), mss, faults).into()
+        })
+        .collect();
+    let mut out = Vec::new();
+    while queues.iter().any(|q| !q.is_empty()) {
+        let i = rng.gen_range(0..flows.len());
+        if let Some(a) = queues[i].pop_front() {
+            out.push((i, a));
+        }
+    }
     out
 }

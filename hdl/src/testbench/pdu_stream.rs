@@ -1,8 +1,8 @@
 //! Controller-to-host NVMe/TCP byte streams built from the PDU formats (independently of the
 //! tracker's parser), with the truth about every byte, cut into TCP segments and disturbed
 //! the ways a network does: drops with later retransmission, reordering, duplicates.
-use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::reference::ByteRole;
+use crate::framing::pdu_rules::QueueConfig;
+use crate::framing::reference::ByteRole;
 use rand::{rngs::SmallRng, Rng};
 
 /// What a byte of the stream really is.
