@@ -14,6 +14,7 @@
 //! drive it in Verilator (lock-step co-simulation, [`crate::placement::cosim`]) against
 //! reference models written from the regmap's contract (ring behaviour, formats, counters).
 use crate::placement::tag_table::TagTable;
+use crate::framing::tracker;
 use crate::placement::{subst, top, PlacementParams};
 use ddpnic_regmap as rm;
 use std::fmt::Write as _;
@@ -81,13 +82,11 @@ pub const TRACKER_OUT: &[(&str, usize)] = &[
     ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
 ];
 
-/// Cycles from a stream's last beat on `t_*` to the tracker-side guarantee the join relies
-/// on (framing/TRACKER_PORTS.md: stream beats leave at most this long after the frame).
-pub const STREAM_SPAN: usize = 48;
-/// Cycles every frame waits in the join: a 16 KiB frame (256 beats), the stream span, the
-/// lookup and placement latency, and the join's own registers (verdict, FIFO), so a frame's
-/// verdicts are always known before its first beat leaves.
-pub const JOIN_DELAY: usize = (rm::MAX_FRAME as usize / 64) + STREAM_SPAN + TagTable::LOOKUP_LATENCY + top::PLACE_LATENCY + 8;
+/// Cycles every frame waits in the join: the longest frame the tracker offloads
+/// (`tracker::LONG_BEATS`), its stream span (`tracker::STREAM_SPAN`, framing/TRACKER_PORTS.md),
+/// the lookup and placement latency, and the join's own registers (verdict, FIFO), so a
+/// tracked frame's verdicts are always known before its first beat leaves.
+pub const JOIN_DELAY: usize = tracker::LONG_BEATS + tracker::STREAM_SPAN + TagTable::LOOKUP_LATENCY + top::PLACE_LATENCY + 8;
 /// Cycles from a MAC beat to the ring writer's input (`rxp_*`): the tracker, the join's delay
 /// and its three output stages.
 pub const RX_LATENCY: usize = tracker_stand_in::FRAME_LATENCY + JOIN_DELAY + 4;

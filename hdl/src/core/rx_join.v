@@ -9,16 +9,16 @@
 // them again (identical bytes), its bytes are not counted as placed (receive_model's rule).
 // At the stream's last beat the frame's verdict {ranges, crc_ok, resync} enters a 16-deep FIFO.
 //
-// Frame side: every f_* beat waits DELAY cycles in a 512-entry block-RAM ring, longer than a
-// 16 KiB frame (256 beats) plus the tracker's STREAM_SPAN (48) plus lookup and placement, so
-// a tracked frame's verdict is in the FIFO before its first beat leaves (TRACKER_PORTS.md: the
+// Frame side: every f_* beat waits DELAY cycles in a 512-entry block-RAM ring, longer than the
+// longest frame the tracker offloads (150 beats) plus its STREAM_SPAN (48) plus lookup and
+// placement, so a tracked frame's verdict is in the FIFO before its first beat leaves (TRACKER_PORTS.md: the
 // k-th tracked frame is the k-th stream). Then three stages: O1 takes the verdict at the first
 // beat of a tracked frame, O2 compares the beat index with each range's first and end beat,
 // O3 produces rxp_placed (lanes of the beat inside a range) and, on the first beat,
 // rxp_meta_* (flags {flow_valid, resync, crc_ok, tcp_csum_ok, ip_csum_ok}, flow, resync
 // seq, ranges). Latency DELAY + 4 cycles, one beat a cycle, never stalls.
 module ddpnic_rx_join #(
-  parameter DELAY = 340
+  parameter DELAY = 226
 ) (
   input  wire         clk,
   input  wire         rst,
