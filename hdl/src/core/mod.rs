@@ -21,7 +21,6 @@ use std::fmt::Write as _;
 
 pub mod bench;
 pub mod harness;
-pub mod tracker_stand_in;
 
 
 /// Build-time parameters of the core.
@@ -89,7 +88,7 @@ pub const TRACKER_OUT: &[(&str, usize)] = &[
 pub const JOIN_DELAY: usize = tracker::LONG_BEATS + tracker::STREAM_SPAN + TagTable::LOOKUP_LATENCY + top::PLACE_LATENCY + 8;
 /// Cycles from a MAC beat to the ring writer's input (`rxp_*`): the tracker, the join's delay
 /// and its three output stages.
-pub const RX_LATENCY: usize = tracker_stand_in::FRAME_LATENCY + JOIN_DELAY + 4;
+pub const RX_LATENCY: usize = tracker::FRAME_LATENCY + JOIN_DELAY + 4;
 /// FLOW_DEL's event waits this long after the tracker took the delete: longer than any frame
 /// already inside the tracker (its frame latency is below JOIN_DELAY) plus placement.
 pub const FLOW_DEL_WAIT: usize = 1000;
@@ -270,6 +269,8 @@ fn generate(params: &CoreParams) -> String {
         ("LOOKUP_LATENCY", TagTable::LOOKUP_LATENCY.to_string()),
         ("PLACE_LATENCY", top::PLACE_LATENCY.to_string()),
         ("JOIN_DELAY", JOIN_DELAY.to_string()),
+        // A test playing the tracker presents crc_ok verdicts; the real tracker may not yet.
+        ("DDGST_VERDICTS", u8::from(mode == SidebandPorts::Tracker || tracker::REPORTS_CRC_OK).to_string()),
         ("FLOW_DEL_WAIT", FLOW_DEL_WAIT.to_string()),
         ("TAG_BITS", params.placement.tag_bits.to_string()),
         ("PLACEMENT_WIRES", top::INTERNAL_WIRES.to_string()),
@@ -317,7 +318,7 @@ fn generate(params: &CoreParams) -> String {
     v.push_str(RX_JOIN);
     v.push_str(&top::blocks_verilog(&params.placement));
     if mode != SidebandPorts::Tracker {
-        v.push_str(&tracker_verilog());
+        v.push_str(&tracker::verilog());
     }
     v
 }
@@ -332,11 +333,6 @@ const OFFLOAD_CMD: &str = include_str!("offload_cmd.v");
 const PLACE_WRITE: &str = include_str!("place_write.v");
 const RX_JOIN: &str = include_str!("rx_join.v");
 
-/// The `pdu_tracker` module the core instantiates (TRACKER_PORTS.md's ports, clock `clock`):
-/// today the stand-in; the real tracker's generator goes here at the merge.
-pub fn tracker_verilog() -> String {
-    tracker_stand_in::pdu_tracker_stand_in()
-}
 
 /// The Verilog of `ddpnic_core` and its sub-modules (offload engine, placement write adapter,
 /// rx join, placement's three blocks, `pdu_tracker`), top module `ddpnic_core`.

@@ -148,7 +148,8 @@ always @(posedge clk) begin
   if (d_valid) o1_beat <= d_first ? 10'd0 : o1_beat + 10'd1;
   if (d_valid && d_first) begin
     fv <= take_v ? vh : {VW{1'b0}};
-    o1_meta <= d_meta; o1_flow <= d_flow;
+    o1_meta <= d_meta;
+    o1_flow <= d_meta[2] ? d_flow : 12'd0;   // the tracker's flow field means nothing without flow_valid
   end
   if (rst) begin
     d_first <= 1'b1; vq_rd <= 10'd0; vh_v <= 1'b0;

@@ -306,7 +306,9 @@ wire [31:0]  vb_off = vb[VBW-80 -: 32];
 wire         vb_pres = vb[2], vb_miss = vb[1], vb_busy = vb[0];
 wire unused_vb = &{1'b0, vb[VBW-4]};
 // Per-frame: a data digest failed = crc_ok clear although every PDU byte was tracked in sync
-// and no second run was handed to software (the tracker reports only crc_ok).
+// and no second run was handed to software (the tracker reports only crc_ok). Counted only
+// when the tracker computes crc_ok at all (DDGST_VERDICTS; framing::tracker::REPORTS_CRC_OK).
+localparam   DDGST_VERDICTS = 1'b%DDGST_VERDICTS%;
 reg          vf_doubt;
 reg          cnt_crc_error, cnt_out_of_sync, cnt_unknown_cid, cnt_out_of_bounds, cnt_dma_busy;
 // Registered: the run's end offsets for the join's range merging.
@@ -321,7 +323,7 @@ always @(posedge clk) begin
   cnt_out_of_bounds <= vb_valid && vb_pres && !m_place_ok;
   cnt_dma_busy <= vb_valid && vb_busy;
   cnt_out_of_sync <= vb_valid && vb_lost;
-  cnt_crc_error <= vb_valid && vb_last && !vb_crc_ok && !((vb_first ? 1'b0 : vf_doubt) || vb_lost || vb_second);
+  cnt_crc_error <= DDGST_VERDICTS && vb_valid && vb_last && !vb_crc_ok && !((vb_first ? 1'b0 : vf_doubt) || vb_lost || vb_second);
   if (vb_valid) vf_doubt <= !vb_last && ((vb_first ? 1'b0 : vf_doubt) || vb_lost || vb_second);
   if (rst) vf_doubt <= 1'b0;
 end
