@@ -5,7 +5,7 @@
 //! indices, whole-frame drops only when the host ring/FIFO is full), the formats byte for
 //! byte, tx frames unchanged, events for every command, counters and interrupts.
 use ddpnic_hdl::core::harness::{build, Readiness, Rng, World};
-use ddpnic_hdl::core::{verilog, CoreParams};
+use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts, RX_LATENCY};
 use ddpnic_regmap::{self as rm, Access, Event, RxCompletion, TxDesc};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ fn binary() -> PathBuf {
     let mut b = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if b.is_none() {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ddpnic_core");
-        *b = Some(build(&dir, &verilog(&CoreParams::default()), false).unwrap_or_else(|e| panic!("{e}")));
+        *b = Some(build(&dir, &verilog(&CoreParams::default()), SidebandPorts::None).unwrap_or_else(|e| panic!("{e}")));
     }
     b.clone().unwrap()
 }
@@ -36,16 +36,7 @@ struct RxRing {
 
 impl RxRing {
     fn setup(w: &mut World, slot_base: u64, cpl_base: u64, size_log2: u32, slot_log2: u32) -> Self {
-        let n = 1u64 << size_log2;
-        w.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
-        w.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
-        w.set("RX_SLOT_BASE_LO", slot_base as u32);
-        w.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
-        w.set("RX_CPL_BASE_LO", cpl_base as u32);
-        w.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
-        w.set("RX_SIZE_LOG2", size_log2);
-        w.set("RX_SLOT_LOG2", slot_log2);
-        w.set("RX_CTRL", 1);
+        w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
         Self { slot_base, cpl_base, size_log2, slot_log2, cons: 0 }
     }
 
@@ -211,7 +202,7 @@ fn rx_full_ring_drops_whole_frames_only() {
         let f = random_frame(&mut rng, 60, 300);
         w.send_frame(&f, false);
     }
-    w.run(100);
+    w.run(100 + RX_LATENCY as u64);
     assert_eq!(w.counter("rx_drop_ring_full"), 3);
     let mut ring = RxRing::setup(&mut w, 0x8000_0000, 0x9000_0000, 2, 11);
     let mut sent = Vec::new();

@@ -5,7 +5,7 @@
 //! written: the slot keeps a sentinel there), the completion carries the frame's metadata and
 //! ranges byte for byte, slot bytes + placed ranges rebuild every frame, offload counters.
 use ddpnic_hdl::core::harness::{build, Meta, Readiness, Rng, RxIn, World};
-use ddpnic_hdl::core::{verilog, CoreParams};
+use ddpnic_hdl::core::{verilog, CoreParams, SidebandPorts};
 use ddpnic_regmap::{self as rm, PlacedRange, RxCompletion};
 use std::path::Path;
 
@@ -14,22 +14,14 @@ const SENTINEL: u8 = 0xEE;
 #[test]
 fn placed_beats_are_skipped_and_completions_carry_the_sideband() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ddpnic_core_sideband");
-    let params = CoreParams { sideband_ports: true, ..Default::default() };
-    let bin = build(&dir, &verilog(&params), true).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = World::with_sideband(&bin, 11, true);
+    let params = CoreParams { sideband_ports: SidebandPorts::Rxp, ..Default::default() };
+    let bin = build(&dir, &verilog(&params), SidebandPorts::Rxp).unwrap_or_else(|e| panic!("{e}"));
+    let mut w = World::with_sideband(&bin, 11, SidebandPorts::Rxp);
     w.ready = Readiness { aw: 80, w: 80, ..Default::default() };
     let (slot_base, cpl_base, size_log2, slot_log2) = (0x3_0000_0000u64, 0x3_1000_0000u64, 3u32, 12u32);
     let n = 1u64 << size_log2;
-    w.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
-    w.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
     w.mem.write_bytes(slot_base, &vec![SENTINEL; (n << slot_log2) as usize]);
-    w.set("RX_SLOT_BASE_LO", slot_base as u32);
-    w.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
-    w.set("RX_CPL_BASE_LO", cpl_base as u32);
-    w.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
-    w.set("RX_SIZE_LOG2", size_log2);
-    w.set("RX_SLOT_LOG2", slot_log2);
-    w.set("RX_CTRL", 1);
+    w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
 
     let mut rng = Rng::new(12);
     let mut expect: Vec<(Vec<u8>, RxCompletion)> = Vec::new();

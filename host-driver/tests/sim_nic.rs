@@ -143,6 +143,9 @@ fn ddp_on_the_core_without_offload_engine_falls_back_everywhere() {
     assert_eq!(enabled.bits(), 0);
     // ENABLE is masked by CAPS
     assert_eq!(ddp.set_caps(Caps::ALL).unwrap().bits(), reset("CAPS"));
+    // The core has the offload engine (CAPS = DDP | DDGST-rx); with it disabled again every
+    // command is answered as by a core without one.
+    assert_eq!(ddp.set_caps(Caps::from_bits(0)).unwrap().bits(), 0);
     let l = ddp.limits();
     assert_eq!((l.io_threshold, l.max_ddp_sgl_len, l.flow_capacity, l.tag_capacity), (reset("IO_THRESHOLD"), reset("MAX_SGL_LEN"), reset("FLOW_CAPACITY"), reset("TAG_CAPACITY")));
     assert!(!ddp.worth_offloading(l.io_threshold as usize - 1) && ddp.worth_offloading(l.io_threshold as usize));

@@ -137,6 +137,9 @@ pub mod ev_status {
     pub const OK: u8 = 0;
     /// The core has no offload engine for this command (this build, or disabled in `ENABLE`).
     pub const UNSUPPORTED: u8 = 0xFE;
+    /// `CMD_ERROR`: a TAG_ENTRY outside a setup, or another command before a setup's last
+    /// TAG_ENTRY (the command is not executed). Same value as placement's `PROTOCOL`.
+    pub const PROTOCOL: u8 = 5;
     pub const BAD_OPCODE: u8 = 0xFF;
 }
 
@@ -170,6 +173,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("events", "event entries written"),
     ("dma_write_errors", "AXI write responses other than OKAY"),
     ("dma_read_errors", "AXI read beats with a response other than OKAY (a tx frame read so is sent with tuser = abort on its last beat)"),
+    ("rx_ddp_dma_busy", "data runs of a known (flow, CID) not placed because the placement write FIFO was full (the bytes go to software in the ring)"),
 ];
 
 /// Counter index by name (panics on an unknown name).
@@ -206,7 +210,7 @@ static IDENTITY: &[Reg] = &[
 ];
 
 static CONTROL: &[Reg] = &[
-    ro("CAPS", 0x10, 0, "capability bits this build implements (bit0 NVMe/TCP DDP, bit1 DDGST rx); 0 until the offload pipeline is in the core"),
+    ro("CAPS", 0x10, caps::NVME_TCP_DDP | caps::NVME_TCP_DDGST_RX, "capability bits this build implements (bit0 NVMe/TCP DDP, bit1 DDGST rx)"),
     rw("ENABLE", 0x14, 2, 0, "enabled capabilities (same bits, masked by CAPS)"),
     rw("IRQ_ENABLE", 0x18, 3, 0, "bit0 rx completion, bit1 tx completion record, bit2 event: such a write pulses irq"),
     rw("SCRATCH", 0x1C, 32, 0, "free for the driver (bus test)"),
@@ -571,7 +575,7 @@ pub fn markdown() -> String {
     ] {
         let _ = writeln!(s, "| {v} | {n} | {d} |");
     }
-    s.push_str("\nEvents (16 bytes): dword0 kind[7:0] status[15:8] token[31:16] (token = CMD_OP[31:16]); dword1 arg; dword2 0; dword3 index[15:0], phase bit 31. Kinds: 1 FLOW_ADD, 2 FLOW_DEL, 3 SETUP, 4 TEARDOWN_DONE, 5 CMD_ERROR. Status 0 ok, 1..9 placement setup statuses, 0xFE unsupported (no offload engine / not enabled), 0xFF bad opcode.\n\n");
+    s.push_str("\nEvents (16 bytes): dword0 kind[7:0] status[15:8] token[31:16] (token = CMD_OP[31:16]); dword1 arg; dword2 0; dword3 index[15:0], phase bit 31. Kinds: 1 FLOW_ADD, 2 FLOW_DEL, 3 SETUP, 4 TEARDOWN_DONE, 5 CMD_ERROR. Status 0 ok, 1..9 placement setup/teardown statuses (CMD_ERROR 5: TAG_ENTRY outside a setup or another command inside one), 0xFE unsupported (no offload engine / not enabled), 0xFF bad opcode.\n\n");
     s.push_str("## Rings in host memory\n\n");
     s.push_str("- **rx**: 2^RX_SIZE_LOG2 slots of 2^RX_SLOT_LOG2 bytes at RX_SLOT_BASE and as many 64-byte completions at RX_CPL_BASE. Frame i (free-running PROD index) goes to slot i mod N, its completion to entry i mod N, written after the slot data (same AXI ID, so in order). A frame is delivered only while PROD - CONS < N; otherwise it waits in the 512-beat frame FIFO; a frame that does not fit the FIFO (or is longer than a slot) is dropped whole and counted. Nothing else drops.\n");
     s.push_str("- **rx completion** (64 bytes): bytes 0..2 frame length; 2..4 bytes written to the slot; 4..6 flags (bit0 IPv4 csum ok, bit1 TCP csum ok, bit2 crc_ok, bit3 resync request, bit4 flow valid, bit5 bad FCS, bits 10:8 ranges); 6..8 flow; 8..12 resync TCP seq; 12..14 ring index; byte 15 bit 7 phase (1 on the first pass, flips per wrap); 16+12k: range k = frame offset u16, length u16, CID u16, reserved u16, data offset u32 (k < 4).\n");

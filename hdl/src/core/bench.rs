@@ -37,23 +37,16 @@ impl LineRate {
 
 /// Builds the core model in `dir` (reused when unchanged).
 pub fn model(dir: &Path) -> Result<PathBuf, String> {
-    build(dir, &verilog(&CoreParams::default()), false)
+    build(dir, &verilog(&CoreParams::default()), super::SidebandPorts::None)
 }
 
+/// Cycles per frame are measured in steady state: the core's fixed receive latency
+/// (`RX_LATENCY`, the tracker and the join's delay) is taken off the span.
 pub fn rx_line_rate(binary: &Path, len: usize) -> LineRate {
     let mut w = World::new(binary, 20);
     let (slot_base, cpl_base, size_log2) = (0x10_0000_0000u64, 0x20_0000_0000u64, 12u32);
     let slot_log2 = if len > 8192 { 14 } else if len > 4096 { 13 } else if len > 2048 { 12 } else { 11 };
-    let n = 1u64 << size_log2;
-    w.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
-    w.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
-    w.set("RX_SLOT_BASE_LO", slot_base as u32);
-    w.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
-    w.set("RX_CPL_BASE_LO", cpl_base as u32);
-    w.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
-    w.set("RX_SIZE_LOG2", size_log2);
-    w.set("RX_SLOT_LOG2", slot_log2);
-    w.set("RX_CTRL", 1);
+    w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
     let frames = (400_000 / len).clamp(100, 2000);
     let mut rng = Rng::new(len as u64);
     let mut owed = 0.0f64;
@@ -87,7 +80,7 @@ pub fn rx_line_rate(binary: &Path, len: usize) -> LineRate {
                     frame_bytes: len,
                     frames,
                     dropped,
-                    cycles_per_frame: (last_cpl - start) as f64 / frames as f64,
+                    cycles_per_frame: (last_cpl - start - super::RX_LATENCY as u64) as f64 / frames as f64,
                     wire_cycles_per_frame: (len + 24) as f64 * 0.02,
                     beats_per_frame: len.div_ceil(64),
                 };

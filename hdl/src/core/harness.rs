@@ -9,9 +9,11 @@
 //! - the MAC: frames queued into the rx port one beat a cycle (gaps optional), the tx port
 //!   collected into frames with random `tready`.
 //! AXI ready/valid randomness is seeded, so runs are reproducible.
+use super::{SidebandPorts, SIDEBAND, TRACKER_CONTROL, TRACKER_OUT};
 use crate::placement::cosim::{self, words, CoSim, Model, Sample};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub type Port = (&'static str, usize);
 
@@ -25,14 +27,30 @@ const BASE_INPUTS: &[Port] = &[
     ("m_axi_arready", 1), ("m_axi_rid", 4), ("m_axi_rdata", 512), ("m_axi_rresp", 2), ("m_axi_rlast", 1), ("m_axi_rvalid", 1),
 ];
 
-/// Inputs of a build: the contract's, plus `tb_*` sideband ports for a test build.
-pub fn inputs(sideband: bool) -> Vec<Port> {
+/// `tb_<name>` for each port (names live for the program: the port lists are built once).
+fn tb(list: &[(&'static str, usize)]) -> Vec<Port> {
+    list.iter().map(|&(n, w)| (&*Box::leak(format!("tb_{n}").into_boxed_str()), w)).collect()
+}
+
+/// Inputs of a build: the contract's, plus the `tb_*` inputs of a test build.
+pub fn inputs(mode: SidebandPorts) -> Vec<Port> {
+    static RXP: OnceLock<Vec<Port>> = OnceLock::new();
+    static TRACKER: OnceLock<Vec<Port>> = OnceLock::new();
     let mut v = BASE_INPUTS.to_vec();
-    if sideband {
-        v.extend([
-            ("tb_rxp_placed", 64), ("tb_rxp_meta_valid", 1), ("tb_rxp_meta_flags", 5), ("tb_rxp_meta_flow", 12),
-            ("tb_rxp_meta_seq", 32), ("tb_rxp_meta_nranges", 3), ("tb_rxp_meta_ranges", 320), ("tb_ofl_stat_placed_bytes", 7),
-        ]);
+    match mode {
+        SidebandPorts::None => {}
+        SidebandPorts::Rxp => v.extend(RXP.get_or_init(|| tb(SIDEBAND))),
+        SidebandPorts::Tracker => v.extend(TRACKER.get_or_init(|| tb(TRACKER_OUT))),
+    }
+    v
+}
+
+/// Outputs of a build: the contract's, plus the `tb_*` outputs of a test build.
+pub fn outputs(mode: SidebandPorts) -> Vec<Port> {
+    static TRACKER: OnceLock<Vec<Port>> = OnceLock::new();
+    let mut v = OUTPUTS.to_vec();
+    if mode == SidebandPorts::Tracker {
+        v.extend(TRACKER.get_or_init(|| tb(TRACKER_CONTROL)));
     }
     v
 }
@@ -49,10 +67,10 @@ pub const OUTPUTS: &[Port] = &[
 
 /// Builds the core with Verilator in `dir` (reused when the Verilog is unchanged): strict
 /// warnings and random initial values, outputs sampled before each edge.
-pub fn build(dir: &Path, verilog: &str, sideband: bool) -> Result<PathBuf, String> {
+pub fn build(dir: &Path, verilog: &str, mode: SidebandPorts) -> Result<PathBuf, String> {
     let owned = |ports: &[Port]| ports.iter().map(|&(name, width)| (name.to_string(), width)).collect();
     let flags = ["-Wall", "--x-initial", "unique", "--x-assign", "unique"];
-    cosim::build_with(dir, verilog, "ddpnic_core", "clk", owned(&inputs(sideband)), owned(OUTPUTS), Sample::BeforeEdge, &flags).map(|model| model.binary)
+    cosim::build_with(dir, verilog, "ddpnic_core", "clk", owned(&inputs(mode)), owned(&outputs(mode)), Sample::BeforeEdge, &flags).map(|model| model.binary)
 }
 
 /// Values of the ports, by name; wide ports as little-endian u64 words.
@@ -85,20 +103,21 @@ impl Values {
 /// The running core: `step` takes inputs by name and returns the outputs by name.
 pub struct Dut {
     inputs: Vec<Port>,
+    outputs: Vec<Port>,
     sim: CoSim,
 }
 
 impl Dut {
-    pub fn start(binary: &Path, sideband: bool) -> Self {
+    pub fn start(binary: &Path, mode: SidebandPorts) -> Self {
         let owned = |ports: &[Port]| ports.iter().map(|&(name, width)| (name.to_string(), width)).collect();
-        let model = Model { binary: binary.to_path_buf(), inputs: owned(&inputs(sideband)), outputs: owned(OUTPUTS) };
-        Self { inputs: inputs(sideband), sim: CoSim::start(&model).expect("start the model") }
+        let model = Model { binary: binary.to_path_buf(), inputs: owned(&inputs(mode)), outputs: owned(&outputs(mode)) };
+        Self { inputs: inputs(mode), outputs: outputs(mode), sim: CoSim::start(&model).expect("start the model") }
     }
 
     /// Applies `inputs`, returns the outputs the rising edge then samples, and clocks it.
     pub fn step(&mut self, inputs: &Values) -> Values {
         let values: Vec<Vec<u64>> = self.inputs.iter().map(|(name, width)| inputs.0.get(name).cloned().unwrap_or_else(|| vec![0; words(*width)])).collect();
-        Values(OUTPUTS.iter().map(|(name, _)| *name).zip(self.sim.step(&values)).collect())
+        Values(self.outputs.iter().map(|(name, _)| *name).zip(self.sim.step(&values)).collect())
     }
 }
 
@@ -203,9 +222,62 @@ pub struct RxIn {
 }
 pub type RxBeat = RxIn;
 
+/// One cycle of the tracker's outputs (`SidebandPorts::Tracker` builds): a frame beat on
+/// `f_*` and/or a stream beat on `t_*`.
+#[derive(Clone, Debug, Default)]
+pub struct TrackerIn {
+    pub f: Option<FrameBeat>,
+    pub t: Option<StreamBeat>,
+}
+
+/// A frame beat on `f_*` with its frame's metadata.
+#[derive(Clone, Debug, Default)]
+pub struct FrameBeat {
+    pub data: Vec<u8>,
+    pub last: bool,
+    pub user: bool,
+    pub ip_csum_ok: bool,
+    pub tcp_csum_ok: bool,
+    pub flow: Option<u16>,
+    pub tracked: bool,
+}
+
+/// A stream beat on `t_*`.
+#[derive(Clone, Debug, Default)]
+pub struct StreamBeat {
+    pub beat: crate::receive_model::TrackerBeat,
+    pub first: bool,
+    pub last: bool,
+    pub flow: u16,
+    /// On the last beat: the frame's crc_ok and resync request.
+    pub crc_ok: bool,
+    pub resync: Option<u32>,
+}
+
+/// A flow write the core made on `c_flow_*` (taken at once: `c_flow_ready` is 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowWrite {
+    pub add: bool,
+    pub id: u16,
+    pub ipv6: bool,
+    pub src_addr: Vec<u8>,
+    pub dst_addr: Vec<u8>,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub hdgst: bool,
+    pub ddgst: bool,
+    pub cpda: u8,
+}
+
 pub struct World {
     dut: Dut,
-    sideband: bool,
+    mode: SidebandPorts,
+    /// `SidebandPorts::Tracker`: what the tracker presents, one entry a cycle.
+    pub tracker_queue: VecDeque<TrackerIn>,
+    /// `SidebandPorts::Tracker`: flow writes and resync confirmations (flow, seq) seen.
+    pub flow_writes: Vec<FlowWrite>,
+    pub resyncs: Vec<(u16, u32)>,
     pub cycle: u64,
     pub mem: HostMemory,
     pub rng: Rng,
@@ -236,14 +308,18 @@ pub struct World {
 
 impl World {
     pub fn new(binary: &Path, seed: u64) -> Self {
-        Self::with_sideband(binary, seed, false)
+        Self::with_sideband(binary, seed, SidebandPorts::None)
     }
 
-    /// A world around a test build whose sideband is driven from `rx_queue` entries.
-    pub fn with_sideband(binary: &Path, seed: u64, sideband: bool) -> Self {
+    /// A world around a test build: an `Rxp` build's sideband is driven from `rx_queue`
+    /// entries, a `Tracker` build's tracker outputs from `tracker_queue`.
+    pub fn with_sideband(binary: &Path, seed: u64, mode: SidebandPorts) -> Self {
         let mut w = Self {
-            dut: Dut::start(binary, sideband),
-            sideband,
+            dut: Dut::start(binary, mode),
+            mode,
+            tracker_queue: VecDeque::new(),
+            flow_writes: Vec::new(),
+            resyncs: Vec::new(),
             cycle: 0,
             mem: HostMemory::default(),
             rng: Rng::new(seed),
@@ -288,7 +364,10 @@ impl World {
         i.set("rst", 0);
         // MAC rx.
         let rx = self.rx_queue.pop_front().unwrap_or_default();
-        if self.sideband {
+        if self.mode == SidebandPorts::Tracker {
+            self.drive_tracker(&mut i);
+        }
+        if self.mode == SidebandPorts::Rxp {
             i.set("tb_rxp_placed", rx.placed);
             i.set("tb_ofl_stat_placed_bytes", rx.placed_bytes);
             if let Some(m) = &rx.meta {
@@ -343,6 +422,26 @@ impl World {
         }
         let o = self.dut.step(&i);
         self.cycle += 1;
+        if self.mode == SidebandPorts::Tracker {
+            if o.bit("tb_c_flow_valid") {
+                self.flow_writes.push(FlowWrite {
+                    add: o.bit("tb_c_flow_add"),
+                    id: o.get("tb_c_flow_id") as u16,
+                    ipv6: o.bit("tb_c_flow_ipv6"),
+                    src_addr: o.bytes("tb_c_flow_src_addr", 16),
+                    dst_addr: o.bytes("tb_c_flow_dst_addr", 16),
+                    src_port: o.get("tb_c_flow_src_port") as u16,
+                    dst_port: o.get("tb_c_flow_dst_port") as u16,
+                    seq: o.get("tb_c_flow_seq") as u32,
+                    hdgst: o.bit("tb_c_flow_hdgst"),
+                    ddgst: o.bit("tb_c_flow_ddgst"),
+                    cpda: o.get("tb_c_flow_cpda") as u8,
+                });
+            }
+            if o.bit("tb_c_resync_valid") {
+                self.resyncs.push((o.get("tb_c_resync_flow") as u16, o.get("tb_c_resync_seq") as u32));
+            }
+        }
         if o.bit("irq") {
             self.irqs += 1;
         }
@@ -414,6 +513,62 @@ impl World {
             }
         }
         self.last_out = Some(o);
+    }
+
+    /// The tracker's outputs for this cycle (`c_flow_ready` always 1).
+    fn drive_tracker(&mut self, i: &mut Values) {
+        i.set("tb_c_flow_ready", 1);
+        let Some(c) = self.tracker_queue.pop_front() else { return };
+        if let Some(f) = &c.f {
+            i.set("tb_f_valid", 1);
+            i.set_bytes("tb_f_data", &f.data);
+            i.set("tb_f_keep", if f.data.len() == 64 { u64::MAX } else { (1u64 << f.data.len()) - 1 });
+            i.set("tb_f_last", f.last as u64);
+            i.set("tb_f_user", f.user as u64);
+            i.set("tb_f_meta_ip_csum_ok", f.ip_csum_ok as u64);
+            i.set("tb_f_meta_tcp_csum_ok", f.tcp_csum_ok as u64);
+            i.set("tb_f_meta_flow_valid", f.flow.is_some() as u64);
+            i.set("tb_f_meta_flow", f.flow.unwrap_or(0) as u64);
+            i.set("tb_f_meta_tracked", f.tracked as u64);
+        }
+        if let Some(t) = &c.t {
+            i.set("tb_t_valid", 1);
+            i.set_bytes("tb_t_data", &t.beat.data);
+            i.set("tb_t_first", t.first as u64);
+            i.set("tb_t_last", t.last as u64);
+            i.set("tb_t_len", t.beat.data.len() as u64);
+            i.set("tb_t_flow", t.flow as u64);
+            i.set("tb_t_frame_offset", t.beat.frame_offset as u64);
+            if let Some(r) = t.beat.run {
+                i.set("tb_t_run_valid", 1);
+                i.set("tb_t_run_lane", r.lane as u64);
+                i.set("tb_t_run_len", r.len as u64);
+                i.set("tb_t_run_cid", r.cid as u64);
+                i.set("tb_t_run_offset", r.offset as u64);
+            }
+            i.set("tb_t_run_second", t.beat.second_run as u64);
+            let cids = t.beat.completions.iter().take(3).enumerate().fold(0u64, |a, (k, &c)| a | (c as u64) << (16 * k));
+            i.set("tb_t_cpl_valid", (1u64 << t.beat.completions.len().min(3)) - 1);
+            i.set("tb_t_cpl_cid", cids);
+            i.set("tb_t_lost", t.beat.lost as u64);
+            i.set("tb_t_crc_ok", (t.last && t.crc_ok) as u64);
+            i.set("tb_t_resync_valid", (t.last && t.resync.is_some()) as u64);
+            i.set("tb_t_resync_seq", t.resync.unwrap_or(0) as u64);
+        }
+    }
+
+    /// Configures and enables the rx ring (slots and completions registered as writable).
+    pub fn setup_rx_ring(&mut self, slot_base: u64, cpl_base: u64, size_log2: u32, slot_log2: u32) {
+        let n = 1u64 << size_log2;
+        self.mem.writable.push((slot_base, n << slot_log2, "rx slots".into()));
+        self.mem.writable.push((cpl_base, n * 64, "rx completions".into()));
+        self.set("RX_SLOT_BASE_LO", slot_base as u32);
+        self.set("RX_SLOT_BASE_HI", (slot_base >> 32) as u32);
+        self.set("RX_CPL_BASE_LO", cpl_base as u32);
+        self.set("RX_CPL_BASE_HI", (cpl_base >> 32) as u32);
+        self.set("RX_SIZE_LOG2", size_log2);
+        self.set("RX_SLOT_LOG2", slot_log2);
+        self.set("RX_CTRL", 1);
     }
 
     pub fn run(&mut self, cycles: u64) {

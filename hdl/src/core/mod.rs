@@ -1,16 +1,21 @@
-//! `ddpnic_core`: the NIC core's host interface (issue 5): BAR0 registers over AXI-Lite, the
-//! rx ring writer (frame FIFO, whole-frame drops, slot bursts, completions), the event ring,
-//! the tx ring (descriptor and frame fetch by AXI4 reads) and the AXI4 write arbiter.
+//! `ddpnic_core`: the NIC core (issue 5): BAR0 registers over AXI-Lite, the offload (the
+//! `pdu_tracker`, placement's three blocks, the placement write adapter, the join of frames
+//! and verdicts, the command engine), the rx ring writer (frame FIFO, whole-frame drops, slot
+//! bursts, completions), the event ring, the tx ring (descriptor and frame fetch by AXI4
+//! reads) and the AXI4 write arbiter.
 //!
 //! Ports: `INTERFACE.md` (exactly). Registers and host-memory formats: the `ddpnic-regmap`
 //! crate (`hdl/regmap`), from which this module generates the register file, the read mux,
 //! the counters and the command/event codes, so the RTL and `REGMAP.md` cannot disagree.
 //! Design and the offload sideband: `README.md` beside this file.
 //!
-//! The Verilog is hand-written (`template.v`) with generated sections; `tests/core_*.rs`
+//! The Verilog is hand-written (`template.v` and the offload modules `offload_cmd.v`,
+//! `place_write.v`, `rx_join.v`) with generated sections; `tests/core_*.rs`
 //! drive it in Verilator (lock-step co-simulation, [`crate::placement::cosim`]) against
 //! reference models written from the regmap's contract (ring behaviour, formats, counters).
-use crate::placement::subst;
+use crate::placement::tag_table::TagTable;
+use crate::framing::tracker;
+use crate::placement::{subst, top, PlacementParams};
 use ddpnic_regmap as rm;
 use std::fmt::Write as _;
 
@@ -23,13 +28,27 @@ pub mod harness;
 pub struct CoreParams {
     /// Value of the identity block's BUILD register.
     pub build: u32,
-    /// Tests only: the offload sideband (`rxp_placed`, `rxp_meta_*`,
-    /// `ofl_stat_placed_bytes`) becomes top-level inputs named `tb_<name>`, so the ring
-    /// writer can be tested with placed bytes before the offload pipeline exists.
-    pub sideband_ports: bool,
+    /// The placement blocks' tables (tags, hash buckets, SGL pool, MPS).
+    pub placement: PlacementParams,
+    /// Tests only: which internal side of the core becomes top-level `tb_<name>` ports.
+    pub sideband_ports: SidebandPorts,
 }
 
-/// The offload sideband signals a test build exposes: (name, width).
+/// Test builds: internal signals driven (inputs) or watched (outputs) from Rust.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SidebandPorts {
+    /// None: the contract's ports only (INTERFACE.md).
+    None,
+    /// The ring writer's input (`SIDEBAND`: `rxp_placed`, `rxp_meta_*`, `ofl_stat_placed_bytes`)
+    /// is driven from Rust beside the MAC beats, so the ring writer is tested alone.
+    Rxp,
+    /// The `pdu_tracker` is left out: its outputs (`TRACKER_OUT`: `f_*`, `t_*`,
+    /// `c_flow_ready`) are inputs and the command engine's control to it (`TRACKER_CONTROL`)
+    /// are outputs, so a test plays the tracker (frames and their stream beats).
+    Tracker,
+}
+
+/// The offload sideband signals a `SidebandPorts::Rxp` build exposes: (name, width).
 pub const SIDEBAND: &[(&str, usize)] = &[
     ("rxp_placed", 64),
     ("rxp_meta_valid", 1),
@@ -41,9 +60,42 @@ pub const SIDEBAND: &[(&str, usize)] = &[
     ("ofl_stat_placed_bytes", 7),
 ];
 
+/// The MAC receive port (INTERFACE.md), also the tracker's input.
+pub const MAC_RX: &[(&str, usize)] =
+    &[("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1)];
+
+/// `pdu_tracker`'s control inputs, driven by the command engine (framing/TRACKER_PORTS.md).
+pub const TRACKER_CONTROL: &[(&str, usize)] = &[
+    ("c_flow_valid", 1), ("c_flow_add", 1), ("c_flow_id", 12), ("c_flow_ipv6", 1), ("c_flow_src_addr", 128),
+    ("c_flow_dst_addr", 128), ("c_flow_src_port", 16), ("c_flow_dst_port", 16), ("c_flow_seq", 32), ("c_flow_hdgst", 1),
+    ("c_flow_ddgst", 1), ("c_flow_cpda", 5), ("c_resync_valid", 1), ("c_resync_flow", 12), ("c_resync_seq", 32),
+];
+
+/// `pdu_tracker`'s outputs (framing/TRACKER_PORTS.md).
+pub const TRACKER_OUT: &[(&str, usize)] = &[
+    ("c_flow_ready", 1),
+    ("f_valid", 1), ("f_data", 512), ("f_keep", 64), ("f_last", 1), ("f_user", 1),
+    ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
+    ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
+    ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
+    ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
+];
+
+/// Cycles every frame waits in the join: the longest frame the tracker offloads
+/// (`tracker::LONG_BEATS`), its stream span (`tracker::STREAM_SPAN`, framing/TRACKER_PORTS.md),
+/// the lookup and placement latency, and the join's own registers (verdict, FIFO), so a
+/// tracked frame's verdicts are always known before its first beat leaves.
+pub const JOIN_DELAY: usize = tracker::LONG_BEATS + tracker::STREAM_SPAN + TagTable::LOOKUP_LATENCY + top::PLACE_LATENCY + 8;
+/// Cycles from a MAC beat to the ring writer's input (`rxp_*`): the tracker, the join's delay
+/// and its three output stages.
+pub const RX_LATENCY: usize = tracker::FRAME_LATENCY + JOIN_DELAY + 4;
+/// FLOW_DEL's event waits this long after the tracker took the delete: longer than any frame
+/// already inside the tracker (its frame latency is below JOIN_DELAY) plus placement.
+pub const FLOW_DEL_WAIT: usize = 1000;
+
 impl Default for CoreParams {
     fn default() -> Self {
-        Self { build: 0x0000_0001, sideband_ports: false }
+        Self { build: 0x0000_0001, placement: PlacementParams::default(), sideband_ports: SidebandPorts::None }
     }
 }
 
@@ -60,6 +112,7 @@ fn counter_inc(name: &str) -> (&'static str, usize) {
         "rx_nvme_tcp_resync" => ("cnt_ofl_resync", 1),
         "rx_nvme_tcp_packets" => ("cnt_ofl_packet", 1),
         "rx_nvme_tcp_bytes" => ("ofl_stat_placed_bytes", 7),
+        "rx_ddp_dma_busy" => ("ofl_stat_dma_busy", 1),
         "rx_frames" => ("cnt_rx_frame", 1),
         "rx_bytes" => ("cnt_rx_bytes", 16),
         "rx_crc_errors" => ("ofl_stat_crc_error", 1),
@@ -128,8 +181,6 @@ fn generate(params: &CoreParams) -> String {
         let value = if r.name == "ENABLE" { format!("w1_d[{}:0] & {}'d{}", r.bits - 1, r.bits, caps(params)) } else { format!("w1_d[{}:0]", r.bits - 1) };
         let _ = writeln!(writes, "      if (w1_a == {}) {v} <= {value};", word(&r.name));
     }
-    let unused_w1: Vec<String> = vec![];
-    let _ = unused_w1;
     // Read mux, two levels: R2 a register per block (by the offset in the block), R3 the block.
     let (mut rd2_decls, mut rd2_cases, mut rd3_cases) = (String::new(), String::new(), String::new());
     let stats_blk = rm::block(rm::blk::STATS).base >> 8;
@@ -174,18 +225,55 @@ fn generate(params: &CoreParams) -> String {
     }
     let args_cat: Vec<String> = cmd_args.iter().rev().map(|r| vname(&r.name)).collect();
     let range = |w: usize| if w == 1 { String::new() } else { format!("[{}:0] ", w - 1) };
-    let (mut test_ports, mut sideband) = (String::new(), String::new());
-    for &(name, w) in SIDEBAND {
-        if params.sideband_ports {
+    let (mut test_ports, mut tracker, mut rxp) = (String::new(), String::new(), String::new());
+    let mode = params.sideband_ports;
+    if mode == SidebandPorts::Tracker {
+        for &(name, w) in TRACKER_OUT {
             let _ = writeln!(test_ports, "  input  wire {}tb_{name},", range(w));
-            let _ = writeln!(sideband, "wire {}{name} = tb_{name};", range(w));
-        } else {
-            let _ = writeln!(sideband, "wire {}{name} = {w}'d0;", range(w));
+            let _ = writeln!(tracker, "assign {name} = tb_{name};");
+        }
+        for &(name, w) in TRACKER_CONTROL {
+            let _ = writeln!(test_ports, "  output wire {}tb_{name},", range(w));
+            let _ = writeln!(tracker, "assign tb_{name} = {name};");
+        }
+        let mac: Vec<&str> = MAC_RX.iter().map(|(n, _)| *n).collect();
+        let _ = writeln!(tracker, "wire unused_mac = &{{1'b0, {}}};", mac.join(", "));
+    } else {
+        let conns: Vec<String> = MAC_RX.iter().chain(TRACKER_CONTROL).chain(TRACKER_OUT).map(|(n, _)| format!(".{n}({n})")).collect();
+        let _ = writeln!(tracker, "pdu_tracker tracker(.clock(clk),\n  {});", conns.join(", "));
+    }
+    let join_out = [("rxp_valid", "j_valid", 1), ("rxp_data", "j_data", 512), ("rxp_keep", "j_keep", 64), ("rxp_last", "j_last", 1), ("rxp_user", "j_user", 1)];
+    if mode == SidebandPorts::Rxp {
+        let mac = [("rxp_valid", "s_axis_rx_tvalid", 1), ("rxp_data", "s_axis_rx_tdata", 512), ("rxp_keep", "s_axis_rx_tkeep", 64), ("rxp_last", "s_axis_rx_tlast", 1), ("rxp_user", "s_axis_rx_tuser", 1)];
+        for (name, src, w) in mac {
+            let _ = writeln!(rxp, "wire {}{name} = {src};", range(w));
+        }
+        for &(name, w) in SIDEBAND {
+            let _ = writeln!(test_ports, "  input  wire {}tb_{name},", range(w));
+            let _ = writeln!(rxp, "wire {}{name} = tb_{name};", range(w));
+        }
+        let _ = writeln!(rxp, "wire unused_join = &{{1'b0, j_valid, j_data, j_keep, j_last, j_user, j_placed, j_meta_valid, j_meta_flags, j_meta_flow, j_meta_seq, j_meta_nranges, j_meta_ranges, j_placed_bytes}};");
+    } else {
+        for (name, src, w) in join_out {
+            let _ = writeln!(rxp, "wire {}{name} = {src};", range(w));
+        }
+        for &(name, w) in SIDEBAND {
+            let src = if name == "ofl_stat_placed_bytes" { "j_placed_bytes".to_string() } else { format!("j_{}", name.trim_start_matches("rxp_")) };
+            let _ = writeln!(rxp, "wire {}{name} = {src};", range(w));
         }
     }
     let vars: Vec<(&str, String)> = vec![
         ("TEST_PORTS", test_ports),
-        ("SIDEBAND", sideband),
+        ("TRACKER", tracker),
+        ("RXP", rxp),
+        ("LOOKUP_LATENCY", TagTable::LOOKUP_LATENCY.to_string()),
+        ("PLACE_LATENCY", top::PLACE_LATENCY.to_string()),
+        ("JOIN_DELAY", JOIN_DELAY.to_string()),
+        // A test playing the tracker presents crc_ok verdicts; the real tracker may not yet.
+        ("DDGST_VERDICTS", u8::from(mode == SidebandPorts::Tracker || tracker::REPORTS_CRC_OK).to_string()),
+        ("FLOW_DEL_WAIT", FLOW_DEL_WAIT.to_string()),
+        ("TAG_BITS", params.placement.tag_bits.to_string()),
+        ("PLACEMENT_WIRES", top::INTERNAL_WIRES.to_string()),
         ("A_CMD_OP", word("CMD_OP")),
         ("A_RX_CTRL", word("RX_CTRL")),
         ("A_TX_CTRL", word("TX_CTRL")),
@@ -198,6 +286,7 @@ fn generate(params: &CoreParams) -> String {
         ("CMD_ARGS_CAT", args_cat.join(", ")),
         ("EVS_UNSUPPORTED", rm::ev_status::UNSUPPORTED.to_string()),
         ("EVS_BAD_OPCODE", rm::ev_status::BAD_OPCODE.to_string()),
+        ("EVS_PROTOCOL", rm::ev_status::PROTOCOL.to_string()),
         ("OP_FLOW_ADD", rm::op::FLOW_ADD.to_string()),
         ("OP_FLOW_DEL", rm::op::FLOW_DEL.to_string()),
         ("OP_TAG_SETUP", rm::op::TAG_SETUP.to_string()),
@@ -221,23 +310,48 @@ fn generate(params: &CoreParams) -> String {
         ("STATS_BLK", stats_blk.to_string()),
         ("CNT_CASES", cnt_cases),
     ];
-    subst(TEMPLATE, &vars)
+    let mut v = subst(TEMPLATE, &vars);
+    // The sub-modules share the core's file (`make verilog` writes one file per top block).
+    v.push_str("\n// verilator lint_off DECLFILENAME\n");
+    v.push_str(&subst(OFFLOAD_CMD, &vars));
+    v.push_str(PLACE_WRITE);
+    v.push_str(RX_JOIN);
+    v.push_str(&top::blocks_verilog(&params.placement));
+    if mode != SidebandPorts::Tracker {
+        v.push_str(&tracker::verilog());
+    }
+    v
 }
 
-/// CAPS of this build: nothing until the offload pipeline is in the core.
+/// CAPS of this build: DDP and DDGST receive (the offload is always built in).
 fn caps(_params: &CoreParams) -> u32 {
-    0
+    rm::caps::NVME_TCP_DDP | rm::caps::NVME_TCP_DDGST_RX
 }
 
 const TEMPLATE: &str = include_str!("template.v");
+const OFFLOAD_CMD: &str = include_str!("offload_cmd.v");
+const PLACE_WRITE: &str = include_str!("place_write.v");
+const RX_JOIN: &str = include_str!("rx_join.v");
 
-/// The Verilog of `ddpnic_core` (one module, no sub-modules).
+
+/// The Verilog of `ddpnic_core` and its sub-modules (offload engine, placement write adapter,
+/// rx join, placement's three blocks, `pdu_tracker`), top module `ddpnic_core`.
 pub fn verilog(params: &CoreParams) -> String {
     generate(params)
 }
 
 #[cfg(test)]
 mod tests {
+    /// The ports the core wires are exactly those of the real `pdu_tracker`.
+    #[test]
+    fn tracker_ports_are_the_trackers() {
+        let own = |l: &[(&str, usize)]| l.iter().map(|&(n, w)| (n.to_string(), w)).collect::<Vec<_>>();
+        let mut inputs = own(super::MAC_RX);
+        inputs.extend(own(super::TRACKER_CONTROL));
+        assert_eq!(inputs, crate::framing::tracker::inputs());
+        assert_eq!(own(super::TRACKER_OUT), crate::framing::tracker::outputs());
+    }
+
     #[test]
     fn keep_count_matches_popcount() {
         // Evaluate the generated expression in Rust for every n.

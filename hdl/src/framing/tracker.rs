@@ -48,6 +48,9 @@ pub const LONG_BEATS: usize = DELAY - 10;
 pub const FRAME_LATENCY: usize = PARSER_LATENCY + DELAY + PduSeqGate::LATENCY;
 /// Cycles from a frame's last `f_*` beat to its last `t_*` beat, at most.
 pub const STREAM_SPAN: usize = 48;
+/// Whether `t_crc_ok` carries a data-digest verdict: not yet (CRC32C segments are not wired
+/// in, framing/README.md), so it is 0 on every stream and the host checks digests itself.
+pub const REPORTS_CRC_OK: bool = false;
 
 fn ports(list: &[(&str, usize)]) -> Vec<Port> {
     list.iter().map(|&(n, w)| (n.to_string(), w)).collect()

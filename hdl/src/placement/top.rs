@@ -39,12 +39,37 @@ pub fn outputs() -> Vec<Port> {
     ])
 }
 
-/// Verilog of the three blocks and the `placement` module that wires them.
-pub fn verilog(params: &PlacementParams) -> String {
+/// Verilog of the three blocks (`placement_tags`, `placement_sgl`, `placement_dma`).
+pub fn blocks_verilog(params: &PlacementParams) -> String {
     let mut v = String::new();
     v.push_str(&verilog_for(&mut TagTable::new(*params), "placement_tags"));
     v.push_str(&verilog_for(&mut SglStore::new(*params), "placement_sgl"));
     v.push_str(&verilog_for(&mut DmaWriter::new(*params), "placement_dma"));
+    v
+}
+
+/// The wires between the three blocks (`placement_tags` -> `placement_sgl`: descriptors,
+/// entries, teardown tokens; `placement_sgl` -> `placement_dma`: resolved beats), declared by
+/// every module that wires them (`placement` here, `ddpnic_core`).
+pub const INTERNAL_WIRES: &str = "wire desc_we, desc_live, token_valid, entry_we, entry_l1;\n\
+wire [15:0] desc_tag, token_tag;\n\
+wire [7:0] desc_gen, desc_last;\n\
+wire [11:0] desc_flow;\n\
+wire [23:0] desc_base, entry_index;\n\
+wire [31:0] desc_total, entry_start;\n\
+wire [63:0] entry_addr;\n\
+wire res_valid, res_ok, res_token_valid;\n\
+wire [2:0] res_reason;\n\
+wire [15:0] res_tag, res_token_tag;\n\
+wire [5:0] res_lane;\n\
+wire [6:0] res_count, res_b1;\n\
+wire [63:0] res_a1, res_a2;\n\
+wire [511:0] res_data;\n\
+";
+
+/// Verilog of the three blocks and the `placement` module that wires them.
+pub fn verilog(params: &PlacementParams) -> String {
+    let mut v = blocks_verilog(params);
     let decl = |dir: &str, (name, w): &Port| if *w == 1 { format!("  {dir} wire {name}") } else { format!("  {dir} wire [{}:0] {name}", w - 1) };
     let mut io: Vec<String> = vec!["  input wire clock".into()];
     io.extend(inputs().iter().map(|p| decl("input", p)));
@@ -54,21 +79,7 @@ pub fn verilog(params: &PlacementParams) -> String {
 module placement(
 {}
 );
-wire desc_we, desc_live, token_valid, entry_we, entry_l1;
-wire [15:0] desc_tag, token_tag;
-wire [7:0] desc_gen, desc_last;
-wire [11:0] desc_flow;
-wire [23:0] desc_base, entry_index;
-wire [31:0] desc_total, entry_start;
-wire [63:0] entry_addr;
-wire res_valid, res_ok, res_token_valid;
-wire [2:0] res_reason;
-wire [15:0] res_tag, res_token_tag;
-wire [5:0] res_lane;
-wire [6:0] res_count, res_b1;
-wire [63:0] res_a1, res_a2;
-wire [511:0] res_data;
-placement_tags tags(.*,
+{}placement_tags tags(.*,
   .m_desc_we(desc_we), .m_desc_tag(desc_tag), .m_desc_live(desc_live), .m_desc_gen(desc_gen), .m_desc_flow(desc_flow),
   .m_desc_base(desc_base), .m_desc_last(desc_last), .m_desc_total(desc_total), .m_token_valid(token_valid), .m_token_tag(token_tag),
   .m_entry_we(entry_we), .m_entry_index(entry_index), .m_entry_addr(entry_addr), .m_entry_start(entry_start), .m_entry_l1(entry_l1),
@@ -86,7 +97,8 @@ placement_dma dma(.*,
   .s_res_token_valid(res_token_valid), .s_res_token_tag(res_token_tag));
 endmodule
 ",
-        io.join(",\n")
+        io.join(",\n"),
+        INTERNAL_WIRES
     ));
     v
 }
