@@ -4,7 +4,7 @@ CARGO ?= cargo
 HDL_TOOL = target/release/ddpnic-hdl $(if $(BLOCKS),--only $(BLOCKS))
 DDPNIC := target/release/ddpnic
 
-.PHONY: all deps hdl-tool verilog lint synth test demo demo-sim demo-loopback bench clean
+.PHONY: all deps hdl-tool verilog lint synth test demo demo-soft demo-loopback bench clean
 
 all: test
 
@@ -39,32 +39,29 @@ test: deps
 	$(MAKE) --no-print-directory lint
 
 # The main job: the host's NVMe/TCP initiator on a user-space TCP/IP stack (smoltcp) reads from
-# the embedded target on its own stack across a simulated 100 Gbit/s wire: mixed reads of 4 KiB
-# to 1 MiB at queue depth 32 with both digests, every byte checked, a pcap of the wire; then the
-# same under seeded faults (drops, reordering, duplicates, corruption, re-segmentation). The NIC
-# under the host's stack is the software pass-through until the Verilated NIC plugs into the
-# same port (issues 5 and 7); the software path over the kernel's loopback is `make demo-loopback`.
+# the embedded target on its own stack across a simulated 100 Gbit/s wire, through the Verilated
+# NIC core (`--nic sim`): the host driver's rx/tx/event rings over BAR0 and the sim's checked DMA
+# memory, sk_add/setup/teardown through the command window, C2HData placed by the NIC straight
+# into the read buffers. Mixed reads of 4 KiB to 1 MiB at queue depth 32 with both digests,
+# every byte checked, a pcap of the wire; then the same under seeded faults (drops, reordering,
+# duplicates, corruption, re-segmentation); then the NIC's counters by the contract's names.
 DEMO_OUT := build/demo
 demo: deps
 	$(CARGO) build --release -q -p ddpnic
 	@mkdir -p $(DEMO_OUT)
-	@echo "== 64 MiB of mixed reads across the simulated wire, header and data digests on"
-	$(DDPNIC) demo --digests --bytes 64M --pcap $(DEMO_OUT)/wire.pcap
-	@echo "== the same under faults (seed 7): TCP retransmits, digests and checksums catch corruption"
-	$(DDPNIC) demo --digests --bytes 32M --faults drop=0.002,reorder=0.002,dup=0.002,corrupt=0.002,reseg=0.02,seed=7
-
-# The same workload with the host driver on the Verilated NIC core (`--nic sim`): the
-# driver's rx/tx/event rings over BAR0 and the sim's checked DMA memory, sk_add/setup/teardown
-# through the command window (software fallback while the core's CAPS reads 0), the core's
-# counters in the summary. `make demo` switches to it once the offload engine is in the core.
-demo-sim: deps
-	$(CARGO) build --release -q -p ddpnic
-	@mkdir -p $(DEMO_OUT)
 	@echo "== 64 MiB of mixed reads through the simulated NIC, header and data digests on"
-	$(DDPNIC) demo --nic sim --digests --bytes 64M --pcap $(DEMO_OUT)/wire-sim.pcap
-	@echo "== the same under faults (seed 7)"
+	$(DDPNIC) demo --nic sim --digests --bytes 64M --pcap $(DEMO_OUT)/wire.pcap
+	@echo "== the same under faults (seed 7): TCP retransmits, resyncs, digests catch corruption"
 	$(DDPNIC) demo --nic sim --digests --bytes 32M --faults drop=0.002,reorder=0.002,dup=0.002,corrupt=0.002,reseg=0.02,seed=7
 	$(DDPNIC) stats --sim
+
+# The same workload with a software pass-through NIC under the host's stack (no offload: the
+# baseline), then over the kernel's loopback with the embedded target on real sockets.
+demo-soft: deps
+	$(CARGO) build --release -q -p ddpnic
+	@mkdir -p $(DEMO_OUT)
+	$(DDPNIC) demo --digests --bytes 64M --pcap $(DEMO_OUT)/wire-soft.pcap
+	$(DDPNIC) demo --digests --bytes 32M --faults drop=0.002,reorder=0.002,dup=0.002,corrupt=0.002,reseg=0.02,seed=7
 
 DEMO_NQN := nqn.2026-11.io.ddpnic:demo
 DEMO_PORT ?= 14420

@@ -204,14 +204,17 @@ fn an_offloaded_queue_places_verifies_resyncs_and_tears_down() {
     let mut cpl = rm::RxCompletion { flow_valid: true, flow, crc_ok: true, ranges: 1, frame_len: 1200, ..Default::default() };
     cpl.range[0] = rm::PlacedRange { frame_offset: 100, len: 1000, cid: 5, data_offset: 0 };
     off.observe(&RxPacket { cpl, frame: vec![0; 1200] });
-    assert_eq!(q.verdict(5, 0..1000), ddpnic::ddp::ulp::DataVerdict { placed: true, crc_ok: true });
-    assert!(!q.verdict(5, 0..1001).placed);
+    assert_eq!(q.placed(5, 0..1000), vec![0..1000]);
+    assert!(q.crc_ok(5, 0..1000));
+    assert_eq!(q.placed(5, 500..1001), vec![500..1000]);
+    assert!(!q.crc_ok(5, 0..1001));
     let mut back = vec![0u8; 1000];
     assert!(off.read_placed(&cpl.range[0], flow, &mut back));
     assert!(back.iter().all(|&b| b == 0x5a), "placed bytes read back from the buffer");
     // a packet of the flow without crc_ok: the command's digest goes to software
     off.observe(&RxPacket { cpl: rm::RxCompletion { flow_valid: true, flow, crc_ok: false, ..Default::default() }, frame: vec![0; 60] });
-    assert_eq!(q.verdict(5, 0..1000), ddpnic::ddp::ulp::DataVerdict { placed: true, crc_ok: false });
+    assert_eq!(q.placed(5, 0..1000), vec![0..1000]);
+    assert!(!q.crc_ok(5, 0..1000));
 
     // resync requests: confirmed at a header exactly there, denied once passed without one
     let seq_at = |pos: u32| 1000u32 + pos; // stream position 0 is sequence 1000

@@ -43,8 +43,8 @@ fn common_checks(s: &Value) {
     for bad in ["tx_bad_desc", "dma_write_errors", "dma_read_errors"] {
         assert_eq!(counter(s, bad), 0, "{bad}");
     }
-    // The core has no offload engine yet (CAPS = 0): the queue's sk_add is refused, the
-    // reads run in software, nothing is placed; once CAPS is nonzero these flip.
+    // A core without the offload (CAPS = 0): the queue's sk_add is refused, the reads run in
+    // software, nothing is placed.
     let sim = &s["sim"];
     if sim["caps"]["nvme_tcp_ddp"] == false {
         assert_eq!(sim["queues_in_software"], 1);
@@ -53,7 +53,14 @@ fn common_checks(s: &Value) {
         assert_eq!(s["placed_bytes"], 0);
         assert_eq!(s["copied_bytes"], s["bytes"]);
     } else {
+        // the queue was offloaded: one sk_add and its sk_del, every read set up and torn down
+        assert_eq!(sim["queues_offloaded"], 1);
+        assert_eq!((counter(s, "rx_nvme_tcp_sk_add"), counter(s, "rx_nvme_tcp_sk_del")), (1, 1));
+        assert_eq!(counter(s, "rx_nvme_tcp_setup"), sim["ddp"]["setup"].as_u64().unwrap());
+        assert_eq!(counter(s, "rx_nvme_tcp_teardown"), counter(s, "rx_nvme_tcp_setup"));
+        // the bytes the NIC says it placed are exactly those the initiator did not copy
         assert_eq!(counter(s, "rx_nvme_tcp_bytes"), s["placed_bytes"].as_u64().unwrap());
+        assert_eq!(s["placed_bytes"].as_u64().unwrap() + s["copied_bytes"].as_u64().unwrap(), s["bytes"].as_u64().unwrap());
     }
     assert!(sim["cycles_clocked"].as_u64().unwrap() > 0);
     assert!(sim["cycles_per_second"].as_f64().unwrap() > 0.0);
@@ -67,6 +74,14 @@ fn demo_on_the_simulated_nic() {
     assert_eq!(counter(&s, "rx_frames"), s["wire"]["frames"][1].as_u64().unwrap());
     assert_eq!(counter(&s, "rx_bytes"), s["wire"]["bytes"][1].as_u64().unwrap());
     assert_eq!(s["wire"]["retransmitted"][1], 0);
+    // the offload did the work: over 90 % of the read bytes placed by the NIC, every read set up
+    if s["sim"]["caps"]["nvme_tcp_ddp"] == true {
+        let (placed, bytes) = (s["placed_bytes"].as_u64().unwrap(), s["bytes"].as_u64().unwrap());
+        assert!(placed * 10 > bytes * 9, "placed {placed} of {bytes}");
+        assert_eq!(counter(&s, "rx_nvme_tcp_setup"), s["ios"].as_u64().unwrap());
+        assert_eq!(counter(&s, "rx_out_of_sync"), 0);
+        assert_eq!(counter(&s, "rx_unknown_cid") + counter(&s, "rx_out_of_bounds"), 0);
+    }
 }
 
 #[test]

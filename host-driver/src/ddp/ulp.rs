@@ -4,7 +4,7 @@
 //! [`UlpOffload`] is asked once per I/O queue (sk_add) and answers with a [`QueueOffload`]
 //! or `None` (the queue runs in software). Per read command the queue calls `setup`
 //! (false: this I/O runs in software), asks for each C2HData PDU which bytes the NIC placed
-//! and whether every packet of the PDU had crc_ok ([`DataVerdict`]), and calls `teardown`
+//! (`placed`) and whether every packet of the PDU had crc_ok (`crc_ok`), and calls `teardown`
 //! before it completes the command (it returns at TEARDOWN_DONE). At every PDU header it
 //! reports the header's stream position, which answers the NIC's resync requests.
 //!
@@ -24,15 +24,6 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// What the NIC did for part of a PDU's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataVerdict {
-    /// Every byte of the range is in the command's buffer already.
-    pub placed: bool,
-    /// Every packet that carried bytes of the PDU had crc_ok (the NIC checked its DDGST).
-    pub crc_ok: bool,
-}
 
 /// A queue's connection, as sk_add needs it.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +49,12 @@ pub trait QueueOffload: Send {
     fn setup(&mut self, cid: u16, buf: &mut [u8]) -> bool;
     /// Whether `cid` is offloaded (setup succeeded, not torn down).
     fn is_offloaded(&self, cid: u16) -> bool;
-    /// What the NIC did for bytes `range` of `cid`'s data.
-    fn verdict(&mut self, cid: u16, range: Range<usize>) -> DataVerdict;
+    /// The parts of bytes `range` of `cid`'s data that the NIC placed in the buffer already
+    /// (sorted, disjoint, inside `range`).
+    fn placed(&mut self, cid: u16, range: Range<usize>) -> Vec<Range<usize>>;
+    /// Whether every byte of `range` was placed and every packet that carried bytes of it had
+    /// crc_ok (the NIC checked the PDU's DDGST).
+    fn crc_ok(&mut self, cid: u16, range: Range<usize>) -> bool;
     /// teardown; returns once the NIC reported TEARDOWN_DONE.
     fn teardown(&mut self, cid: u16);
     /// A PDU header starts at this stream position (answers resync requests).
@@ -250,11 +245,14 @@ impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
         self.tags.contains_key(&cid)
     }
 
-    fn verdict(&mut self, cid: u16, range: Range<usize>) -> DataVerdict {
+    fn placed(&mut self, cid: u16, range: Range<usize>) -> Vec<Range<usize>> {
         let log = self.owner.log();
-        let Some(f) = log.flows.get(&self.flow.0) else { return DataVerdict { placed: false, crc_ok: false } };
-        let placed = f.placed.get(&cid).is_some_and(|r| r.covers(range));
-        DataVerdict { placed, crc_ok: placed && !f.crc_suspect.contains(&cid) }
+        log.flows.get(&self.flow.0).and_then(|f| f.placed.get(&cid)).map_or_else(Vec::new, |r| r.within(range))
+    }
+
+    fn crc_ok(&mut self, cid: u16, range: Range<usize>) -> bool {
+        let log = self.owner.log();
+        log.flows.get(&self.flow.0).is_some_and(|f| !f.crc_suspect.contains(&cid) && f.placed.get(&cid).is_some_and(|r| r.covers(range)))
     }
 
     fn teardown(&mut self, cid: u16) {

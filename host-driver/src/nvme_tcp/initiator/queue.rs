@@ -336,9 +336,11 @@ impl Queue {
             Some(o) => {
                 let start = range.start;
                 let o = std::cell::RefCell::new(o);
-                let mut placed = |r: std::ops::Range<usize>| o.borrow_mut().verdict(cid, start + r.start..start + r.end).placed;
+                let mut placed = |r: std::ops::Range<usize>| {
+                    o.borrow_mut().placed(cid, start + r.start..start + r.end).into_iter().map(|p| p.start - start..p.end - start).collect()
+                };
                 let whole = range.clone();
-                let mut crc_ok = || o.borrow_mut().verdict(cid, whole.clone()).crc_ok;
+                let mut crc_ok = || o.borrow_mut().crc_ok(cid, whole.clone());
                 self.rx.recv_data_offloaded(header, &mut buffer[range], &mut placed, &mut crc_ok)?;
             }
             None => {

@@ -54,6 +54,12 @@ impl RangeSet {
         (at < len).then_some(at..len)
     }
 
+    /// The parts of `r` that are present, in order.
+    pub fn within(&self, r: Range<usize>) -> Vec<Range<usize>> {
+        let first = self.ranges.partition_point(|x| x.end <= r.start);
+        self.ranges[first..].iter().take_while(|x| x.start < r.end).map(|x| x.start.max(r.start)..x.end.min(r.end)).collect()
+    }
+
     /// Whether every byte of `r` is present.
     pub fn covers(&self, r: Range<usize>) -> bool {
         r.is_empty() || self.ranges.iter().any(|x| x.start <= r.start && r.end <= x.end)
@@ -76,6 +82,9 @@ mod tests {
         assert_eq!(s.insert(5..15), Err(5..10));
         assert_eq!(s.insert(0..100), Err(0..10));
         assert_eq!(s.covered(), 50, "a rejected insert changes nothing");
+        assert_eq!(s.within(5..90), vec![5..10, 40..60, 80..90]);
+        assert!(s.within(10..40).is_empty());
+        assert_eq!(s.within(45..50), vec![45..50]);
         s.insert(10..40).unwrap();
         s.insert(60..80).unwrap();
         assert_eq!(s.ranges, vec![0..100]);

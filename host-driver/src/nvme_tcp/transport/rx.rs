@@ -64,14 +64,14 @@ pub trait RxPath: Send {
         0
     }
     /// As `recv_data` for a PDU whose data the NIC may have placed in `dest` already:
-    /// `placed(range)` says whether it did for those bytes of `dest` (asked once they have
-    /// arrived), which are then not copied; `nic_crc_ok()` (asked after the digest arrived)
+    /// `placed(range)` gives the parts of those bytes of `dest` it placed (asked once they
+    /// have arrived; sorted, inside `range`), which are then not copied; `nic_crc_ok()` (asked after the digest arrived)
     /// whether the NIC verified the digest with every byte placed, else it is computed here.
     fn recv_data_offloaded(
         &mut self,
         header: &RxHeader,
         dest: &mut [u8],
-        _placed: &mut dyn FnMut(std::ops::Range<usize>) -> bool,
+        _placed: &mut dyn FnMut(std::ops::Range<usize>) -> Vec<std::ops::Range<usize>>,
         _nic_crc_ok: &mut dyn FnMut() -> bool,
     ) -> Result<DataReceipt, TransportError> {
         self.recv_data(header, dest)
@@ -212,7 +212,7 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
         &mut self,
         header: &RxHeader,
         dest: &mut [u8],
-        placed: &mut dyn FnMut(std::ops::Range<usize>) -> bool,
+        placed: &mut dyn FnMut(std::ops::Range<usize>) -> Vec<std::ops::Range<usize>>,
         nic_crc_ok: &mut dyn FnMut() -> bool,
     ) -> Result<DataReceipt, TransportError> {
         let framing = &header.framing;
@@ -223,13 +223,18 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
             let want = (dest.len() - done).min(STAGING_LEN);
             self.fill_to(1, framing.data_start() + done, framing.plen)?;
             let n = want.min(self.buffered());
-            // The bytes are here, so the packets that carried them have been seen.
-            if placed(done..done + n) {
-                self.cpu.placed_bytes += n as u64;
-            } else {
-                all_placed = false;
-                let (s, piece) = (self.start, &mut dest[done..done + n]);
-                timed(&mut self.cpu.copy_ns, || piece.copy_from_slice(&self.staging[s..s + n]));
+            // The bytes are here, so the packets that carried them have been seen. Copy only
+            // the gaps between the placed parts.
+            let end = done + n;
+            let mut at = done;
+            for part in placed(done..end).into_iter().chain(std::iter::once(end..end)) {
+                if part.start > at {
+                    all_placed = false;
+                    let (s, piece) = (self.start + (at - done), &mut dest[at..part.start]);
+                    timed(&mut self.cpu.copy_ns, || piece.copy_from_slice(&self.staging[s..s + piece.len()]));
+                }
+                self.cpu.placed_bytes += part.len() as u64;
+                at = part.end;
             }
             self.start += n;
             self.position += n as u64;
