@@ -1,9 +1,14 @@
 //! `ddpnic bench`: the software NVMe/TCP read path (copy + CRC32C in software) against the
 //! embedded target over loopback, at queue depth 1 and 32, digests off and on, with a mix
 //! of read sizes; plus the software CRC32C rate. This is the baseline the NIC's receive
-//! offload is measured against. Prints a table and one JSON line per case.
+//! offload is measured against. Then the offload itself: the demo's read workload (reads of
+//! 64 KiB to 1 MiB, both digests) on the software pass-through NIC and on the Verilated NIC,
+//! and the initiator's CPU on read data (copy + CRC32C) per GiB for both. Prints a table and
+//! one JSON line per case.
 
+use super::demo::{self, DemoArgs};
 use super::error::CliError;
+use clap::{Args, FromArgMatches};
 use crate::nvme_tcp::initiator::{Command, ConnectOptions, Controller, Transfer};
 use crate::nvme_tcp::nvme::{commands, pattern};
 use crate::nvme_tcp::target::{NamespaceConfig, Target, TargetConfig};
@@ -16,6 +21,9 @@ pub struct BenchArgs {
     /// Seconds per case.
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
+    /// Bytes read per NIC in the offload comparison (0: skip it).
+    #[arg(long, default_value = "64M", value_parser = super::size::parse_size)]
+    pub offload_bytes: u64,
 }
 
 const NQN: &str = "nqn.2026-01.io.ddpnic:bench";
@@ -40,6 +48,38 @@ struct ReadCase {
 }
 
 #[derive(Serialize)]
+struct OffloadCase {
+    bench: &'static str,
+    nic: String,
+    min_io: u64,
+    max_io: u64,
+    bytes: u64,
+    placed_bytes: u64,
+    host_copy_ns: u64,
+    host_crc_ns: u64,
+    /// The driver's copies of placed bytes back into frames for smoltcp.
+    driver_read_back_ns: u64,
+    /// The initiator's copy + CRC32C of read data per GiB read, in ms.
+    data_path_ms_per_gib: f64,
+    /// The same plus the driver's read-back copies: what the host really spends on read data
+    /// behind a user-space TCP/IP stack.
+    data_path_with_read_back_ms_per_gib: f64,
+    /// The whole process (initiator, both TCP/IP stacks, the embedded target) minus the time
+    /// in the NIC simulation, per GiB, in ms: context, not the offload's figure.
+    process_ms_per_gib_without_nic_sim: f64,
+}
+
+#[derive(Serialize)]
+struct OffloadRatio {
+    bench: &'static str,
+    /// Software path's data-path CPU over the offload path's (the target is 5).
+    data_path_cpu_ratio: f64,
+    /// The same with the driver's read-back copies counted.
+    with_read_back_ratio: f64,
+    placed_share: f64,
+}
+
+#[derive(Serialize)]
 struct CrcCase {
     bench: &'static str,
     bytes: u64,
@@ -60,6 +100,11 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
         }
     }
     let crc = crc_case(per_case);
+    let offload: Vec<OffloadCase> = if args.offload_bytes == 0 {
+        Vec::new()
+    } else {
+        ["soft", "sim"].into_iter().map(|nic| offload_case(nic, args.offload_bytes)).collect::<Result<_, _>>()?
+    };
 
     println!("{:<10} {:>4} {:>6} {:>6} {:>10} {:>10} {:>10}", "case", "qd", "hdgst", "ddgst", "MiB/s", "IOPS", "ios");
     for c in &cases {
@@ -69,11 +114,65 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
         );
     }
     println!("{:<10} {:>4} {:>6} {:>6} {:>10.1}", crc.bench, "-", "-", "-", crc.mib_per_s);
+    for c in &offload {
+        println!(
+            "{:<14} nic {:<5} {:>6.1} MiB, {:>5.1} % placed: initiator copy + CRC32C {:>6.1} ms/GiB, with the driver's read-back {:>6.1} ms/GiB (process without the NIC sim {:>7.1} ms/GiB)",
+            c.bench,
+            c.nic,
+            c.bytes as f64 / (1 << 20) as f64,
+            100.0 * c.placed_bytes as f64 / c.bytes.max(1) as f64,
+            c.data_path_ms_per_gib,
+            c.data_path_with_read_back_ms_per_gib,
+            c.process_ms_per_gib_without_nic_sim
+        );
+    }
     for c in &cases {
         println!("{}", serde_json::to_string(c).expect("plain struct serialises"));
     }
     println!("{}", serde_json::to_string(&crc).expect("plain struct serialises"));
+    for c in &offload {
+        println!("{}", serde_json::to_string(c).expect("plain struct serialises"));
+    }
+    if let [soft, sim] = &offload[..] {
+        let ratio = OffloadRatio {
+            bench: "offload_ratio",
+            data_path_cpu_ratio: soft.data_path_ms_per_gib / sim.data_path_ms_per_gib.max(1e-9),
+            with_read_back_ratio: soft.data_path_with_read_back_ms_per_gib / sim.data_path_with_read_back_ms_per_gib.max(1e-9),
+            placed_share: sim.placed_bytes as f64 / sim.bytes.max(1) as f64,
+        };
+        println!(
+            "offload: {:.2}x less initiator CPU on read data (target 5x); {:.2}x counting the driver's read-back copies for smoltcp",
+            ratio.data_path_cpu_ratio, ratio.with_read_back_ratio
+        );
+        println!("{}", serde_json::to_string(&ratio).expect("plain struct serialises"));
+    }
     Ok(())
+}
+
+/// The demo's workload on `nic` with reads of 64 KiB to 1 MiB and both digests.
+fn offload_case(nic: &str, bytes: u64) -> Result<OffloadCase, CliError> {
+    const MIN_IO: u64 = 64 << 10;
+    const MAX_IO: u64 = 1 << 20;
+    let argv = ["demo", "--nic", nic, "--digests", "--bytes", &bytes.to_string(), "--min-io", &MIN_IO.to_string(), "--max-io", &MAX_IO.to_string()];
+    let matches = DemoArgs::augment_args(clap::Command::new("demo")).try_get_matches_from(argv).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let args = DemoArgs::from_arg_matches(&matches).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let s = demo::measure(&args)?.summary;
+    let gib = s.bytes as f64 / (1u64 << 30) as f64;
+    let nic_sim_s = s.sim.as_ref().map_or(0.0, |f| f.sim_wall_seconds);
+    Ok(OffloadCase {
+        bench: "offload_read",
+        nic: s.nic.clone(),
+        min_io: MIN_IO,
+        max_io: MAX_IO,
+        bytes: s.bytes,
+        placed_bytes: s.placed_bytes,
+        host_copy_ns: s.host_copy_ns,
+        host_crc_ns: s.host_crc_ns,
+        driver_read_back_ns: s.driver_read_back_ns,
+        data_path_ms_per_gib: (s.host_copy_ns + s.host_crc_ns) as f64 / 1e6 / gib,
+        data_path_with_read_back_ms_per_gib: (s.host_copy_ns + s.host_crc_ns + s.driver_read_back_ns) as f64 / 1e6 / gib,
+        process_ms_per_gib_without_nic_sim: (s.cpu_seconds - nic_sim_s).max(0.0) * 1e3 / gib,
+    })
 }
 
 fn read_case(addr: &str, qd: usize, digests: bool, duration: Duration) -> Result<ReadCase, CliError> {

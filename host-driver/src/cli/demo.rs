@@ -99,35 +99,48 @@ pub struct DemoArgs {
 }
 
 #[derive(Serialize)]
-struct Summary {
+pub(crate) struct Summary {
     demo: &'static str,
-    nic: String,
+    pub nic: String,
     peer: String,
     ios: u64,
-    bytes: u64,
+    pub bytes: u64,
     verified: bool,
     sim_seconds: f64,
     sim_gbit_per_s: f64,
     wall_seconds: f64,
     wall_mib_per_s: f64,
     /// Process CPU time of the workload (the machine may be shared; this is not).
-    cpu_seconds: f64,
+    pub cpu_seconds: f64,
     mib_per_cpu_s: f64,
     wire: WireStats,
     nic_counters: Vec<(String, u64)>,
     /// Read data the NIC placed in the buffers / the host copied, and PDUs whose data
     /// digest the NIC verified (the I/O queue's receive path).
-    placed_bytes: u64,
+    pub placed_bytes: u64,
     copied_bytes: u64,
     nic_verified_pdus: u64,
     io_queue_offloaded: bool,
+    /// The initiator's CPU on read data: copies out of the receive stream and CRC32C, the
+    /// two costs the offload removes (measured around each copy and digest computation).
+    pub host_copy_ns: u64,
+    pub host_crc_ns: u64,
+    /// With `--nic sim`: the driver's copies of placed bytes back into the frames it hands to
+    /// smoltcp (which keeps every payload byte in its socket buffer).
+    pub driver_read_back_ns: u64,
     /// The Verilated NIC's figures (`--nic sim`).
-    sim: Option<SimFigures>,
+    pub sim: Option<SimFigures>,
     world_steps: u64,
 }
 
+/// A finished demo run: its summary and how many frames went into the pcap.
+pub(crate) struct Measured {
+    pub summary: Summary,
+    pcap_frames: Option<u64>,
+}
+
 #[derive(Serialize)]
-struct SimFigures {
+pub(crate) struct SimFigures {
     caps: Caps,
     enabled: Caps,
     /// Queues offloaded / refused by the NIC (sk_add).
@@ -138,7 +151,7 @@ struct SimFigures {
     cycles_clocked: u64,
     /// Idle cycles of the world's time that were not clocked (nothing to do in the core).
     cycles_skipped: u64,
-    sim_wall_seconds: f64,
+    pub sim_wall_seconds: f64,
     cycles_per_second: f64,
     /// Bits the core received per simulated second while clocked.
     rx_gbit_per_s_simulated: f64,
@@ -241,12 +254,19 @@ fn workload(args: &DemoArgs, block: u64, nsze: u64) -> Vec<(u64, u64)> {
 }
 
 pub fn run(args: DemoArgs) -> Result<(), CliError> {
+    let Measured { summary: s, pcap_frames } = measure(&args)?;
+    print(&args, &s, pcap_frames);
+    Ok(())
+}
+
+/// Runs the workload and returns its summary (the progress bar on a terminal only).
+pub(crate) fn measure(args: &DemoArgs) -> Result<Measured, CliError> {
     let faults = Faults::parse(&format!("seed={},{}", args.seed, args.faults)).map_err(CliError::Invalid)?;
     let mut setup = SimSetup { mtu: args.mtu, seed: args.seed, tcp_buffer: args.tcp_buffer as usize, pcap: args.pcap.clone(), ..SimSetup::default() };
     setup.wire.faults = faults;
     setup.wire.bandwidth_bps = (args.gbps * 1e9) as u64;
     setup.wire.latency = Duration::from_secs_f64(args.latency_us / 1e6);
-    let (peer, realtime, nqn) = peer(&args, &setup)?;
+    let (peer, realtime, nqn) = peer(args, &setup)?;
     let choice = nic(&args.nic, args.mtu, args.vcd.clone())?;
     let sim_nic = choice.sim;
     let net: SimNet = setup.build(choice.nic, peer).map_err(CliError::io("cannot create the pcap file"))?;
@@ -275,7 +295,7 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         return Err(CliError::Invalid("namespace 1 is not active".into()));
     }
     let max_blocks = (ctrl.max_transfer() as u64 / block).max(1);
-    let ios: Vec<(u64, u64)> = workload(&args, block, ns.nsze).into_iter().map(|(l, n)| (l, n.min(max_blocks))).collect();
+    let ios: Vec<(u64, u64)> = workload(args, block, ns.nsze).into_iter().map(|(l, n)| (l, n.min(max_blocks))).collect();
     let total: u64 = ios.iter().map(|(_, n)| n * block).sum();
     let sim_start = net.lock().now();
 
@@ -389,12 +409,20 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         copied_bytes: data_path.data_bytes - data_path.placed_bytes,
         nic_verified_pdus: data_path.nic_verified_pdus,
         io_queue_offloaded: offloaded_queue,
+        host_copy_ns: data_path.copy_ns,
+        host_crc_ns: data_path.crc_ns,
+        driver_read_back_ns: sim_nic.as_ref().map_or(0, |h| h.offload.read_back_ns()),
         sim: match &sim_nic {
             Some(h) => Some(sim_figures(h)?),
             None => None,
         },
         world_steps: w.steps,
     };
+    Ok(Measured { summary: s, pcap_frames })
+}
+
+fn print(args: &DemoArgs, s: &Summary, pcap_frames: Option<u64>) {
+    let total = s.bytes;
     println!(
         "{} reads, {:.1} MiB, every byte verified; nic {}, peer {}, qd {}, mtu {}, digests {}",
         s.ios,
@@ -457,7 +485,6 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
         println!("pcap: {} ({n} frames at the NIC's MAC port)", p.display());
     }
     if args.json {
-        println!("{}", serde_json::to_string(&s).expect("summary serialises"));
+        println!("{}", serde_json::to_string(s).expect("summary serialises"));
     }
-    Ok(())
 }
