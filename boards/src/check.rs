@@ -27,7 +27,7 @@ pub fn synth_top(b: &Board, e: &Emitted, root: &Path, core: Option<&Path>) -> Re
     text.push_str(&std::fs::read_to_string(&e.top).map_err(|err| err.to_string())?);
     let input = e.dir.join("synth_input.v");
     std::fs::write(&input, text).map_err(|err| err.to_string())?;
-    synth::synthesize(&top::top_name(b), &input, &e.dir.join("synth"))
+    synth::synthesize(&top::top_name(b), &input, &e.dir.join("synth"), &[])
 }
 
 /// Port name -> width of the synthesized top.

@@ -94,7 +94,8 @@ fn run(cli: Cli) -> Result<(), String> {
             // Yosys is single-threaded: one block per core, reported in list order.
             let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
             eprintln!("yosys synth_xilinx (xcup, abc9): {} blocks, {jobs} at a time", blocks.len());
-            let results = synth::synthesize_all(&blocks.iter().map(|b| (b.name, verilog.join(format!("{}.v", b.name)))).collect::<Vec<_>>(), &out, jobs);
+            let inputs: Vec<_> = blocks.iter().map(|b| (b.name, verilog.join(format!("{}.v", b.name)), b.synth_blackboxes)).collect();
+            let results = synth::synthesize_all(&inputs, &out, jobs);
             for (block, report) in blocks.iter().zip(results) {
                 let report = report?;
                 let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
@@ -104,6 +105,18 @@ fn run(cli: Cli) -> Result<(), String> {
                     over.push(format!("{}: {} LUTs (budget {}), {} LUT levels (budget {})", block.name, report.luts, block.max_luts, report.lut_levels, block.max_lut_levels));
                 }
                 reports.push(report);
+            }
+            // Blocks with blackboxes: their whole size once every box has its own report.
+            for block in blocks.iter().filter(|b| !b.synth_blackboxes.is_empty()) {
+                let luts = |name: &str| reports.iter().find(|r| r.block == name).map(|r| r.luts);
+                let parts: Option<Vec<usize>> = std::iter::once(block.name).chain(block.synth_blackboxes.iter().copied()).map(luts).collect();
+                if let Some(parts) = parts {
+                    let whole: usize = parts.iter().sum();
+                    println!("{} with {}: {whole} LUTs (budget {})", block.name, block.synth_blackboxes.join(", "), block.max_luts_with_blackboxes);
+                    if whole > block.max_luts_with_blackboxes {
+                        over.push(format!("{} with its blackboxes: {whole} LUTs (budget {})", block.name, block.max_luts_with_blackboxes));
+                    }
+                }
             }
             let table = synth::table(&reports);
             std::fs::write(out.join("summary.md"), &table).map_err(|e| e.to_string())?;

@@ -27,16 +27,16 @@ pub struct SynthReport {
 
 /// Runs Yosys on `verilog` (top module `block`), keeping its log and netlist in `out_dir`.
 /// `synthesize` for every (block, Verilog file), `jobs` at a time; results in the given order.
-pub fn synthesize_all(blocks: &[(&str, std::path::PathBuf)], out_dir: &Path, jobs: usize) -> Vec<Result<SynthReport, String>> {
+pub fn synthesize_all(blocks: &[(&str, std::path::PathBuf, &[&str])], out_dir: &Path, jobs: usize) -> Vec<Result<SynthReport, String>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<Result<SynthReport, String>>>> = blocks.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((name, verilog)) = blocks.get(i) else { break };
+                let Some((name, verilog, blackboxes)) = blocks.get(i) else { break };
                 let started = std::time::Instant::now();
-                let result = synthesize(name, verilog, out_dir);
+                let result = synthesize(name, verilog, out_dir, blackboxes);
                 eprintln!("  {name}: {:.0} s", started.elapsed().as_secs_f64());
                 *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });
@@ -45,11 +45,13 @@ pub fn synthesize_all(blocks: &[(&str, std::path::PathBuf)], out_dir: &Path, job
     results.into_iter().map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner()).expect("every block was synthesized")).collect()
 }
 
-pub fn synthesize(block: &str, verilog: &Path, out_dir: &Path) -> Result<SynthReport, String> {
+/// `blackboxes`: modules of the file kept as empty boxes (their ports end paths).
+pub fn synthesize(block: &str, verilog: &Path, out_dir: &Path, blackboxes: &[&str]) -> Result<SynthReport, String> {
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
     let netlist = out_dir.join(format!("{block}.netlist.json"));
+    let boxes: String = blackboxes.iter().map(|m| format!("blackbox {m}; ")).collect();
     let script = format!(
-        "read_verilog {}; synth_xilinx -family xcup -top {block} -flatten -noiopad -abc9; write_json {}",
+        "read_verilog {}; {boxes}synth_xilinx -family xcup -top {block} -flatten -noiopad -abc9; write_json {}",
         verilog.display(),
         netlist.display()
     );
