@@ -3,6 +3,10 @@
 //! Resource counts come from the cell types of the flattened netlist. `lut_levels` is the
 //! largest number of LUTs on any path between sequential elements (flip-flops, block RAM,
 //! ports); `logic_levels` also counts the MUXF7/8/9, CARRY4/CARRY8 (Yosys 0.23 maps xcup adders to CARRY4) and inverter cells on that path.
+//! `abc_delay_ps` is the critical delay ABC9 mapped for (its pin-to-pin cell delays, no
+//! routing). ABC minimizes that delay, not the LUT count: it then recovers area on every
+//! path up to the critical delay, so inside a big block a path may take more, faster, LUTs
+//! than it does alone; the critical delay is what a block adds to a design it is part of.
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -21,6 +25,7 @@ pub struct SynthReport {
     pub logic_levels: usize,
     pub muxf: usize,
     pub carry: usize,
+    pub abc_delay_ps: f64,
     /// A net at the end of the deepest path, to find it in the design.
     pub deepest_net: String,
 }
@@ -55,9 +60,10 @@ pub fn synthesize(block: &str, verilog: &Path, out_dir: &Path, blackboxes: &[&st
         verilog.display(),
         netlist.display()
     );
+    let log = out_dir.join(format!("{block}.yosys.log"));
     let out = Command::new("yosys")
         .args(["-q", "-l"])
-        .arg(out_dir.join(format!("{block}.yosys.log")))
+        .arg(&log)
         .args(["-p", &script])
         .output()
         .map_err(|e| format!("cannot run yosys (apt-get install yosys): {e}"))?;
@@ -75,7 +81,24 @@ pub fn synthesize(block: &str, verilog: &Path, out_dir: &Path, blackboxes: &[&st
                 .collect()
         })
         .unwrap_or_default();
-    Ok(figures(block, cells.values().collect(), &names))
+    let mut report = figures(block, cells.values().collect(), &names);
+    report.abc_delay_ps = abc_delay(&std::fs::read_to_string(&log).unwrap_or_default());
+    Ok(report)
+}
+
+/// The delay of ABC's final mapping: the last `Del =` of each ABC run, the largest of those.
+fn abc_delay(log: &str) -> f64 {
+    let mut runs = Vec::new();
+    let mut last = None;
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("ABC: ").and_then(|l| l.split("Del =").nth(1)) {
+            last = rest.split_whitespace().next().and_then(|v| v.trim_end_matches('.').parse::<f64>().ok());
+        } else if line.contains("Executing ABC9 pass") {
+            runs.extend(last.take());
+        }
+    }
+    runs.extend(last);
+    runs.into_iter().fold(0.0, f64::max)
 }
 
 fn cell_type(cell: &Value) -> &str {
@@ -105,6 +128,7 @@ fn figures(block: &str, cells: Vec<&Value>, names: &HashMap<u64, String>) -> Syn
         logic_levels,
         muxf: count(&|t| t.starts_with("MUXF")),
         carry: count(&|t| t.starts_with("CARRY")),
+        abc_delay_ps: 0.0,
         deepest_net: names.get(&deepest).cloned().unwrap_or_default(),
     }
 }
@@ -152,9 +176,23 @@ fn longest_paths(cells: &[&Value]) -> (usize, usize, u64) {
 
 /// A readable table of reports.
 pub fn table(reports: &[SynthReport]) -> String {
-    let mut t = String::from("| block | LUTs | FFs | BRAM36 | URAM | DSP | LUT levels | logic levels (incl. MUXF/CARRY) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let mut t = String::from("| block | LUTs | FFs | BRAM36 | URAM | DSP | LUT levels | logic levels (incl. MUXF/CARRY) | ABC delay (ps) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in reports {
-        t.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} | {} |\n", r.block, r.luts, r.ffs, r.bram36, r.uram, r.dsp, r.lut_levels, r.logic_levels));
+        t.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+            r.block, r.luts, r.ffs, r.bram36, r.uram, r.dsp, r.lut_levels, r.logic_levels, r.abc_delay_ps
+        ));
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn abc_delay_is_the_final_mapping_of_the_slowest_run() {
+        let log = "2.44. Executing ABC9 pass.\nABC: P:  Del = 3321.00.  Ar = 1.0.\nABC: A:  Del = 3239.00.  Ar = 1.0.\n\
+                   3.1. Executing ABC9 pass.\nABC: P:  Del = 900.00.  Ar = 1.0.\nABC: F:  Del = 800.00.  Ar = 1.0.\n";
+        assert_eq!(super::abc_delay(log), 3239.0);
+        assert_eq!(super::abc_delay("no abc here"), 0.0);
+    }
 }
