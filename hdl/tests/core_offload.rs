@@ -109,15 +109,17 @@ fn flow_add_args(id: u16, tuple: &FiveTuple, cfg: &QueueConfig, seq: u32) -> Vec
     v
 }
 
-/// An SGL: (host address, length) entries, the first and last of any length, the others at
-/// least 64 bytes; addresses unaligned, each entry in its own 64 KiB window at `base`.
+/// An SGL of about 130 entries at most: (host address, length), the first and last of any length,
+/// the others at least 64 bytes; addresses unaligned, each entry in its own window at `base`.
 fn sgl(rng: &mut SmallRng, base: u64, total: u32) -> Vec<(u64, u32)> {
     let mut v = Vec::new();
     let mut left = total;
+    let longest = (total / 64).max(9000);
+    let window = (u64::from(longest) + 4096).next_power_of_two();
     while left > 0 {
-        // The first entry any length, the others 64..9000 bytes (the last one whatever is left).
-        let n = if v.is_empty() { rng.gen_range(1..=left.min(5000)) } else { rng.gen_range(64..=9000).min(left) };
-        v.push((base + 0x1_0000 * v.len() as u64 + rng.gen_range(0..4096), n));
+        // The first entry any length, the others 64..longest bytes (the last whatever is left).
+        let n = if v.is_empty() { rng.gen_range(1..=left.min(5000)) } else { rng.gen_range(64..=longest).min(left) };
+        v.push((base + window * v.len() as u64 + rng.gen_range(0..4096), n));
         left -= n;
     }
     v
@@ -285,6 +287,8 @@ struct Traffic {
     /// Frames in at the MAC port through the real tracker, instead of playing the tracker.
     mac: bool,
     pdus: usize,
+    /// The largest read (a command's data, in one to three C2HData PDUs).
+    max_read: u32,
     seed: u64,
 }
 
@@ -316,7 +320,7 @@ fn run(t: Traffic) -> Outcome {
     w.setup_rx_ring(slot_base, cpl_base, size_log2, slot_log2);
 
     let cfgs = [QueueConfig { hdgst: false, ddgst: true, cpda: 0 }, QueueConfig { hdgst: true, ddgst: true, cpda: 0 }, QueueConfig::default()];
-    let mut flows: Vec<_> = (0..3).map(|i| flow(&mut rng, 100 + 9 * i as u16, &cfgs[i], i == 1, t.pdus, 6000)).collect();
+    let mut flows: Vec<_> = (0..3).map(|i| flow(&mut rng, 100 + 9 * i as u16, &cfgs[i], i == 1, t.pdus, t.max_read)).collect();
     if t.mac {
         // The real flow table finds a flow only in its slot's set, `{set, way}` from the RSS
         // hash, as the driver places it.
@@ -542,27 +546,27 @@ fn run(t: Traffic) -> Outcome {
 
 #[test]
 fn placed_bytes_land_in_the_buffers_and_frames_rebuild() {
-    let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: false, pdus: 40, seed: 21 });
+    let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: false, pdus: 40, max_read: 6000, seed: 21 });
     assert!(o.placed_bytes > 50_000, "placed {}", o.placed_bytes);
     eprintln!("clean: {} frames, {} bytes placed in {} cycles, {} second runs, {} runs past 4 ranges", o.frames, o.placed_bytes, o.cycles, o.second_runs, o.range_overflows);
 }
 
 #[test]
 fn faults_unknown_cids_and_short_buffers_are_counted_as_the_model_says() {
-    let o = run(Traffic { exact: true, faults: Faults { drop: 0.03, reorder: 0.03, duplicate: 0.03 }, short: true, unknown: true, w_ready: 100, teardown_at: None, mac: false, pdus: 40, seed: 22 });
+    let o = run(Traffic { exact: true, faults: Faults { drop: 0.03, reorder: 0.03, duplicate: 0.03 }, short: true, unknown: true, w_ready: 100, teardown_at: None, mac: false, pdus: 40, max_read: 6000, seed: 22 });
     assert!(o.placed_bytes > 0);
 }
 
 #[test]
 fn a_stalled_write_channel_refuses_runs_instead_of_losing_them() {
-    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 50, teardown_at: None, mac: false, pdus: 40, seed: 23 });
+    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 50, teardown_at: None, mac: false, pdus: 40, max_read: 6000, seed: 23 });
     assert!(o.dma_busy > 0, "the placement FIFO never filled");
     eprintln!("stalled W: {} runs refused (busy), {} bytes placed", o.dma_busy, o.placed_bytes);
 }
 
 #[test]
 fn teardown_during_traffic_is_done_only_after_the_tags_last_write() {
-    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 40, teardown_at: Some(30), mac: false, pdus: 40, seed: 24 });
+    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 40, teardown_at: Some(30), mac: false, pdus: 40, max_read: 6000, seed: 24 });
     assert!(o.placed_bytes > 0);
 }
 
@@ -570,7 +574,7 @@ fn teardown_during_traffic_is_done_only_after_the_tags_last_write() {
 /// up (figures printed; refusals are allowed, losses are not).
 #[test]
 fn back_to_back_frames_with_a_ready_host() {
-    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: false, pdus: 60, seed: 25 });
+    let o = run(Traffic { exact: false, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: false, pdus: 60, max_read: 6000, seed: 25 });
     eprintln!(
         "back to back: {} frames, {} bytes placed in {} cycles ({:.1} placed bytes/cycle), {} runs refused (busy)",
         o.frames,
@@ -585,7 +589,7 @@ fn back_to_back_frames_with_a_ready_host() {
 /// completions, placements and counters as the model says (crc_ok aside: not computed yet).
 #[test]
 fn mac_port_frames_through_the_real_tracker_place_as_the_model_says() {
-    let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: true, pdus: 300, seed: 26 });
+    let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: true, pdus: 300, max_read: 6000, seed: 26 });
     assert!(o.placed_bytes > 50_000, "placed {}", o.placed_bytes);
     eprintln!("MAC port, clean: {} frames, {} bytes placed in {} cycles, {} second runs, {} runs past 4 ranges", o.frames, o.placed_bytes, o.cycles, o.second_runs, o.range_overflows);
 }
@@ -594,6 +598,15 @@ fn mac_port_frames_through_the_real_tracker_place_as_the_model_says() {
 /// lose sync stay lost (no resync search in the tracker yet, nor in this model).
 #[test]
 fn mac_port_faults_unknown_cids_and_short_buffers_are_counted_as_the_model_says() {
-    let o = run(Traffic { exact: true, faults: Faults { drop: 0.03, reorder: 0.03, duplicate: 0.03 }, short: true, unknown: true, w_ready: 100, teardown_at: None, mac: true, pdus: 300, seed: 27 });
+    let o = run(Traffic { exact: true, faults: Faults { drop: 0.03, reorder: 0.03, duplicate: 0.03 }, short: true, unknown: true, w_ready: 100, teardown_at: None, mac: true, pdus: 300, max_read: 6000, seed: 27 });
     assert!(o.placed_bytes > 0);
+}
+
+/// Reads of up to 4 MiB (one to three C2HData PDUs each, SGLs of up to ~130 entries), frames
+/// in at the MAC port, both digest settings: placements and counters as the model says.
+#[test]
+fn mac_port_reads_up_to_4_mib_place_as_the_model_says() {
+    let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: true, pdus: 5, max_read: 4 << 20, seed: 28 });
+    assert!(o.placed_bytes > 4 << 20, "placed {}", o.placed_bytes);
+    eprintln!("MAC port, large reads: {} frames, {} bytes placed in {} cycles", o.frames, o.placed_bytes, o.cycles);
 }

@@ -47,6 +47,11 @@ module ddpnic_rx_join #(
   input  wire         v_crc_ok,
   input  wire         v_resync_valid,
   input  wire [31:0]  v_resync_seq,
+  // The beat that enters v_* at the next edge (v_* are registers loaded every cycle): lets
+  // the contiguity compare run a cycle early, off the range-merge path.
+  input  wire [15:0]  vn_fo,
+  input  wire [15:0]  vn_cid,
+  input  wire [31:0]  vn_off,
   output reg          rxp_valid,
   output reg  [511:0] rxp_data,
   output reg  [63:0]  rxp_keep,
@@ -71,10 +76,16 @@ reg  [2:0]  nr;
 reg  [15:0] l_fe, l_cid;
 reg  [31:0] l_oe;
 reg  [6:0]  acc_bytes;
-wire        cont = !v_first && nr != 3'd0 && l_cid == v_cid && l_fe == v_fo && l_oe == v_off;
+// l_matches_v = {l_cid, l_fe, l_oe} == {v_cid, v_fo, v_off}, registered: the last range's end
+// as it will be after this edge, against the beat that enters v_* at it.
+reg         l_matches_v;
+wire        cont = !v_first && nr != 3'd0 && l_matches_v;
 wire [2:0]  nr0 = v_first ? 3'd0 : nr;
 wire        open_new = v_placed && !cont && nr0 != 3'd4;
 wire        merged = v_placed && cont;
+wire        take_range = v_valid && (open_new || merged);
+wire        next_after_l = l_cid == vn_cid && l_fe == vn_fo && l_oe == vn_off;
+wire        next_after_v = v_cid == vn_cid && v_fe == vn_fo && v_oe == vn_off;
 // Verdict FIFO: {crc_ok, resync, seq, nranges, 4 x {fo, fe, cid, off}}; 512 deep, since every
 // frame in the delay ring may be a tracked one-beat frame.
 localparam VW = 1 + 1 + 32 + 3 + 4 * 80;
@@ -93,7 +104,8 @@ always @(*) begin
 end
 always @(posedge clk) begin
   if (v_valid && v_last) vq[vq_wr[8:0]] <= {v_crc_ok && ddgst_en, v_resync_valid, v_resync_seq, nr0 + {2'd0, open_new}, v_rng};
-  acc_bytes <= (v_valid && (open_new || merged)) ? v_fe[6:0] - v_fo[6:0] : 7'd0;
+  acc_bytes <= take_range ? v_fe[6:0] - v_fo[6:0] : 7'd0;
+  l_matches_v <= take_range ? next_after_v : next_after_l;
   if (rst) begin
     vq_wr <= 10'd0; nr <= 3'd0; l_fe <= 16'd0; l_cid <= 16'd0; l_oe <= 32'd0;
   end else if (v_valid) begin

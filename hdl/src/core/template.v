@@ -350,6 +350,7 @@ ddpnic_rx_join #(.DELAY(%JOIN_DELAY%)) rx_join(.clk(clk), .rst(rst), .ddgst_en(r
   .f_meta_flow(f_meta_flow), .f_meta_tracked(f_meta_tracked),
   .v_valid(v_valid), .v_first(v_first), .v_last(v_last), .v_placed(v_placed), .v_fo(v_fo), .v_fe(v_fe), .v_cid(v_cid),
   .v_off(v_off), .v_oe(v_oe), .v_crc_ok(v_crc_ok), .v_resync_valid(v_resync), .v_resync_seq(v_resync_seq),
+  .vn_fo(vb_fo), .vn_cid(vb_cid), .vn_off(vb_off),
   .rxp_valid(j_valid), .rxp_data(j_data), .rxp_keep(j_keep), .rxp_last(j_last), .rxp_user(j_user), .rxp_placed(j_placed),
   .rxp_meta_valid(j_meta_valid), .rxp_meta_flags(j_meta_flags), .rxp_meta_flow(j_meta_flow), .rxp_meta_seq(j_meta_seq),
   .rxp_meta_nranges(j_meta_nranges), .rxp_meta_ranges(j_meta_ranges), .placed_bytes(j_placed_bytes));
