@@ -176,10 +176,10 @@ pub fn all() -> Vec<TopBlock> {
         name: "ddpnic_core",
         summary: "NIC core: BAR0 AXI-Lite registers, offload (pdu_tracker, command engine, placement at 64K tags, placement writes, frame/verdict join), rx ring writer, event ring, tx ring, AXI4 write arbiter",
         verilog: || crate::core::verilog(&CoreParams::default()),
-        // Without the tracker, which has its own row. Over the 6-level target: the join's
-        // range merge (rx_join nr -> v_rng, 10: contiguity compares feed the range muxes in
-        // one cycle), and at 8..9 placement's URAM write demuxes and counter adders; ABC's
-        // critical delay 5,061 ps (hdl/tools/lut_paths.py names them).
+        // Without the tracker, which has its own row. Over the 6-level target: placement's
+        // tag lookup hit (10) inside the core (6 alone), then at 8..9 the join's range merge,
+        // the URAM write demuxes and counter adders; ABC's critical delay is 5,061 ps
+        // (hdl/tools/lut_paths.py names the paths).
         max_luts: 19000,
         max_lut_levels: 10,
         synth_blackboxes: &["pdu_tracker"],
