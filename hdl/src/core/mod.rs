@@ -60,26 +60,9 @@ pub const SIDEBAND: &[(&str, usize)] = &[
     ("ofl_stat_placed_bytes", 7),
 ];
 
-/// The MAC receive port (INTERFACE.md), also the tracker's input.
-pub const MAC_RX: &[(&str, usize)] =
-    &[("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1)];
-
-/// `pdu_tracker`'s control inputs, driven by the command engine (framing/TRACKER_PORTS.md).
-pub const TRACKER_CONTROL: &[(&str, usize)] = &[
-    ("c_flow_valid", 1), ("c_flow_add", 1), ("c_flow_id", 12), ("c_flow_ipv6", 1), ("c_flow_src_addr", 128),
-    ("c_flow_dst_addr", 128), ("c_flow_src_port", 16), ("c_flow_dst_port", 16), ("c_flow_seq", 32), ("c_flow_hdgst", 1),
-    ("c_flow_ddgst", 1), ("c_flow_cpda", 5), ("c_resync_valid", 1), ("c_resync_flow", 12), ("c_resync_seq", 32),
-];
-
-/// `pdu_tracker`'s outputs (framing/TRACKER_PORTS.md).
-pub const TRACKER_OUT: &[(&str, usize)] = &[
-    ("c_flow_ready", 1),
-    ("f_valid", 1), ("f_data", 512), ("f_keep", 64), ("f_last", 1), ("f_user", 1),
-    ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
-    ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
-    ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
-    ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
-];
+/// The MAC receive port (INTERFACE.md, the tracker's input) and the tracker's control inputs
+/// and outputs (framing/TRACKER_PORTS.md), which the core wires by name.
+pub use crate::framing::tracker::{CONTROL as TRACKER_CONTROL, MAC_RX, OUTPUTS as TRACKER_OUT};
 
 /// Cycles every frame waits in the join: the longest frame the tracker offloads
 /// (`tracker::LONG_BEATS`), its stream span (`tracker::STREAM_SPAN`, framing/TRACKER_PORTS.md),
@@ -342,16 +325,6 @@ pub fn verilog(params: &CoreParams) -> String {
 
 #[cfg(test)]
 mod tests {
-    /// The ports the core wires are exactly those of the real `pdu_tracker`.
-    #[test]
-    fn tracker_ports_are_the_trackers() {
-        let own = |l: &[(&str, usize)]| l.iter().map(|&(n, w)| (n.to_string(), w)).collect::<Vec<_>>();
-        let mut inputs = own(super::MAC_RX);
-        inputs.extend(own(super::TRACKER_CONTROL));
-        assert_eq!(inputs, crate::framing::tracker::inputs());
-        assert_eq!(own(super::TRACKER_OUT), crate::framing::tracker::outputs());
-    }
-
     #[test]
     fn keep_count_matches_popcount() {
         // Evaluate the generated expression in Rust for every n.

@@ -56,24 +56,33 @@ fn ports(list: &[(&str, usize)]) -> Vec<Port> {
     list.iter().map(|&(n, w)| (n.to_string(), w)).collect()
 }
 
+/// The MAC receive beats in.
+pub const MAC_RX: &[(&str, usize)] =
+    &[("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1)];
+
+/// Flow writes and resync confirmations in (TRACKER_PORTS.md).
+pub const CONTROL: &[(&str, usize)] = &[
+    ("c_flow_valid", 1), ("c_flow_add", 1), ("c_flow_id", 12), ("c_flow_ipv6", 1), ("c_flow_src_addr", 128), ("c_flow_dst_addr", 128),
+    ("c_flow_src_port", 16), ("c_flow_dst_port", 16), ("c_flow_seq", 32), ("c_flow_hdgst", 1), ("c_flow_ddgst", 1), ("c_flow_cpda", 5),
+    ("c_resync_valid", 1), ("c_resync_flow", 12), ("c_resync_seq", 32),
+];
+
+/// Frames, streams and the control port's ready out (TRACKER_PORTS.md).
+pub const OUTPUTS: &[(&str, usize)] = &[
+    ("c_flow_ready", 1),
+    ("f_valid", 1), ("f_data", 512), ("f_keep", 64), ("f_last", 1), ("f_user", 1),
+    ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
+    ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
+    ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
+    ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
+];
+
 pub fn inputs() -> Vec<Port> {
-    ports(&[
-        ("s_axis_rx_tdata", 512), ("s_axis_rx_tkeep", 64), ("s_axis_rx_tvalid", 1), ("s_axis_rx_tlast", 1), ("s_axis_rx_tuser", 1),
-        ("c_flow_valid", 1), ("c_flow_add", 1), ("c_flow_id", 12), ("c_flow_ipv6", 1), ("c_flow_src_addr", 128), ("c_flow_dst_addr", 128),
-        ("c_flow_src_port", 16), ("c_flow_dst_port", 16), ("c_flow_seq", 32), ("c_flow_hdgst", 1), ("c_flow_ddgst", 1), ("c_flow_cpda", 5),
-        ("c_resync_valid", 1), ("c_resync_flow", 12), ("c_resync_seq", 32),
-    ])
+    ports(&[MAC_RX, CONTROL].concat())
 }
 
 pub fn outputs() -> Vec<Port> {
-    ports(&[
-        ("c_flow_ready", 1),
-        ("f_valid", 1), ("f_data", 512), ("f_keep", 64), ("f_last", 1), ("f_user", 1),
-        ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
-        ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
-        ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
-        ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
-    ])
+    ports(OUTPUTS)
 }
 
 /// `<name>_d<depth>`: `input` delayed by `depth` cycles in a shift register (SRL-friendly:
