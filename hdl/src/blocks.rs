@@ -176,12 +176,12 @@ pub fn all() -> Vec<TopBlock> {
         name: "ddpnic_core",
         summary: "NIC core: BAR0 AXI-Lite registers, offload (pdu_tracker, command engine, placement at 64K tags, placement writes, frame/verdict join), rx ring writer, event ring, tx ring, AXI4 write arbiter",
         verilog: || crate::core::verilog(&CoreParams::default()),
-        // Without the tracker, which has its own row. Over the 6-level target: placement's
-        // tag lookup hit (10) inside the core (6 alone), then at 8..9 the join's range merge,
-        // the URAM write demuxes and counter adders; ABC's critical delay is 5,061 ps
-        // (hdl/tools/lut_paths.py names the paths).
+        // Without the tracker, which has its own row. Over the 6-level target: the join's
+        // rxp_placed and placement's tag-lookup state (8; 6 alone), inside the core's critical
+        // delay, now a 64-bit address adder (ABC 3,704 ps; hdl/tools/delay_paths.py and
+        // lut_paths.py name the paths).
         max_luts: 19000,
-        max_lut_levels: 10,
+        max_lut_levels: 8,
         synth_blackboxes: &["pdu_tracker"],
         // The whole core at 4,096 flows and 64K tags: 5 % of an Alveo U250's 1.73M LUTs.
         max_luts_with_blackboxes: 86_500,

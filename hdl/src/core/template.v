@@ -895,7 +895,10 @@ always @(posedge clk) begin
         end else begin
           m_axi_araddr <= tx_faddr; m_axi_arlen <= {1'b0, tx_burst} - 8'd1; m_axi_arvalid <= 1'b1;
           tj[tj_wr[2:0]] <= {tx_len, tx_last_keep, tx_burst_last, {1'b0, tx_burst} - 8'd1, J_DATA};
-          tx_faddr <= tx_faddr + {51'd0, tx_burst, 6'd0};
+          // A burst that is not the frame's last ends at a 4 KiB boundary: the next one starts
+          // on the next page (after the last, A_DESC reloads the address). No adder behind
+          // the burst-length choice.
+          tx_faddr <= {tx_faddr[63:12] + 52'd1, 12'd0};
           tx_beats_left <= tx_beats_left - {3'd0, tx_burst};
           tx_to4k <= 7'd64;
           if (tx_burst_last) as <= A_IDLE;
