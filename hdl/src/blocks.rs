@@ -137,10 +137,10 @@ pub fn all() -> Vec<TopBlock> {
         summary: "the receive front end: parser, flow table, frame delay, seq gate, aligner, tail store, lane rules, walk, data map (4,096 flows)",
         verilog: crate::framing::tracker::verilog,
         max_luts: 60000,
-        // Over the 6-level target: synthesized alone, a block's input ports start no path, so
-        // the logic right behind them is not measured; inside the tracker it is. Deepest:
-        // the lane decoder's first stage (header rules from the window, 9), its second stage,
-        // the tail store's m_data and the flow table's h_set/c_hits (8). framing/README.md.
+        // Over the 6-level target: ABC9 relaxes every path up to the tracker's critical delay
+        // (the sequence gate's context loop), so parts that map in 6 alone take more LUTs
+        // here. Deepest: the lane decoder's first stage (9), its second stage, the tail
+        // store's m_data and the flow table's h_set/c_hits (8). framing/README.md.
         max_lut_levels: 9,
         synth_blackboxes: &[],
         max_luts_with_blackboxes: 0,
@@ -178,8 +178,8 @@ pub fn all() -> Vec<TopBlock> {
         verilog: || crate::core::verilog(&CoreParams::default()),
         // Without the tracker, which has its own row. Over the 6-level target: the join's
         // rxp_placed and placement's tag-lookup state (8; 6 alone), inside the core's critical
-        // delay, now a 64-bit address adder (ABC 3,704 ps; hdl/tools/delay_paths.py and
-        // lut_paths.py name the paths).
+        // delay, now a 64-bit address adder (ABC 3,704 ps; hdl/tools/netlist_paths.py names
+        // the paths).
         max_luts: 19000,
         max_lut_levels: 8,
         synth_blackboxes: &["pdu_tracker"],
