@@ -3,12 +3,15 @@
 //! header start of every flow is reported in its packet, beat and lane (up to three a beat,
 //! headers cut by packet ends included, PDUs from 24 bytes to 1 MiB), the distance to the next
 //! header is right after every beat, back-to-back packets of a flow at every spacing see their
-//! flow's latest state, a broken header or a gap makes the flow lost until a restart at a true
-//! PDU start, and the generated Verilog agrees cycle for cycle.
+//! flow's latest state, a broken header or a gap makes the flow lost, and a lost flow is never
+//! offloaded again until a restart at a true PDU start or a confirmation of its request. Lost
+//! flows search: their resync requests name true PDU starts. The generated Verilog agrees
+//! cycle for cycle, confirmations of right and wrong epochs included.
 mod common;
 
 use common::pdu_stream::{pdu_stream, PduStream};
 use ddpnic_hdl::framing::chain_walk::{PduChainWalk64, TAIL};
+use std::collections::{HashMap, HashSet};
 use ddpnic_hdl::framing::lane_decoder::PduLaneDecoder;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
@@ -27,6 +30,10 @@ struct Beat {
     stop: usize,
     restart: Option<u32>,
     lose: bool,
+    /// A confirmation of the request of this epoch.
+    confirm: Option<u8>,
+    /// Flow position of lane 0.
+    pos0: isize,
     /// From the flows' truth: header lanes and the distance to the next header, or None
     /// where the walk must be lost.
     expected: Option<(Vec<usize>, Option<u32>)>,
@@ -105,7 +112,8 @@ impl Flow {
                     let next = self.next_start(flow_pos(from_here)).map(|s| (s - flow_pos(from_here)) as u32);
                     (headers, next)
                 });
-                Beat { ok, plen, flow: self.id, first: b == 0, stop, restart: restart.filter(|_| b == 0), lose: lose && b == 0, expected }
+                let pos0 = base + (b * W) as isize;
+                Beat { ok, plen, flow: self.id, first: b == 0, stop, restart: restart.filter(|_| b == 0), lose: lose && b == 0, confirm: None, pos0, expected }
             })
             .collect()
     }
@@ -119,7 +127,7 @@ fn at_or_after(broken: Option<usize>, r: u32, base: isize) -> bool {
 
 /// Flows with every digest setting and PDU sizes from tiny to 1 MiB, cut into packets of 1 to
 /// 9,000 bytes, interleaved with back-to-back runs of one flow and idle cycles.
-fn scenario(seed: u64) -> Vec<Option<Beat>> {
+fn scenario(seed: u64) -> (Vec<Option<Beat>>, HashMap<u16, HashSet<isize>>) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut flows = Vec::new();
     let mut ids: Vec<u16> = (0..4096).collect();
@@ -153,6 +161,17 @@ fn scenario(seed: u64) -> Vec<Option<Beat>> {
             beats.extend(std::iter::repeat_n(None, rng.gen_range(1..=8)));
         }
     }
+    let starts = flows.iter().map(|f| (f.id, f.starts.iter().map(|&s| s as isize).collect())).collect();
+    (beats, starts)
+}
+
+/// The scenario with confirmations of epochs 0..=2 on a third of the first beats: whether they
+/// take effect depends on the flow's state, which only the model and the RTL know.
+fn with_confirmations(mut beats: Vec<Option<Beat>>, seed: u64) -> Vec<Option<Beat>> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    for b in beats.iter_mut().flatten().filter(|b| b.first) {
+        b.confirm = rng.gen_bool(0.3).then(|| rng.gen_range(0..=2));
+    }
     beats
 }
 
@@ -163,7 +182,10 @@ struct Walked {
     lost: bool,
     next_dist: u32,
     dist: u32,
-    lost_in: bool,
+    shadow: bool,
+    carried_shadow: bool,
+    request: Option<usize>,
+    epoch: u8,
     /// `m_hdr_lane`/`m_hdr_valid` decoded.
     hdr_lanes: Vec<usize>,
 }
@@ -191,6 +213,8 @@ fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
                 uut.s_restart.next = b.restart.is_some();
                 uut.s_restart_dist.next = u64::from(b.restart.unwrap_or(0)).into();
                 uut.s_lose.next = b.lose;
+                uut.s_confirm.next = b.confirm.is_some();
+                uut.s_confirm_epoch.next = u64::from(b.confirm.unwrap_or(0)).into();
             }
             None => uut.s_valid.next = false,
         }
@@ -201,7 +225,10 @@ fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
                 lost: uut.m_lost.val(),
                 next_dist: uut.m_next_dist.val().to_u32(),
                 dist: uut.m_dist.val().to_u32(),
-                lost_in: uut.m_lost_in.val(),
+                shadow: uut.m_shadow.val(),
+                carried_shadow: uut.m_carried_shadow.val(),
+                request: uut.m_request.val().then(|| uut.m_request_lane.val().to_u64() as usize),
+                epoch: uut.m_request_epoch.val().to_u64() as u8,
                 hdr_lanes: (0..3).filter(|&k| uut.m_hdr_valid.val().get_bit(k)).map(|k| (uut.m_hdr_lane.val().to_u64() >> (6 * k) & 63) as usize).collect(),
             }));
         }
@@ -209,37 +236,32 @@ fn drive(beats: &[Option<Beat>]) -> Vec<Seen> {
     seen
 }
 
-fn check(beats: &[Option<Beat>], seen: &[Seen]) {
-    let (mut headers, mut three, mut lost, mut dists) = (0, 0, 0, 0);
-    // Per flow, what its previous beat left: (lost, distance to the next header).
-    let mut left: std::collections::HashMap<u16, (bool, u32)> = std::collections::HashMap::new();
+/// Every beat against the flows' truth: in-sync beats report exactly the true headers and the
+/// distance to the next one; a lost flow reports nothing in sync (unless a confirmation took
+/// effect) and its requests name true PDU starts.
+fn check(beats: &[Option<Beat>], seen: &[Seen], starts: &HashMap<u16, HashSet<isize>>) {
+    let (mut headers, mut three, mut lost, mut dists, mut requests) = (0, 0, 0, 0, 0);
+    let mut confirmed: HashSet<u16> = HashSet::new();
     for (i, (b, got)) in beats.iter().zip(seen).enumerate() {
         let Some(b) = b else {
             assert!(got.is_none(), "cycle {i}: output without input");
             continue;
         };
         let w = got.as_ref().unwrap_or_else(|| panic!("beat {i}: no output"));
-        let (h, l, d) = (&w.headers, &w.lost, &w.next_dist);
+        let (h, d) = (&w.headers, &w.next_dist);
         assert_eq!(&w.hdr_lanes, h, "beat {i}: header lanes in order, as in m_headers");
-        // The state the beat starts from: restart, lose, or what the flow's last beat left.
-        let (was_lost, was_dist) = left.get(&b.flow).copied().unwrap_or((true, 0));
-        let start = match (b.first, b.restart) {
-            (true, Some(dist)) => (false, dist),
-            _ if b.first && b.lose => (true, was_dist),
-            _ => (was_lost, was_dist),
-        };
-        assert_eq!(w.lost_in, start.0, "beat {i} (flow {}): lost before the walk", b.flow);
-        if !w.lost_in {
-            assert_eq!(w.dist, start.1, "beat {i} (flow {}): distance at lane 0", b.flow);
-            if let Some(&first) = h.first() {
-                assert_eq!(w.dist as usize, first, "beat {i}: the first header is where the distance points");
-            }
+        if b.confirm.is_some() {
+            confirmed.insert(b.flow);
         }
-        left.insert(b.flow, (*l, *d));
+        if let Some(lane) = w.request {
+            assert!(starts[&b.flow].contains(&(b.pos0 + lane as isize)), "beat {i} (flow {}): request at lane {lane} is not a PDU start", b.flow);
+            requests += 1;
+        }
         match &b.expected {
             Some((expected, next)) => {
-                assert!(!*l, "beat {i} (flow {}): lost in a sound stream", b.flow);
+                assert!(!w.lost && !w.shadow, "beat {i} (flow {}): lost in a sound stream", b.flow);
                 assert_eq!(h, expected, "beat {i} (flow {}): header lanes", b.flow);
+                assert!(!w.carried_shadow, "beat {i} (flow {}): carried PDU in sync", b.flow);
                 if let Some(next) = next {
                     assert_eq!(d, next, "beat {i} (flow {}): distance to the next header", b.flow);
                     dists += 1;
@@ -248,25 +270,26 @@ fn check(beats: &[Option<Beat>], seen: &[Seen]) {
                 three += usize::from(h.len() == 3);
             }
             None => {
-                assert!(*l && h.is_empty(), "beat {i} (flow {}): a lost flow must report nothing", b.flow);
+                assert!(w.shadow || confirmed.contains(&b.flow), "beat {i} (flow {}): a lost flow offloads nothing until confirmed", b.flow);
                 lost += 1;
             }
         }
     }
-    assert!(headers > 2000 && three > 20 && lost > 100 && dists > 2000, "{headers} headers, {three} beats with three, {lost} lost beats, {dists} distances");
+    assert!(headers > 2000 && three > 20 && lost > 100 && dists > 2000 && requests > 5, "{headers} headers, {three} beats with three, {lost} lost beats, {dists} distances, {requests} requests");
 }
 
 #[test]
 fn walks_every_header_of_interleaved_flows() {
-    let beats = scenario(1);
-    check(&beats, &drive(&beats));
+    let (beats, starts) = scenario(1);
+    check(&beats, &drive(&beats), &starts);
 }
 
 #[test]
 fn verilog_matches_model() {
-    let beats = scenario(2);
+    let (beats, starts) = scenario(2);
+    let beats = with_confirmations(beats, 3);
     let seen = drive(&beats);
-    check(&beats, &seen);
+    check(&beats, &seen, &starts);
     let latency = PduChainWalk64::LATENCY;
     let big = |v: u64| BigUint::from(v);
     let cycles: Vec<Cycle> = (0..beats.len() + latency)
@@ -276,22 +299,34 @@ fn verilog_matches_model() {
                     let ok = b.ok.iter().enumerate().fold(BigUint::default(), |acc, (l, &o)| if o { acc | (big(1) << l) } else { acc });
                     let plen = b.plen.iter().enumerate().fold(BigUint::default(), |acc, (l, &p)| acc | (big(p.into()) << (32 * l)));
                     let restart = b.restart.is_some();
-                    vec![big(1), ok, plen, big(b.flow.into()), big(b.first.into()), big(b.stop as u64), big(restart.into()), big(b.restart.unwrap_or(0).into()), big(b.lose.into())]
+                    let confirm = [big(b.confirm.is_some().into()), big(b.confirm.unwrap_or(0).into())];
+                    [vec![big(1), ok, plen, big(b.flow.into()), big(b.first.into()), big(b.stop as u64), big(restart.into()), big(b.restart.unwrap_or(0).into()), big(b.lose.into())], confirm.to_vec()].concat()
                 }
-                None => vec![big(0); 9],
+                None => vec![big(0); 11],
             };
             let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
                 Some(Some(w)) => {
                     let hb = w.headers.iter().fold(BigUint::default(), |acc, &lane| acc | (big(1) << lane));
                     let lanes = w.hdr_lanes.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
-                    let dist_care = |lost: bool| if lost { big(0) } else { big(0xFFFF_FFFF) };
+                    let expected = [w.lost, w.shadow, w.carried_shadow, w.request.is_some()].map(|b| big(b.into()));
                     (
-                        vec![big(1), hb, big(w.lost.into()), big(w.next_dist.into()), big(w.dist.into()), big(w.lost_in.into()), big(lanes), big((1 << w.hdr_lanes.len()) - 1)],
-                        vec![big(1), (big(1) << 64) - 1u32, big(1), dist_care(w.lost), dist_care(w.lost_in), big(1), big((1 << 18) - 1), big(7)],
+                        [vec![big(1), hb], expected[..1].to_vec(), vec![big(w.next_dist.into()), big(w.dist.into())], expected[1..].to_vec()].concat()
+                            .into_iter()
+                            .chain([big(w.request.unwrap_or(0) as u64), big(w.epoch.into()), big(lanes), big((1 << w.hdr_lanes.len()) - 1)])
+                            .collect(),
+                        vec![big(1); 12].into_iter().enumerate().map(|(k, one)| match k {
+                            1 => (big(1) << 64) - 1u32,
+                            3 | 4 => big(0xFFFF_FFFF),
+                            8 => if w.request.is_some() { big(63) } else { big(0) },
+                            9 => big(15),
+                            10 => big((1 << 18) - 1),
+                            11 => big(7),
+                            _ => one,
+                        }).collect(),
                     )
                 }
-                Some(None) => (vec![big(0); 8], [1, 0, 0, 0, 0, 0, 0, 0].map(big).to_vec()),
-                None => (vec![big(0); 8], vec![big(0); 8]),
+                Some(None) => (vec![big(0); 12], [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].map(big).to_vec()),
+                None => (vec![big(0); 12], vec![big(0); 12]),
             };
             Cycle { inputs, expected, care }
         })
@@ -300,8 +335,11 @@ fn verilog_matches_model() {
         top: "pdu_chain_walk".into(),
         verilog: verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"),
         clock: "clock",
-        inputs: vec![("s_valid", 1), ("s_header_ok", 64), ("s_plen", 2048), ("s_flow", 12), ("s_first", 1), ("s_stop", 7), ("s_restart", 1), ("s_restart_dist", 32), ("s_lose", 1)],
-        outputs: vec![("m_valid", 1), ("m_headers", 64), ("m_lost", 1), ("m_next_dist", 32), ("m_dist", 32), ("m_lost_in", 1), ("m_hdr_lane", 18), ("m_hdr_valid", 3)],
+        inputs: vec![("s_valid", 1), ("s_header_ok", 64), ("s_plen", 2048), ("s_flow", 12), ("s_first", 1), ("s_stop", 7), ("s_restart", 1), ("s_restart_dist", 32), ("s_lose", 1), ("s_confirm", 1), ("s_confirm_epoch", 4)],
+        outputs: vec![
+            ("m_valid", 1), ("m_headers", 64), ("m_lost", 1), ("m_next_dist", 32), ("m_dist", 32), ("m_shadow", 1), ("m_carried_shadow", 1), ("m_request", 1),
+            ("m_request_lane", 6), ("m_request_epoch", 4), ("m_hdr_lane", 18), ("m_hdr_valid", 3),
+        ],
     };
     replay.assert_matches(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), &cycles);
 }

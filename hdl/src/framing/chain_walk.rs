@@ -9,7 +9,8 @@
 //! packet; it is walked whole in the next packet's stream, which replays those bytes).
 //!
 //! The only state is, per flow, `R`, the distance from the beat's lane 0 to the next header
-//! start, and a lost bit. Everything that does not depend on `R` is computed first, for every
+//! start, a mode ([`WalkMode`]: in sync, confirmed, shadow, candidate, searching) and a request
+//! epoch. Everything that does not depend on `R` is computed first, for every
 //! lane: the hop `L + plen[L]` and the remainder after the last header of the chain that
 //! starts at L (its "exit", relative to `s_stop`). A PDU is at least 24 bytes, so a chain holds
 //! at most three headers in a beat; its second header can only sit in lanes L+24.., its third
@@ -22,13 +23,26 @@
 //! flow's previous beat was the cycle before), from the loop register's last four values, or
 //! from the RAM. Which one is decided from the flow ids alone when the beat enters, so no flow
 //! compare sits in front of the loop. On a first beat `s_restart` loads a new distance (flow
-//! added, resync confirmed) and `s_lose` marks the flow lost (a gap). A chain that meets a
-//! header that fails the rules raises `m_lost` for the beat (reporting none of its headers)
-//! and the flow stays lost until a restart. A flow never restarted is lost.
+//! added) and `s_lose` (a gap) makes the flow search from lane 23, the stream's first new
+//! byte.
 //!
-//! Latency `LATENCY` = 11 cycles: hops, exits of chains from their second header, those exits
-//! pre-selected in groups of eight lanes, exits of any chain, the flow's distance, what a
-//! first beat selects, the loop, the second header, its one-hot, the third, the output.
+//! Resync (the contract's search / request / confirm, framing/README.md): a chain that meets a
+//! header failing the rules reports none of its headers; while tracking (in sync, confirmed
+//! or shadow) that is a loss (`m_lost`). The flow then searches from the next beat: in a
+//! searching beat the candidate is the first lane from the search start (lane 0, or 23 after
+//! a gap) whose header passes the rules, and its chain is walked; a chain that fails goes on
+//! searching at the next beat. When the candidate's chain reaches its second header, in the
+//! same beat or a later one, that header confirms the pattern: `m_request` names its lane,
+//! the epoch counts the request, and the flow walks in shadow (headers not offloaded). On a
+//! first beat, `s_confirm` with the flow's epoch turns shadow into confirmed: the beat's
+//! headers are in sync, the PDU it carries is not; after the next header the flow is in sync.
+//! The candidate search needs only the lanes from 0 and from 23, so its exits are two
+//! one-hot selections before the loop, and the loop picks them by mode.
+//!
+//! Latency `LATENCY` = 11 cycles: hops, exits of chains from their second header and the
+//! search candidates, those exits pre-selected in groups of eight lanes, exits of any chain,
+//! the flow's distance and the candidates' exits, what a first beat selects, the loop, the
+//! second header, its one-hot, the third, the output.
 //! Throughput one beat per cycle.
 use rust_hdl::prelude::*;
 use std::collections::{HashMap, VecDeque};
@@ -40,6 +54,11 @@ pub const MIN_PDU: usize = 24;
 pub const TAIL: usize = MIN_PDU - 1;
 /// Beats between a beat's entry and its `R` in the flow RAM: younger ones are forwarded.
 const FORWARDED: usize = 7;
+/// A flow's walk state in the RAM and the loop: {epoch (4), mode (3), R (32)}.
+const STATE_BITS: usize = 39;
+/// A search candidate's chain as the loop selects it: {found, bad, second header in the beat,
+/// exit beyond the beat, second header's lane (6), exit (32)}.
+const CX_BITS: usize = 42;
 
 #[derive(LogicBlock)]
 pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> {
@@ -57,12 +76,16 @@ pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS:
     /// from lane 0.
     pub s_restart: Signal<In, Bit>,
     pub s_restart_dist: Signal<In, Bits<32>>,
-    /// On a first beat (without restart): the flow is lost from here.
+    /// On a first beat (without restart): the flow is lost from here (a gap) and searches from
+    /// lane 23.
     pub s_lose: Signal<In, Bit>,
+    /// On a first beat: the host confirmed the flow's request of epoch `s_confirm_epoch`.
+    pub s_confirm: Signal<In, Bit>,
+    pub s_confirm_epoch: Signal<In, Bits<4>>,
     pub m_valid: Signal<Out, Bit>,
-    /// Lanes where a header of the stream starts in this beat.
+    /// Lanes where a header of the stream starts in this beat (none in a searching beat).
     pub m_headers: Signal<Out, Bits<W>>,
-    /// The walk met a header that fails the rules (or is lost since): framing is unknown.
+    /// The flow lost sync in this beat: a tracked chain met a header that fails the rules.
     pub m_lost: Signal<Out, Bit>,
     /// Distance from the next beat's lane 0 (the next stream's, after a stream's last walked
     /// beat) to the next header start.
@@ -70,13 +93,20 @@ pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS:
     /// Distance from this beat's lane 0 to the next header start, before the walk (the end
     /// of the PDU the beat starts in).
     pub m_dist: Signal<Out, Bits<32>>,
-    /// The flow was lost before this beat was walked (restart and lose applied).
-    pub m_lost_in: Signal<Out, Bit>,
+    /// The beat's headers are not offloaded (searching, candidate, shadow, or lost here).
+    pub m_shadow: Signal<Out, Bit>,
+    /// The PDU the beat starts in is not offloaded (its header was not walked in sync).
+    pub m_carried_shadow: Signal<Out, Bit>,
+    /// A header at lane `m_request_lane` confirmed a candidate: the resync request, the
+    /// flow's `m_request_epoch`-th (mod 16).
+    pub m_request: Signal<Out, Bit>,
+    pub m_request_lane: Signal<Out, Bits<6>>,
+    pub m_request_epoch: Signal<Out, Bits<4>>,
     /// The beat's headers in lane order: header k at lane `m_hdr_lane[6k+5:6k]` when
     /// `m_hdr_valid[k]` (the same lanes as `m_headers`).
     pub m_hdr_lane: Signal<Out, Bits<18>>,
     pub m_hdr_valid: Signal<Out, Bits<3>>,
-    _flows: HashMap<u64, (u64, bool)>,
+    _flows: HashMap<u64, FlowWalk>,
     _in_flight: VecDeque<Option<WalkOut>>,
 }
 
@@ -84,40 +114,141 @@ pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS:
 #[derive(Clone, Debug)]
 struct WalkOut {
     dist: u32,
-    lost_in: bool,
-    headers: Vec<usize>,
-    lost: bool,
-    next_dist: u32,
+    step: WalkStep,
 }
 
 pub type PduChainWalk64 = PduChainWalk<64, 6, 12>;
 
+/// Where a flow's walk stands between beats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WalkMode {
+    /// Headers and the PDU they carry are offloaded.
+    Sync,
+    /// The host confirmed the request: the next header is in sync, the current PDU is not.
+    Confirmed,
+    /// A request is raised; the framing is followed without offload.
+    Shadow,
+    /// A candidate header was found; its successor at `dist` will confirm it.
+    Candidate,
+    /// Looking for a candidate from lane 0 of the next beat, or from lane 23 (`TAIL`) of a
+    /// stream after a gap.
+    #[default]
+    Search,
+    SearchAfterGap,
+}
+
+impl WalkMode {
+    /// The 3-bit code the RTL keeps.
+    pub fn code(self) -> u64 {
+        self as u64
+    }
+
+    fn searching(self) -> bool {
+        matches!(self, Self::Search | Self::SearchAfterGap)
+    }
+
+    fn tracking(self) -> bool {
+        matches!(self, Self::Sync | Self::Confirmed | Self::Shadow)
+    }
+}
+
+/// A flow's walk state: the distance from the next beat's lane 0 to the next header (the
+/// walk's `R`), its mode, and how many requests it raised (mod 16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FlowWalk {
+    pub dist: u64,
+    pub mode: WalkMode,
+    pub epoch: u8,
+}
+
+impl FlowWalk {
+    /// What a first beat's controls make of the state: restart (sk_add), lose (a gap), or the
+    /// host's confirmation of the current request.
+    pub fn enter(self, restart: Option<u32>, lose: bool, confirm: Option<u8>) -> Self {
+        match restart {
+            Some(dist) => Self { dist: dist.into(), mode: WalkMode::Sync, ..self },
+            None if lose => Self { mode: WalkMode::SearchAfterGap, ..self },
+            None if self.mode == WalkMode::Shadow && confirm == Some(self.epoch) => Self { mode: WalkMode::Confirmed, ..self },
+            None => self,
+        }
+    }
+}
+
 /// What the walk did with one beat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalkStep {
+    /// Header lanes reported (none when the chain failed, none in a searching beat).
     pub headers: Vec<usize>,
+    /// A tracked chain met a header that fails the rules: sync is lost here.
     pub lost: bool,
-    pub next_dist: u64,
+    /// The beat's headers / the PDU it starts in are not offloaded.
+    pub shadow: bool,
+    pub carried_shadow: bool,
+    /// The lane of the header that confirmed a candidate.
+    pub request: Option<usize>,
+    pub next: FlowWalk,
 }
 
-/// The walk over one beat from distance `dist`, hop by hop, where lanes `stop..` are not
-/// walked (the model and the reference).
-pub fn walk_beat(ok: &[bool], plen: &[u32], dist: u64, lost: bool, stop: usize) -> WalkStep {
-    if lost {
-        return WalkStep { headers: vec![], lost: true, next_dist: 0 };
-    }
-    let mut at = dist;
+/// The chain of headers from distance `at`, hop by hop, up to lane `stop`: the headers, and
+/// the distance after it from the stop, or None when a header fails the rules.
+fn chain(ok: &[bool], plen: &[u32], mut at: u64, stop: usize) -> Option<(Vec<usize>, u64)> {
     let mut headers = Vec::new();
     while at < stop as u64 {
         let lane = at as usize;
         if !ok[lane] {
-            // The whole beat is given up: its earlier headers are not reported either.
-            return WalkStep { headers: vec![], lost: true, next_dist: 0 };
+            return None;
         }
         headers.push(lane);
         at += u64::from(plen[lane]);
     }
-    WalkStep { headers, lost: false, next_dist: at - stop as u64 }
+    Some((headers, at - stop as u64))
+}
+
+/// The walk over one beat from `state`, where lanes `stop..` are not walked (the model and
+/// the reference for the RTL).
+pub fn walk_beat(ok: &[bool], plen: &[u32], state: FlowWalk, stop: usize) -> WalkStep {
+    let mode = state.mode;
+    let mut step = WalkStep {
+        headers: vec![],
+        lost: false,
+        shadow: !matches!(mode, WalkMode::Sync | WalkMode::Confirmed),
+        carried_shadow: mode != WalkMode::Sync,
+        request: None,
+        next: FlowWalk { dist: 0, mode: WalkMode::Search, epoch: state.epoch },
+    };
+    let requested = |step: &mut WalkStep, lane: usize, dist: u64| {
+        step.request = Some(lane);
+        step.next = FlowWalk { dist, mode: WalkMode::Shadow, epoch: (state.epoch + 1) % 16 };
+    };
+    if mode.tracking() || mode == WalkMode::Candidate {
+        match chain(ok, plen, state.dist, stop) {
+            None => {
+                step.lost = mode.tracking();
+                step.shadow = true;
+            }
+            Some((headers, dist)) if mode == WalkMode::Candidate => {
+                match headers.first() {
+                    Some(&lane) => requested(&mut step, lane, dist),
+                    None => step.next = FlowWalk { dist, ..state },
+                }
+                step.headers = headers;
+            }
+            Some((headers, dist)) => {
+                let mode = if mode == WalkMode::Confirmed && !headers.is_empty() { WalkMode::Sync } else { mode };
+                step.next = FlowWalk { dist, mode, epoch: state.epoch };
+                step.headers = headers;
+            }
+        }
+        return step;
+    }
+    let from = if mode == WalkMode::SearchAfterGap { TAIL } else { 0 };
+    let Some(candidate) = (from..stop).find(|&l| ok[l]) else { return step };
+    match chain(ok, plen, candidate as u64, stop) {
+        Some((headers, dist)) if headers.len() >= 2 => requested(&mut step, headers[1], dist),
+        Some((_, dist)) => step.next = FlowWalk { dist, mode: WalkMode::Candidate, epoch: state.epoch },
+        None => {}
+    }
+    step
 }
 
 impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> PduChainWalk<W, LANE_BITS, FLOW_BITS> {
@@ -136,12 +267,18 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> PduChainWal
             s_restart: Default::default(),
             s_restart_dist: Default::default(),
             s_lose: Default::default(),
+            s_confirm: Default::default(),
+            s_confirm_epoch: Default::default(),
             m_valid: Default::default(),
             m_headers: Default::default(),
             m_lost: Default::default(),
             m_next_dist: Default::default(),
             m_dist: Default::default(),
-            m_lost_in: Default::default(),
+            m_shadow: Default::default(),
+            m_carried_shadow: Default::default(),
+            m_request: Default::default(),
+            m_request_lane: Default::default(),
+            m_request_epoch: Default::default(),
             m_hdr_lane: Default::default(),
             m_hdr_valid: Default::default(),
             _flows: HashMap::new(),
@@ -163,33 +300,39 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
         }
         let result = self.s_valid.val().then(|| {
             let flow = self.s_flow.val().to_u64();
-            let state = self._flows.entry(flow).or_insert((0, true));
-            if self.s_first.val() && self.s_restart.val() {
-                *state = (u64::from(self.s_restart_dist.val().to_u32()), false);
-            } else if self.s_first.val() && self.s_lose.val() {
-                state.1 = true;
+            let state = self._flows.entry(flow).or_default();
+            if self.s_first.val() {
+                let restart = self.s_restart.val().then(|| self.s_restart_dist.val().to_u32());
+                let confirm = self.s_confirm.val().then(|| self.s_confirm_epoch.val().to_u64() as u8);
+                *state = state.enter(restart, self.s_lose.val(), confirm);
             }
             let ok: Vec<bool> = (0..W).map(|l| self.s_header_ok.val().get_bit(l)).collect();
             let plen: Vec<u32> = (0..W).map(|l| self.s_plen.val().get_bits::<32>(32 * l).to_u32()).collect();
             let stop = (self.s_stop.val().to_u64() as usize).min(W);
-            let (dist, lost_in) = *state;
-            let step = walk_beat(&ok, &plen, dist, lost_in, stop);
+            // A searching flow's distance means nothing and is reported as 0.
+            let dist = if state.mode.searching() { 0 } else { state.dist as u32 };
+            let mut step = walk_beat(&ok, &plen, *state, stop);
             // The distance register holds 32 bits, like the hardware's.
-            *state = (step.next_dist & 0xFFFF_FFFF, step.lost);
-            WalkOut { dist: dist as u32, lost_in, headers: step.headers, lost: step.lost, next_dist: state.0 as u32 }
+            step.next.dist &= 0xFFFF_FFFF;
+            *state = step.next;
+            WalkOut { dist, step }
         });
         self._in_flight.push_back(result);
         match self._in_flight.pop_front().expect("pipeline is never empty") {
-            Some(out) => {
+            Some(WalkOut { dist, step }) => {
                 self.m_valid.next = true;
-                self.m_headers.next = out.headers.iter().fold(Bits::default(), |acc, &l| acc.replace_bit(l, true));
-                self.m_lost.next = out.lost;
-                self.m_next_dist.next = u64::from(out.next_dist).into();
-                self.m_dist.next = u64::from(out.dist).into();
-                self.m_lost_in.next = out.lost_in;
-                let lanes = out.headers.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
+                self.m_headers.next = step.headers.iter().fold(Bits::default(), |acc, &l| acc.replace_bit(l, true));
+                self.m_lost.next = step.lost;
+                self.m_next_dist.next = step.next.dist.into();
+                self.m_dist.next = u64::from(dist).into();
+                self.m_shadow.next = step.shadow;
+                self.m_carried_shadow.next = step.carried_shadow;
+                self.m_request.next = step.request.is_some();
+                self.m_request_lane.next = (step.request.unwrap_or(0) as u64).into();
+                self.m_request_epoch.next = u64::from(step.next.epoch).into();
+                let lanes = step.headers.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
                 self.m_hdr_lane.next = lanes.into();
-                self.m_hdr_valid.next = ((1u64 << out.headers.len()) - 1).into();
+                self.m_hdr_valid.next = ((1u64 << step.headers.len()) - 1).into();
             }
             None => self.m_valid.next = false,
         }
@@ -201,7 +344,11 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
         self.m_lost.connect();
         self.m_next_dist.connect();
         self.m_dist.connect();
-        self.m_lost_in.connect();
+        self.m_shadow.connect();
+        self.m_carried_shadow.connect();
+        self.m_request.connect();
+        self.m_request_lane.connect();
+        self.m_request_epoch.connect();
         self.m_hdr_lane.connect();
         self.m_hdr_valid.connect();
     }
@@ -214,8 +361,8 @@ impl<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> Logic for P
         vec![TimingInfo {
             name: "pdu_chain_walk".into(),
             clock: "clock".into(),
-            inputs: ["s_valid", "s_header_ok", "s_plen", "s_flow", "s_first", "s_stop", "s_restart", "s_restart_dist", "s_lose"].map(String::from).to_vec(),
-            outputs: ["m_valid", "m_headers", "m_lost", "m_next_dist", "m_dist", "m_lost_in", "m_hdr_lane", "m_hdr_valid"].map(String::from).to_vec(),
+            inputs: ["s_valid", "s_header_ok", "s_plen", "s_flow", "s_first", "s_stop", "s_restart", "s_restart_dist", "s_lose", "s_confirm", "s_confirm_epoch"].map(String::from).to_vec(),
+            outputs: ["m_valid", "m_headers", "m_lost", "m_next_dist", "m_dist", "m_shadow", "m_carried_shadow", "m_request", "m_request_lane", "m_request_epoch", "m_hdr_lane", "m_hdr_valid"].map(String::from).to_vec(),
         }]
     }
 }
@@ -244,9 +391,10 @@ fn verilog_body(w: usize, lb: usize, fb: usize) -> String {
     let _ = write!(
         v,
         "// Stage 1, on entry: the flow RAM read, the flow matches, and per lane the hop.
-reg [32:0] flow_ram [0:{flows1}];
+// {{epoch, mode, R}}; a flow never added searches.
+reg [{state1}:0] flow_ram [0:{flows1}];
 integer init_flow;
-initial for (init_flow = 0; init_flow < {flows}; init_flow = init_flow + 1) flow_ram[init_flow] = {{1'b1, 32'd0}};
+initial for (init_flow = 0; init_flow < {flows}; init_flow = init_flow + 1) flow_ram[init_flow] = {{4'd0, {search}, 32'd0}};
 reg [{fb1}:0] prev_flow [1:{fw}];
 reg [{fw}:1] prev_valid = {fw}'d0;
 integer age;
@@ -268,9 +416,19 @@ always @* begin
   for (k = {fw}; k >= 3; k = k - 1) if (s1_same[k]) s1_src = k[2:0];
 end
 wire s1_m1 = s1_same[1], s1_m2 = s1_same[2];
-reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0;
+reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0, s1_confirm = 1'b0;
+reg [3:0] s1_cepoch = 4'd0;
 reg [31:0] s1_dist = 32'd0;
-reg [32:0] s1_ram = 33'd0;
+reg [{state1}:0] s1_ram = {state}'d0;
+// The first header-ok lane from lane 0 and from lane 23 (one-hot, before the stop is applied).
+reg [{w1}:0] s1_c0raw = {w}'d0, s1_c23raw = {w}'d0;
+integer c_lane;
+always @(posedge clock)
+  for (c_lane = 0; c_lane < {w}; c_lane = c_lane + 1) begin
+    s1_c0raw[c_lane] <= s_header_ok[c_lane] && (s_header_ok & ~({w}'hFFFF_FFFF_FFFF_FFFF << c_lane)) == {w}'d0;
+    s1_c23raw[c_lane] <= c_lane >= {tail} && s_header_ok[c_lane]
+      && (s_header_ok & ~({w}'hFFFF_FFFF_FFFF_FFFF << c_lane) & ({w}'hFFFF_FFFF_FFFF_FFFF << {tail})) == {w}'d0;
+  end
 reg [{fb1}:0] s1_flow = {fb}'d0;
 reg [6:0] s1_stop = 7'd0;
 reg [7:0] s1_stop64 = 8'd0;
@@ -280,6 +438,7 @@ reg [{rem1}:0] s1_rem = {remw}'d0;
 always @(posedge clock) begin
   s1_valid <= s_valid; s1_first <= s_first; s1_restart <= s_first && s_restart;
   s1_lose <= s_first && !s_restart && s_lose; s1_dist <= s_restart_dist;
+  s1_confirm <= s_first && s_confirm; s1_cepoch <= s_confirm_epoch;
   s1_ram <= flow_ram[s_flow]; s1_flow <= s_flow;
   s1_stop <= s_stop; s1_stop64 <= {{1'b0, s_stop}} + 8'd64;
 end
@@ -292,6 +451,10 @@ end
         nlw = w * lb,
         rem1 = 32 * w - 1,
         remw = 32 * w,
+        state = STATE_BITS,
+        state1 = STATE_BITS - 1,
+        search = format!("3'd{}", WalkMode::Search.code()),
+        tail = TAIL,
     );
     for l in 0..w {
         let _ = write!(
@@ -318,10 +481,31 @@ end
     }
     // Stage 2: for each lane k that can be a chain's second header (k >= MIN_PDU), the exit
     // of the chain from k: its own remainder, or that of the header after it (lanes k+24..).
-    let flow_fields: [(&str, usize); 11] = [("valid", 1), ("first", 1), ("restart", 1), ("lose", 1), ("m1", 1), ("m2", 1), ("src", 3), ("dist", 32), ("ram", 33), ("flow", fb), ("stop", 7)];
+    let flow_fields: [(&str, usize); 13] =
+        [("valid", 1), ("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1), ("m2", 1), ("src", 3), ("dist", 32), ("ram", STATE_BITS), ("flow", fb), ("stop", 7)];
     let with = |extra: &[(&'static str, usize)]| -> Vec<(&'static str, usize)> { flow_fields.iter().copied().chain([("stop64", 8)]).chain(extra.iter().copied()).collect() };
     let carried = with(&[("ok", w), ("ib", w), ("rem_far", w), ("nl", w * lb), ("rem", 32 * w)]);
     v.push_str(&delayed("s2", "s1", &carried));
+    // The search candidates: the first lanes found before the stop, and whether there is one.
+    let _ = write!(
+        v,
+        "reg [{w1}:0] s2_c0 = {w}'d0, s2_c23 = {w}'d0;
+reg s2_f0 = 1'b0, s2_f23 = 1'b0;
+integer below;
+always @(posedge clock) begin
+  for (below = 0; below < {w}; below = below + 1) begin
+    s2_c0[below] <= s1_c0raw[below] && below < {{25'd0, s1_stop}};
+    s2_c23[below] <= s1_c23raw[below] && below < {{25'd0, s1_stop}};
+  end
+  s2_f0 <= |(s1_c0raw & ~({w}'hFFFF_FFFF_FFFF_FFFF << s1_stop));
+  s2_f23 <= |(s1_c23raw & ~({w}'hFFFF_FFFF_FFFF_FFFF << s1_stop));
+end
+",
+        w1 = w - 1,
+    );
+    let candidates: [(&str, usize); 4] = [("c0", w), ("c23", w), ("f0", 1), ("f23", 1)];
+    v.push_str(&delayed("s2b", "s2", &candidates));
+    v.push_str(&delayed("s3", "s2b", &candidates));
     let _ = write!(
         v,
         "// Only lanes from MIN_PDU on can hold a chain's second header.
@@ -426,51 +610,90 @@ end
             nlo3 = lb * l + 3,
         );
     }
-    // Stage 4a: a first beat's distance and lost bit: restart, lose, or the flow's latest state
-    // from 3..7 cycles ahead (the loop register and its history) or the RAM.
+    // Stage 4a: a first beat's state: restart, lose, or the flow's latest state from 3..7
+    // cycles ahead (the loop register and its history) or the RAM; and the search
+    // candidates' exits, one-hot selections.
     let exits: [(&str, usize); 5] = [("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
     let looped: Vec<(&str, usize)> = [("valid", 1), ("flow", fb), ("stop", 7), ("stop64", 8)].into_iter().chain(exits).collect();
-    let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
+    let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
     v.push_str(&delayed("s4a", "s3", &first_beat));
+    let state_regs = |name: &str, width: usize, init: &str| (1..=5).map(|k| format!("{name}{} = {width}'d{init}", if k == 1 { String::new() } else { k.to_string() })).collect::<Vec<_>>().join(", ");
     let _ = write!(
         v,
-        "reg [31:0] walk_dist = 32'd0, walk_dist2 = 32'd0, walk_dist3 = 32'd0, walk_dist4 = 32'd0, walk_dist5 = 32'd0;
-reg walk_lost = 1'b1, walk_lost2 = 1'b1, walk_lost3 = 1'b1, walk_lost4 = 1'b1, walk_lost5 = 1'b1;
+        "reg [31:0] {dists};
+reg [2:0] {modes};
+reg [3:0] {epochs};
 always @(posedge clock) begin
   walk_dist2 <= walk_dist; walk_dist3 <= walk_dist2; walk_dist4 <= walk_dist3; walk_dist5 <= walk_dist4;
-  walk_lost2 <= walk_lost; walk_lost3 <= walk_lost2; walk_lost4 <= walk_lost3; walk_lost5 <= walk_lost4;
+  walk_mode2 <= walk_mode; walk_mode3 <= walk_mode2; walk_mode4 <= walk_mode3; walk_mode5 <= walk_mode4;
+  walk_epoch2 <= walk_epoch; walk_epoch3 <= walk_epoch2; walk_epoch4 <= walk_epoch3; walk_epoch5 <= walk_epoch4;
 end
 reg [31:0] s4a_start = 32'd0;
-reg s4a_start_lost = 1'b1, s4a_take2 = 1'b0;
+reg [2:0] s4a_start_mode = {search};
+reg [3:0] s4a_start_epoch = 4'd0;
+reg s4a_take2 = 1'b0;
 always @(posedge clock) begin
   s4a_take2 <= s3_m2 && !s3_restart && !s3_lose;
-  if (s3_restart) begin s4a_start <= s3_dist; s4a_start_lost <= 1'b0; end
-  else begin
-    case (s3_src)
-      3'd3: begin s4a_start <= walk_dist; s4a_start_lost <= walk_lost; end
-      3'd4: begin s4a_start <= walk_dist2; s4a_start_lost <= walk_lost2; end
-      3'd5: begin s4a_start <= walk_dist3; s4a_start_lost <= walk_lost3; end
-      3'd6: begin s4a_start <= walk_dist4; s4a_start_lost <= walk_lost4; end
-      3'd7: begin s4a_start <= walk_dist5; s4a_start_lost <= walk_lost5; end
-      default: begin s4a_start <= s3_ram[31:0]; s4a_start_lost <= s3_ram[32]; end
-    endcase
-    if (s3_lose) s4a_start_lost <= 1'b1;
+  case (s3_src)
+    3'd3: begin s4a_start <= walk_dist; s4a_start_mode <= walk_mode; s4a_start_epoch <= walk_epoch; end
+    3'd4: begin s4a_start <= walk_dist2; s4a_start_mode <= walk_mode2; s4a_start_epoch <= walk_epoch2; end
+    3'd5: begin s4a_start <= walk_dist3; s4a_start_mode <= walk_mode3; s4a_start_epoch <= walk_epoch3; end
+    3'd6: begin s4a_start <= walk_dist4; s4a_start_mode <= walk_mode4; s4a_start_epoch <= walk_epoch4; end
+    3'd7: begin s4a_start <= walk_dist5; s4a_start_mode <= walk_mode5; s4a_start_epoch <= walk_epoch5; end
+    default: begin s4a_start <= s3_ram[31:0]; s4a_start_mode <= s3_ram[34:32]; s4a_start_epoch <= s3_ram[38:35]; end
+  endcase
+  if (s3_restart) begin s4a_start <= s3_dist; s4a_start_mode <= {sync}; end
+  else if (s3_lose) s4a_start_mode <= {search_gap};
+end
+// A candidate's chain: {{found, bad, has a second header, exit beyond the beat, second
+// header's lane, exit}}.
+reg [{cx1}:0] cx0_sel, cx23_sel;
+integer cx_lane;
+always @* begin
+  cx0_sel = {cx}'d0; cx23_sel = {cx}'d0;
+  for (cx_lane = 0; cx_lane < {w}; cx_lane = cx_lane + 1) begin
+    cx0_sel = cx0_sel | ({{{cx}{{s3_c0[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
+    cx23_sel = cx23_sel | ({{{cx}{{s3_c23[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
   end
 end
+reg [{cx1}:0] s4a_cx0 = {cx}'d0, s4a_cx23 = {cx}'d0, s4b_cx0 = {cx}'d0, s4b_cx23 = {cx}'d0;
+always @(posedge clock) begin
+  s4a_cx0 <= {{s3_f0, cx0_sel[{cx2}:0]}}; s4a_cx23 <= {{s3_f23, cx23_sel[{cx2}:0]}};
+  s4b_cx0 <= s4a_cx0; s4b_cx23 <= s4a_cx23;
+end
 ",
+        dists = state_regs("walk_dist", 32, "0"),
+        modes = state_regs("walk_mode", 3, &WalkMode::Search.code().to_string()),
+        epochs = state_regs("walk_epoch", 4, "0"),
+        search = format!("3'd{}", WalkMode::Search.code()),
+        search_gap = format!("3'd{}", WalkMode::SearchAfterGap.code()),
+        sync = format!("3'd{}", WalkMode::Sync.code()),
+        cx = CX_BITS,
+        cx1 = CX_BITS - 1,
+        cx2 = CX_BITS - 2,
+        w = w,
+        lb = lb,
     );
     // Stage 4b: what a first beat selects, chosen before the loop so that the loop's wide
     // muxes are steered straight from its own register. The flow's beat 2 cycles ahead has
-    // just left the loop.
+    // just left the loop. A confirmation of the flow's current request turns shadow into
+    // confirmed.
     v.push_str(&delayed("s4b", "s4a", &looped));
+    let confirmed = |mode: &str, epoch: &str, confirm: &str, cepoch: &str| {
+        format!("({confirm} && {mode} == {shadow} && {epoch} == {cepoch} ? {confirmed} : {mode})", shadow = format!("3'd{}", WalkMode::Shadow.code()), confirmed = format!("3'd{}", WalkMode::Confirmed.code()))
+    };
     let _ = write!(
         v,
         "wire [31:0] start = s4a_take2 ? walk_dist : s4a_start;
-wire start_lost = s4a_take2 ? walk_lost : s4a_start_lost;
+wire [2:0] start_mode = s4a_take2 ? walk_mode : s4a_start_mode;
+wire [3:0] start_epoch = s4a_take2 ? walk_epoch : s4a_start_epoch;
 reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0, rs_start = 32'd0;
-reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0, rs_lost = 1'b1;
+reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0;
+reg [2:0] rs_mode = {search};
+reg [3:0] rs_epoch = 4'd0;
 reg [{lb1}:0] rs_lane = {lb}'d0;
-reg s4b_fresh = 1'b0;
+reg s4b_fresh = 1'b0, s4b_confirm = 1'b0;
+reg [3:0] s4b_cepoch = 4'd0;
 always @(posedge clock) begin
   rs_exit <= s4a_exit[start[{lb1}:0] * 32 +: 32];
   rs_exit_far <= s4a_exit_far[start[{lb1}:0]];
@@ -480,17 +703,77 @@ always @(posedge clock) begin
   rs_far <= |start[31:{lb}];
   rs_far_next <= start - {{25'd0, s4a_stop}};
   rs_far_far <= start >= {{24'd0, s4a_stop64}};
-  rs_lost <= start_lost;
+  rs_mode <= {rs_confirmed};
+  rs_epoch <= start_epoch;
   rs_start <= start;
   // A first beat starts from the loop register only when the flow's previous beat is the
   // one just ahead and nothing is loaded.
   s4b_fresh <= s4a_first && (s4a_restart || s4a_lose || !s4a_m1);
+  s4b_confirm <= s4a_first && s4a_confirm; s4b_cepoch <= s4a_cepoch;
 end
 ",
         lb1 = lb - 1,
         lb = lb,
+        search = format!("3'd{}", WalkMode::Search.code()),
+        rs_confirmed = confirmed("start_mode", "start_epoch", "s4a_confirm", "s4a_cepoch"),
     );
-    // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header.
+    // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header; the
+    // mode picks the walk from R or a search candidate's chain.
+    // The wires `<p>_*` a branch of the loop decides from, and its assignments.
+    let step = |p: &str, mode: &str, epoch: &str, far: &str, lane: &str, exit: &str, exit_far: &str, bad: &str, ib: &str, far_next: &str, far_far: &str| {
+        let wires = format!(
+            "wire [2:0] {p}_m = {mode};
+wire {p}_search = {p}_m[2];
+wire {p}_cand = {p}_m == {candidate};
+wire [{cx1}:0] {p}_cx = {p}_m[0] ? s4b_cx23 : s4b_cx0;
+wire {p}_fail = !{far} && {bad};
+wire {p}_found_ok = {p}_cx[{found}] && !{p}_cx[{cbad}];
+wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && !{far} && !{bad};
+",
+            cx1 = CX_BITS - 1,
+            candidate = format!("3'd{}", WalkMode::Candidate.code()),
+            found = CX_BITS - 1,
+            cbad = CX_BITS - 2,
+            cib = CX_BITS - 3,
+        );
+        let assigns = format!(
+            "    begin
+      walk_dist <= {p}_search ? {p}_cx[31:0] : {far} ? {far_next} : {exit};
+      walk_far <= {p}_search ? {p}_cx[{cfar}] : {far} ? {far_far} : {exit_far};
+      walk_mode <= {p}_search ? (!{p}_found_ok ? {search_code} : {p}_cx[{cib}] ? {shadow} : {candidate})
+        : {far} ? {p}_m : {bad} ? {search_code} : {p}_cand ? {shadow} : {p}_m == {confirmed} ? {sync} : {p}_m;
+      walk_epoch <= {epoch} + {{3'd0, {p}_request}};
+      s5_lost <= !{p}_search && !{p}_cand && {p}_fail;
+      s5_shadow <= {p}_m > {confirmed} || {p}_fail;
+      s5_carried_shadow <= {p}_m != {sync};
+      s5_request <= {p}_request;
+      s5_request_lane <= {p}_search ? {p}_cx[{nlhi}:32] : {lane};
+      s5_search_in <= {p}_search;
+      s5_p0_valid <= !{p}_search && !{far} && !{bad};
+      // Whether the first header has a successor in the beat, decided beside the loop so
+      // the later stages need no wide bit mux.
+      s5_p1_valid <= !{p}_search && !{far} && !{bad} && {ib};
+      s5_p0 <= {lane};
+      s5_p0_onehot <= {w}'d1 << {lane};
+    end
+",
+            candidate = format!("3'd{}", WalkMode::Candidate.code()),
+            confirmed = format!("3'd{}", WalkMode::Confirmed.code()),
+            shadow = format!("3'd{}", WalkMode::Shadow.code()),
+            sync = format!("3'd{}", WalkMode::Sync.code()),
+            search_code = format!("3'd{}", WalkMode::Search.code()),
+            cib = CX_BITS - 3,
+            cfar = CX_BITS - 4,
+            nlhi = 32 + lb - 1,
+        );
+        (wires, assigns)
+    };
+    let (fresh_wires, fresh_step) = step("fresh", "rs_mode", "rs_epoch", "rs_far", "rs_lane", "rs_exit", "rs_exit_far", "rs_bad", "rs_ib", "rs_far_next", "rs_far_far");
+    let loop_mode = confirmed("walk_mode", "walk_epoch", "s4b_confirm", "s4b_cepoch");
+    let (loop_wires, loop_step) = step(
+        "loop", &loop_mode, "walk_epoch", "walk_far", "walk_lane", "walk_exit", "walk_exit_far", "walk_bad", "walk_ib",
+        &format!("walk_dist - {{25'd0, s4b_stop}}"), &format!("walk_dist >= {{24'd0, s4b_stop64}}"),
+    );
     let _ = write!(
         v,
         "// Whether the next header is beyond this beat, kept as a flag beside the distance so the
@@ -501,7 +784,9 @@ wire [31:0] walk_exit = s4b_exit[walk_lane * 32 +: 32];
 wire walk_exit_far = s4b_exit_far[walk_lane];
 wire walk_bad = s4b_bad[walk_lane];
 wire walk_ib = s4b_ib[walk_lane];
-reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0, s5_lost_in = 1'b0;
+{fresh_wires}{loop_wires}reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0, s5_search_in = 1'b0;
+reg s5_shadow = 1'b0, s5_carried_shadow = 1'b0, s5_request = 1'b0;
+reg [{lb1}:0] s5_request_lane = {lb}'d0;
 reg [31:0] s5_dist_in = 32'd0;
 reg [{lb1}:0] s5_p0 = {lb}'d0;
 reg [{w1}:0] s5_p0_onehot = {w}'d0, s5_ib = {w}'d0;
@@ -510,38 +795,19 @@ reg [6:0] s5_stop = 7'd0;
 always @(posedge clock) begin
   s5_valid <= s4b_valid; s5_ib <= s4b_ib; s5_nl <= s4b_nl; s5_stop <= s4b_stop;
   if (s4b_valid) begin
-    // The distance is meaningless once lost, so it is not gated by it (a shorter path).
+    // The distance is meaningless while searching; it is not gated by it (a shorter path)
+    // but reported as 0.
     s5_dist_in <= s4b_fresh ? rs_start : walk_dist;
-    s5_lost_in <= s4b_fresh ? rs_lost : walk_lost;
-    if (s4b_fresh) begin
-      walk_dist <= rs_far ? rs_far_next : rs_exit;
-      walk_far <= rs_far ? rs_far_far : rs_exit_far;
-      walk_lost <= rs_lost || (!rs_far && rs_bad);
-      s5_lost <= rs_lost || (!rs_far && rs_bad);
-      s5_p0_valid <= !rs_lost && !rs_far && !rs_bad;
-      // Whether the first header has a successor in the beat, decided beside the loop so
-      // the later stages need no wide bit mux.
-      s5_p1_valid <= !rs_lost && !rs_far && !rs_bad && rs_ib;
-      s5_p0 <= rs_lane;
-      s5_p0_onehot <= {w}'d1 << rs_lane;
-    end else begin
-      walk_dist <= walk_far ? walk_dist - {{25'd0, s4b_stop}} : walk_exit;
-      walk_far <= walk_far ? walk_dist >= {{24'd0, s4b_stop64}} : walk_exit_far;
-      walk_lost <= walk_lost || (!walk_far && walk_bad);
-      s5_lost <= walk_lost || (!walk_far && walk_bad);
-      s5_p0_valid <= !walk_lost && !walk_far && !walk_bad;
-      s5_p1_valid <= !walk_lost && !walk_far && !walk_bad && walk_ib;
-      s5_p0 <= walk_lane;
-      s5_p0_onehot <= {w}'d1 << walk_lane;
-    end
-  end
+    if (s4b_fresh)
+{fresh_step}    else
+{loop_step}  end
 end
 // The flow's state after its beat, a cycle after the loop (younger beats are forwarded).
 reg ram_write = 1'b0;
 reg [{fb1}:0] ram_flow = {fb}'d0;
 always @(posedge clock) begin
   ram_write <= s4b_valid; ram_flow <= s4b_flow;
-  if (ram_write) flow_ram[ram_flow] <= {{walk_lost, walk_dist}};
+  if (ram_write) flow_ram[ram_flow] <= {{walk_epoch, walk_mode, walk_dist}};
 end
 // Stages 6 and 7: the second and third header of the beat (one-hot selections: a binary
 // index into a flattened vector costs a multiplier's carry chain), then the output.
@@ -550,8 +816,8 @@ reg [{lb1}:0] s6_p0 = {lb}'d0, s6_p1 = {lb}'d0;
 reg [{w1}:0] s6_ib = {w}'d0, s6_walked = {w}'d0;
 reg [{nl1}:0] s6_nl = {nlw}'d0;
 reg [31:0] s6_dist = 32'd0, s6_dist_in = 32'd0;
-reg s6_lost_in = 1'b0;
 reg [6:0] s6_stop = 7'd0;
+reg [{rq1}:0] s6_rq = {rq}'d0;
 reg [{lb1}:0] p1_sel;
 integer p1_lane;
 always @* begin
@@ -564,8 +830,11 @@ always @(posedge clock) begin
   s6_valid <= s5_valid; s6_lost <= s5_lost; s6_p0_valid <= s5_p0_valid; s6_p0 <= s5_p0;
   s6_p1_valid <= s5_p1_valid;
   s6_p1 <= p1_sel;
-  s6_ib <= s5_ib; s6_nl <= s5_nl; s6_dist <= walk_dist;
-  s6_dist_in <= s5_dist_in; s6_lost_in <= s5_lost_in; s6_stop <= s5_stop;
+  s6_ib <= s5_ib; s6_nl <= s5_nl;
+  // Distances of a searching flow mean nothing; they are reported as 0.
+  s6_dist <= walk_mode[2] ? 32'd0 : walk_dist;
+  s6_dist_in <= s5_search_in ? 32'd0 : s5_dist_in; s6_stop <= s5_stop;
+  s6_rq <= {{s5_shadow, s5_carried_shadow, s5_request, s5_request_lane, walk_epoch}};
   // A chain may end on a lane past the stop; that lane is not a header.
   for (walked_lane = 0; walked_lane < {w}; walked_lane = walked_lane + 1) s6_walked[walked_lane] <= walked_lane < {{25'd0, s5_stop}};
 end
@@ -576,10 +845,10 @@ reg [{lb1}:0] s6b_p0 = {lb}'d0, s6b_p1 = {lb}'d0;
 reg [{w1}:0] s6b_ib = {w}'d0, s6b_walked = {w}'d0, s6b_p1_onehot = {w}'d0;
 reg [{nl1}:0] s6b_nl = {nlw}'d0;
 reg [31:0] s6b_dist = 32'd0, s6b_dist_in = 32'd0;
-reg s6b_lost_in = 1'b0;
 reg [6:0] s6b_stop = 7'd0;
+reg [{rq1}:0] s6b_rq = {rq}'d0;
 always @(posedge clock) begin
-  s6b_dist_in <= s6_dist_in; s6b_lost_in <= s6_lost_in; s6b_stop <= s6_stop;
+  s6b_dist_in <= s6_dist_in; s6b_stop <= s6_stop; s6b_rq <= s6_rq;
   s6b_valid <= s6_valid; s6b_lost <= s6_lost; s6b_p0_valid <= s6_p0_valid; s6b_p0 <= s6_p0;
   s6b_p1_valid <= s6_p1_valid; s6b_p1 <= s6_p1; s6b_p1_onehot <= {w}'d1 << s6_p1;
   s6b_ib <= s6_ib; s6b_walked <= s6_walked; s6b_nl <= s6_nl; s6b_dist <= s6_dist;
@@ -595,17 +864,20 @@ reg s7_valid = 1'b0, s7_lost = 1'b0, s7_p0_valid = 1'b0, s7_p1_valid = 1'b0, s7_
 reg [{lb1}:0] s7_p0 = {lb}'d0, s7_p1 = {lb}'d0, s7_p2 = {lb}'d0;
 reg [{w1}:0] s7_walked = {w}'d0;
 reg [31:0] s7_dist = 32'd0, s7_dist_in = 32'd0;
-reg s7_lost_in = 1'b0;
 reg [6:0] s7_stop = 7'd0;
+reg [{rq1}:0] s7_rq = {rq}'d0;
 always @(posedge clock) begin
-  s7_dist_in <= s6b_dist_in; s7_lost_in <= s6b_lost_in; s7_stop <= s6b_stop;
+  s7_dist_in <= s6b_dist_in; s7_stop <= s6b_stop; s7_rq <= s6b_rq;
   s7_valid <= s6b_valid; s7_lost <= s6b_lost; s7_p0_valid <= s6b_p0_valid; s7_p0 <= s6b_p0;
   s7_p1_valid <= s6b_p1_valid; s7_p1 <= s6b_p1;
   s7_p2_valid <= s6b_p1_valid && |(s6b_ib & s6b_p1_onehot);
   s7_p2 <= p2_sel;
   s7_dist <= s6b_dist; s7_walked <= s6b_walked;
 end
-initial begin m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; m_dist = 32'd0; m_lost_in = 1'b0; m_hdr_lane = 18'd0; m_hdr_valid = 3'd0; end
+initial begin
+  m_valid = 1'b0; m_headers = {w}'d0; m_lost = 1'b0; m_next_dist = 32'd0; m_dist = 32'd0; m_hdr_lane = 18'd0; m_hdr_valid = 3'd0;
+  m_shadow = 1'b0; m_carried_shadow = 1'b0; m_request = 1'b0; m_request_lane = 6'd0; m_request_epoch = 4'd0;
+end
 // Header k is reported when its chain reached it and it lies before the stop.
 wire [2:0] hdr_valid = {{s7_p2_valid && {{1'b0, s7_p2}} < s7_stop, s7_p1_valid && {{1'b0, s7_p1}} < s7_stop, s7_p0_valid && {{1'b0, s7_p0}} < s7_stop}};
 always @(posedge clock) begin
@@ -615,12 +887,14 @@ always @(posedge clock) begin
     m_lost <= s7_lost;
     m_next_dist <= s7_dist;
     m_dist <= s7_dist_in;
-    m_lost_in <= s7_lost_in;
+    {{m_shadow, m_carried_shadow, m_request, m_request_lane, m_request_epoch}} <= s7_rq;
     m_hdr_valid <= hdr_valid;
     m_hdr_lane <= {{{{{lb}{{hdr_valid[2]}}}} & s7_p2, {{{lb}{{hdr_valid[1]}}}} & s7_p1, {{{lb}{{hdr_valid[0]}}}} & s7_p0}};
   end
 end
 ",
+        rq = 3 + lb + 4,
+        rq1 = 3 + lb + 4 - 1,
         lb1 = lb - 1,
         w1 = w - 1,
         nl1 = w * lb - 1,
