@@ -8,7 +8,7 @@ mod common;
 
 use common::pdu_stream::{arrivals, pdu_stream, Faults};
 use ddpnic_hdl::bytes::bits_from_lanes;
-use ddpnic_hdl::framing::chain_walk::{walk_beat, TAIL};
+use ddpnic_hdl::framing::chain_walk::{walk_beat, FlowWalk, TAIL};
 use ddpnic_hdl::framing::lane_decoder::PduLaneDecoder;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
 use ddpnic_hdl::framing::seq_gate::PduSeqGate;
@@ -173,7 +173,7 @@ fn the_front_half_finds_every_header_of_every_flow() {
 
     // The walk per flow over the streams, header lanes mapped back to flow positions.
     let mut found: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); flows.len()];
-    let mut state: HashMap<usize, (u64, bool)> = HashMap::new();
+    let mut state: HashMap<usize, FlowWalk> = HashMap::new();
     let mut beats = stream_beats.iter().peekable();
     let mut walked_streams = 0;
     let mut stream_end: HashMap<usize, usize> = HashMap::new();
@@ -185,12 +185,8 @@ fn the_front_half_finds_every_header_of_every_flow() {
             stream.push(beats.next().expect("streams end"));
         }
         assert!(first.first && u64::from(f.id) == first.flow);
-        let (dist, lost) = state.entry(k).or_insert((0, true));
-        if first.restart {
-            (*dist, *lost) = (TAIL as u64, false);
-        } else if first.lose {
-            *lost = true;
-        }
+        let walk = state.entry(k).or_insert_with(FlowWalk::default);
+        *walk = walk.enter(first.restart.then_some(TAIL as u32), first.lose, None);
         let bytes: Vec<u8> = stream.iter().flat_map(|b| b.data[..b.len].to_vec()).collect();
         let from = first_new as isize - TAIL as isize;
         let want: Vec<u8> = (from..(first_new + bytes.len() - TAIL) as isize).map(|p| if p < 0 { 0 } else { f.bytes[p as usize] }).collect();
@@ -202,9 +198,10 @@ fn the_front_half_finds_every_header_of_every_flow() {
         for (j, b) in stream.iter().enumerate() {
             let next: Vec<u8> = stream.get(j + 1).map_or(vec![0; W], |n| n.data.clone());
             let (ok, plen) = PduLaneDecoder::<64, 512>::decode(&b.data, &next, &f.cfg);
-            let step = walk_beat(&ok, &plen, *dist, *lost, b.stop);
-            (*dist, *lost) = (step.next_dist, step.lost);
-            for lane in step.headers {
+            let step = walk_beat(&ok, &plen, *walk, b.stop);
+            *walk = step.next;
+            // Headers walked in shadow (after a loss, searching for resync) are not offloaded.
+            for lane in step.headers.into_iter().filter(|_| !step.shadow) {
                 assert!(found[k].insert(first_new + j * W + lane - TAIL), "flow {k}: a header reported twice");
             }
         }

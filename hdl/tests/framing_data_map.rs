@@ -9,7 +9,7 @@ mod common;
 
 use common::nvme_traffic::{flow, frame, interleaved, Flow};
 use common::pdu_stream::Faults;
-use ddpnic_hdl::framing::chain_walk::{walk_beat, TAIL};
+use ddpnic_hdl::framing::chain_walk::{walk_beat, FlowWalk, WalkMode, TAIL};
 use ddpnic_hdl::framing::data_map::{PduDataMap, INPUTS, NEXT_BYTES, OUTPUTS};
 use ddpnic_hdl::framing::lane_decoder::PduLaneDecoder;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
@@ -35,8 +35,7 @@ struct Expected {
 struct FlowState {
     expected_seq: u32,
     restart_pending: bool,
-    dist: u64,
-    lost: bool,
+    walk: FlowWalk,
 }
 
 fn scenario(seed: u64, faults: Faults) -> (Vec<Option<Inputs>>, Vec<Expected>) {
@@ -53,11 +52,11 @@ fn scenario(seed: u64, faults: Faults) -> (Vec<Option<Inputs>>, Vec<Expected>) {
     let starts: Vec<usize> = (0..flows[0].stream.bytes.len()).filter(|&b| flows[0].stream.truth[b].pdu_start).collect();
     let broken = starts[rng.gen_range(starts.len() / 4..starts.len() / 2)];
     flows[0].stream.bytes[broken] = 0xEE;
-    let mut model = ReceiveModel::without_resync_search();
+    let mut model = ReceiveModel::new();
     let mut states: Vec<FlowState> = Vec::new();
     for f in &flows {
         assert!(model.add_flow(f.id, f.tuple, f.cfg, f.isn));
-        states.push(FlowState { expected_seq: f.isn, restart_pending: true, dist: 0, lost: true });
+        states.push(FlowState { expected_seq: f.isn, restart_pending: true, walk: FlowWalk::default() });
     }
     let mut cycles: Vec<Option<Inputs>> = Vec::new();
     let mut expected = Vec::new();
@@ -88,14 +87,15 @@ fn scenario(seed: u64, faults: Faults) -> (Vec<Option<Inputs>>, Vec<Expected>) {
             let stop = (total.saturating_sub(TAIL) as i64 - (W * b) as i64).clamp(0, W as i64) as usize;
             let (ok, plen) = PduLaneDecoder::<64, 512>::decode(&data, &next, &f.cfg);
             let first = b == 0;
-            if first && restart {
-                (st.dist, st.lost) = (TAIL as u64, false);
-            } else if first && lose {
-                st.lost = true;
+            if first {
+                st.walk = st.walk.enter(restart.then_some(TAIL as u32), lose, None);
             }
-            let (dist, lost_in) = (st.dist, st.lost);
-            let step = walk_beat(&ok, &plen, dist, lost_in, stop);
-            (st.dist, st.lost) = (step.next_dist & 0xFFFF_FFFF, step.lost);
+            let searching = |w: &FlowWalk| matches!(w.mode, WalkMode::Search | WalkMode::SearchAfterGap);
+            let dist = if searching(&st.walk) { 0 } else { st.walk.dist };
+            let step = walk_beat(&ok, &plen, st.walk, stop);
+            st.walk = step.next;
+            st.walk.dist &= 0xFFFF_FFFF;
+            let next_dist = if searching(&st.walk) { 0 } else { st.walk.dist };
             let lanes = step.headers.iter().enumerate().fold(0u64, |acc, (k, &l)| acc | (l as u64) << (6 * k));
             cycles.push(Some(vec![
                 big(1),
@@ -112,9 +112,10 @@ fn scenario(seed: u64, faults: Faults) -> (Vec<Option<Inputs>>, Vec<Expected>) {
                 big(f.cfg.ddgst.into()),
                 big(f.cfg.data_pdo() as u64),
                 big(step.lost.into()),
-                big(lost_in.into()),
+                big(step.shadow.into()),
+                big(step.carried_shadow.into()),
                 big(dist & 0xFFFF_FFFF),
-                big(st.dist),
+                big(next_dist),
                 big(lanes),
                 big((1 << step.headers.len()) - 1),
             ]));
@@ -155,11 +156,12 @@ fn drive(cycles: &[Option<Inputs>]) -> Vec<Option<Vec<BigUint>>> {
                 uut.s_ddgst.next = v[11] == BigUint::from(1u8);
                 uut.s_pdo.next = v[12].clone().into();
                 uut.s_lost.next = v[13] == BigUint::from(1u8);
-                uut.s_lost_in.next = v[14] == BigUint::from(1u8);
-                uut.s_dist.next = v[15].clone().into();
-                uut.s_next_dist.next = v[16].clone().into();
-                uut.s_hdr_lane.next = v[17].clone().into();
-                uut.s_hdr_valid.next = v[18].clone().into();
+                uut.s_shadow.next = v[14] == BigUint::from(1u8);
+                uut.s_carried_shadow.next = v[15] == BigUint::from(1u8);
+                uut.s_dist.next = v[16].clone().into();
+                uut.s_next_dist.next = v[17].clone().into();
+                uut.s_hdr_lane.next = v[18].clone().into();
+                uut.s_hdr_valid.next = v[19].clone().into();
             }
             None => uut.s_valid.next = false,
         }

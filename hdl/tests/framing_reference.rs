@@ -1,11 +1,15 @@
 //! The framing reference against streams whose truth is known byte by byte: every byte it
 //! claims is right, nothing is lost in order, and after drops, reordering and duplicates it
-//! resynchronizes through the contract's request/confirm handshake.
+//! resynchronizes through the contract's request/confirm handshake. The resync search's
+//! beat-level rules are checked against positions computed from the stream's truth and the
+//! tracker-stream geometry (23 replayed bytes, then the new bytes, in 64-byte beats): where
+//! the search resumes after a failure, which sequence number a request carries, a failure in
+//! the request's beat, and offload decided when a header is judged.
 mod common;
 
 use common::pdu_stream::{arrivals, pdu_stream, Faults, PduStream};
-use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::reference::{ByteRole, DataPduEnd, FlowTracker, SyncState};
+use ddpnic_hdl::framing::pdu_rules::{QueueConfig, HLEN};
+use ddpnic_hdl::framing::reference::{ByteRole, DataPduEnd, FlowTracker, SegmentReport, SyncState};
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
 fn configs() -> Vec<QueueConfig> {
@@ -158,4 +162,283 @@ fn garbage_never_produces_claims() {
         assert!(report.roles.iter().all(|r| *r == ByteRole::Untracked));
         assert_eq!(report.resync_request, None, "{cfg:?}: random bytes confirmed a header pattern");
     }
+}
+
+/// Stream bytes replayed at the start of every tracker stream, and its beat.
+const TAIL: usize = 23;
+const BEAT: usize = 64;
+
+/// Where the resync search resumes after a header judged in the in-order segment
+/// `seg_start..seg_end` fails: that header starts at `at` (stream index), so at tracker-stream
+/// position `q = at - seg_start + 23` (the stream is the 23 previous bytes, then the segment);
+/// the search resumes at the next beat boundary, or at the next stream's position 0 (23 bytes
+/// before the segment's end) when `q` is in the stream's last beat. Returns a stream index.
+fn resume_after(at: usize, seg_start: usize, seg_end: usize) -> usize {
+    let q = at + TAIL - seg_start;
+    let r = (BEAT * (q / BEAT + 1)).min(seg_end - seg_start);
+    seg_start + r - TAIL
+}
+
+/// A flow that was in sync, then lost a stretch of its stream: bytes `0..a` arrive in order,
+/// `a..g` never arrive, and the gap segment `g..s2` is shorter than a header, so no header is
+/// judged in it and the search (which starts at `g`) decides in the segments after it.
+struct AfterGap {
+    stream: PduStream,
+    /// Stream indices of the PDU starts, from the truth.
+    starts: Vec<usize>,
+    isn: u32,
+    tracker: FlowTracker,
+    a: usize,
+    g: usize,
+    s2: usize,
+}
+
+impl AfterGap {
+    fn new(rng: &mut SmallRng, cfg: QueueConfig, max_data: u32) -> Self {
+        let stream = pdu_stream(rng, &cfg, 150, max_data, false);
+        let starts = (0..stream.truth.len()).filter(|&i| stream.truth[i].pdu_start).collect();
+        let len = stream.bytes.len();
+        let a = rng.gen_range(100..len / 4);
+        let g = a + rng.gen_range(1..200);
+        let s2 = g + rng.gen_range(1..HLEN);
+        let isn = rng.gen();
+        Self { stream, starts, isn, tracker: FlowTracker::new(cfg, isn), a, g, s2 }
+    }
+
+    fn len(&self) -> usize {
+        self.stream.bytes.len()
+    }
+
+    /// The first PDU start at or after stream index `at` (from the truth), if any.
+    fn start_from(&self, at: usize) -> Option<usize> {
+        self.starts.get(self.starts.partition_point(|&s| s < at)).copied()
+    }
+
+    /// The start of the PDU after the one starting at `at`: `at + plen`, from the truth.
+    fn next_start(&self, at: usize) -> Option<usize> {
+        self.start_from(at + 1)
+    }
+
+    fn seq(&self, at: usize) -> u32 {
+        self.isn.wrapping_add(at as u32)
+    }
+
+    /// Makes the header at `at` break the rules (an unknown PDU type).
+    fn break_header(&mut self, at: usize) {
+        self.stream.bytes[at] = 0xEE;
+    }
+
+    fn segment(&mut self, from: usize, to: usize) -> SegmentReport {
+        let seq = self.seq(from);
+        let report = self.tracker.segment(seq, &self.stream.bytes[from..to]);
+        for (i, role) in report.roles.iter().enumerate() {
+            assert!(*role == ByteRole::Untracked || *role == self.stream.truth[from + i].role, "byte {}: claimed {role:?}", from + i);
+        }
+        report
+    }
+
+    /// Feeds the flow from sk_add to the end of the gap segment.
+    fn lose(&mut self) {
+        let r = self.segment(0, self.a);
+        assert!(!r.lost_sync && r.roles.iter().all(|r| *r != ByteRole::Untracked), "in sync before the gap");
+        let r = self.segment(self.g, self.s2);
+        assert!(r.lost_sync && r.resync_request.is_none(), "the gap loses sync");
+    }
+
+    /// The request the search must raise when it resumes at stream index `from` and the stream
+    /// is intact from there: the first PDU start at or after `from` is the candidate, the one
+    /// `plen` later confirms, and the request carries the confirming header's first byte.
+    /// `None` when the stream ends before the confirming header is whole.
+    fn request_from(&self, from: usize) -> Option<u32> {
+        let candidate = self.start_from(from)?;
+        let confirming = self.next_start(candidate)?;
+        (confirming + HLEN <= self.len()).then(|| self.seq(confirming))
+    }
+}
+
+/// Feeds `from..to` in segments of 1..=max bytes (in order); returns the first request and
+/// whether any segment lost sync before it.
+fn first_request(t: &mut AfterGap, rng: &mut SmallRng, from: usize, to: usize, max: usize) -> (Option<u32>, bool) {
+    let mut at = from;
+    let mut lost = false;
+    while at < to {
+        let end = (at + rng.gen_range(1..=max)).min(to);
+        let r = t.segment(at, end);
+        if r.resync_request.is_some() {
+            return (r.resync_request, lost);
+        }
+        lost |= r.lost_sync;
+        at = end;
+    }
+    (None, lost)
+}
+
+#[test]
+fn a_request_carries_the_confirming_headers_sequence_number() {
+    let mut rng = SmallRng::seed_from_u64(5);
+    let mut seen = 0;
+    for trial in 0..200 {
+        let cfg = configs()[trial % 8];
+        let mut t = AfterGap::new(&mut rng, cfg, if trial % 2 == 0 { 40 } else { 2000 });
+        t.lose();
+        // The search starts at the gap segment's first byte: the candidate is the first PDU
+        // start there or after, the request names the PDU start `plen` after it.
+        let candidate = t.start_from(t.g).unwrap();
+        let confirming = t.next_start(candidate).unwrap();
+        let Some(expected) = t.request_from(t.g) else { continue };
+        assert_eq!(expected, t.seq(candidate).wrapping_add(confirming as u32 - candidate as u32));
+        let (s2, len) = (t.s2, t.len());
+        let (request, lost) = first_request(&mut t, &mut rng, s2, len, 1500);
+        assert_eq!(request, Some(expected), "trial {trial}: candidate at {candidate}, confirming header at {confirming}");
+        assert!(!lost, "trial {trial}: in-order bytes after the gap never lose sync");
+        assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: expected, offload_from_next_pdu: false });
+        assert!(!t.tracker.confirm_resync(t.seq(candidate)), "trial {trial}: the candidate's number is not the one requested");
+        assert!(t.tracker.confirm_resync(expected));
+        seen += 1;
+    }
+    assert!(seen > 150, "{seen} requests checked");
+}
+
+#[test]
+fn after_a_failed_check_the_search_resumes_at_the_next_beat_boundary() {
+    let mut rng = SmallRng::seed_from_u64(6);
+    let (mut checked, mut skipped_a_pdu_start, mut resumed_in_next_stream) = (0, 0, 0);
+    for trial in 0..400 {
+        let cfg = configs()[trial % 8];
+        let mut t = AfterGap::new(&mut rng, cfg, 30);
+        // The first candidate after the gap is a true header; break the header `plen` after
+        // it, so that its check fails.
+        let candidate = t.start_from(t.g).unwrap();
+        let check = t.next_start(candidate).unwrap();
+        t.break_header(check);
+        t.lose();
+        // Segments after the gap; find the one where the check's 24th byte arrives.
+        let mut cuts = Vec::new();
+        let mut at = t.s2;
+        while at < t.len() {
+            let end = (at + if rng.gen_bool(0.3) { rng.gen_range(1..40) } else { rng.gen_range(40..400) }).min(t.len());
+            cuts.push((at, end));
+            at = end;
+        }
+        let &(seg_start, seg_end) = cuts.iter().find(|(s, e)| (*s..*e).contains(&(check + HLEN - 1))).unwrap();
+        let resume = resume_after(check, seg_start, seg_end);
+        assert!(resume > check);
+        let Some(expected) = t.request_from(resume) else { continue };
+        // The old rule (resume at the byte after the check) would take the next PDU start.
+        if t.next_start(check).is_some_and(|s| s < resume) {
+            skipped_a_pdu_start += 1;
+        }
+        if resume + TAIL == seg_end {
+            resumed_in_next_stream += 1;
+        }
+        let mut request = None;
+        for &(s, e) in &cuts {
+            let r = t.segment(s, e);
+            assert!(!r.lost_sync, "trial {trial}: a failed check is not a loss of sync");
+            if r.resync_request.is_some() {
+                request = r.resync_request;
+                break;
+            }
+        }
+        assert_eq!(request, Some(expected), "trial {trial}: check at {check} failed in segment {seg_start}..{seg_end}, search resumes at {resume}");
+        checked += 1;
+    }
+    assert!(checked > 300 && skipped_a_pdu_start > 50 && resumed_in_next_stream > 5, "{checked} checked, {skipped_a_pdu_start} skipped a PDU start, {resumed_in_next_stream} resumed in the next stream");
+}
+
+#[test]
+fn a_failure_in_the_requests_beat_cancels_it_and_is_no_loss() {
+    let mut rng = SmallRng::seed_from_u64(7);
+    let (mut same_beat, mut later_beat, mut next_segment) = (0, 0, 0);
+    for trial in 0..600 {
+        let cfg = configs()[trial % 8];
+        let mut t = AfterGap::new(&mut rng, cfg, 24);
+        // Candidate and confirming header are true; the header after the confirming one breaks.
+        let candidate = t.start_from(t.g).unwrap();
+        let confirming = t.next_start(candidate).unwrap();
+        let broken = t.next_start(confirming).unwrap();
+        t.break_header(broken);
+        let request = t.seq(confirming);
+        t.lose();
+        // The next segment ends with the broken header's 24th byte (both judged in it), or
+        // cuts the broken header (it is judged in the segment after).
+        let split = rng.gen_bool(0.25);
+        let e2 = if split { broken + rng.gen_range(1..HLEN) } else { broken + HLEN };
+        let r2 = t.segment(t.s2, e2);
+        let len = t.len();
+        if split {
+            assert_eq!(r2.resync_request, Some(request), "trial {trial}");
+            assert!(!r2.lost_sync);
+            assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: request, offload_from_next_pdu: false });
+            let e3 = (e2 + 4 * BEAT).min(len);
+            let r3 = t.segment(e2, e3);
+            assert!(r3.lost_sync, "trial {trial}: a failure in a later segment than the request is a loss");
+            assert_eq!(r3.lost_at, Some(0), "trial {trial}: the broken header started in the previous segment");
+            next_segment += 1;
+            // The search resumes at the boundary of the broken header's beat in e2..e3.
+            let resume = resume_after(broken, e2, e3);
+            if let Some(expected) = t.request_from(resume) {
+                let got = r3.resync_request.or_else(|| first_request(&mut t, &mut rng, e3, len, 1500).0);
+                assert_eq!(got, Some(expected), "trial {trial}: search resumes at {resume}");
+            }
+            continue;
+        }
+        // The request is raised at the confirming header, the failure at the broken one: both
+        // judged in the stream of s2..e2, at positions `at - s2 + 23`.
+        let request_beat = (confirming + TAIL - t.s2) / BEAT;
+        let failure_beat = (broken + TAIL - t.s2) / BEAT;
+        if request_beat == failure_beat {
+            assert_eq!(r2.resync_request, None, "trial {trial}: the failure cancels the request of its beat");
+            assert!(!r2.lost_sync && r2.lost_at.is_none(), "trial {trial}: a failure that cancels a request is no loss");
+            assert_eq!(t.tracker.state(), SyncState::Searching { candidate: None });
+            assert!(!t.tracker.confirm_resync(request), "trial {trial}: a cancelled request cannot be confirmed");
+            same_beat += 1;
+        } else {
+            assert!(r2.lost_sync, "trial {trial}: a failure in shadow after the request's beat is a loss");
+            assert_eq!(r2.lost_at, Some(broken - t.s2));
+            later_beat += 1;
+        }
+        let resume = resume_after(broken, t.s2, e2);
+        if let Some(expected) = t.request_from(resume) {
+            let (got, lost) = first_request(&mut t, &mut rng, e2, len, 1500);
+            assert_eq!(got, Some(expected), "trial {trial}: search resumes at {resume}");
+            assert!(!lost);
+        }
+    }
+    assert!(same_beat > 30 && later_beat > 30 && next_segment > 30, "same beat {same_beat}, later beat {later_beat}, next segment {next_segment}");
+}
+
+#[test]
+fn offload_is_decided_when_a_header_is_judged() {
+    let mut rng = SmallRng::seed_from_u64(8);
+    let mut data_offloaded = 0;
+    for trial in 0..200 {
+        let cfg = configs()[trial % 8];
+        let mut t = AfterGap::new(&mut rng, cfg, 300);
+        let candidate = t.start_from(t.g).unwrap();
+        let confirming = t.next_start(candidate).unwrap();
+        let Some(cut) = t.next_start(confirming) else { continue };
+        let Some(after) = t.next_start(cut) else { continue };
+        t.lose();
+        // The segment with the request ends inside the next header: the confirmation comes
+        // between its first bytes and its 24th.
+        let e2 = cut + rng.gen_range(1..HLEN);
+        let r2 = t.segment(t.s2, e2);
+        assert_eq!(r2.resync_request, Some(t.seq(confirming)));
+        assert!(r2.roles.iter().all(|r| *r == ByteRole::Untracked), "nothing offloaded before the confirmation");
+        assert!(t.tracker.confirm_resync(t.seq(confirming)));
+        let r3 = t.segment(e2, after);
+        assert!(!r3.lost_sync);
+        // Every data byte of the cut header's PDU is offloaded, and its completion reported.
+        for i in e2..after {
+            if matches!(t.stream.truth[i].role, ByteRole::Data { .. }) {
+                assert_eq!(r3.roles[i - e2], t.stream.truth[i].role, "trial {trial}: byte {i} of the PDU at {cut}");
+                data_offloaded += 1;
+            }
+        }
+        let completes = t.stream.truth[after - 1].pdu_end.flatten();
+        assert_eq!(r3.completions.iter().map(|c| c.cid).collect::<Vec<_>>(), completes.into_iter().collect::<Vec<_>>(), "trial {trial}");
+        assert_eq!(t.tracker.state(), SyncState::InSync);
+    }
+    assert!(data_offloaded > 1000, "{data_offloaded} data bytes checked");
 }

@@ -1,8 +1,9 @@
 //! The packet-level receive model on real frames (built with etherparse) carrying NVMe/TCP
 //! streams of several flows, cut at random MSS, with drops, reordering and duplicates: every
-//! placed byte is the command data the stream's truth says belongs there, a clean run places
-//! nearly all data, buffers bound placement, non-offloadable frames change nothing, and the
-//! counters add up.
+//! placed byte is the command data the stream's truth says belongs there (resync requests are
+//! confirmed as the host would, so placement resumes after them), a clean run places nearly all
+//! data, buffers bound placement, non-offloadable frames change nothing, and the counters add
+//! up.
 mod common;
 
 use common::nvme_traffic::{flow, frame, interleaved, Flow};
@@ -67,6 +68,15 @@ fn run(seed: u64, faults: Faults, short: bool) -> Run {
         }
         if let Some(last) = v.stream.last() {
             assert_eq!(usize::from(last.frame_offset) + last.data.len(), bytes.len(), "the stream ends with the frame");
+            assert_eq!(last.resync, v.resync_request, "the resync request is on the stream's last beat");
+        }
+        assert!(v.stream.iter().rev().skip(1).all(|b| b.resync.is_none()), "a resync request only on the last beat");
+        if let Some(seq) = v.resync_request {
+            // The confirming header's first byte: a PDU start of the flow's stream. Confirm it.
+            let at = seq.wrapping_sub(f.isn) as usize;
+            assert!(f.stream.truth.get(at).is_some_and(|t| t.pdu_start), "flow {}: resync request for {seq}, not a PDU start", f.id);
+            assert!(!model.resync(f.id, seq.wrapping_add(1)), "a confirmation for another number is ignored");
+            assert!(model.resync(f.id, seq), "flow {}: confirming the requested {seq}", f.id);
         }
         for r in &v.ranges {
             ranges_seen += 1;

@@ -432,7 +432,8 @@ always @(posedge clock)
 reg [{fb1}:0] s1_flow = {fb}'d0;
 reg [6:0] s1_stop = 7'd0;
 reg [7:0] s1_stop64 = 8'd0;
-reg [{w1}:0] s1_ok = {w}'d0, s1_ib = {w}'d0, s1_rem_far = {w}'d0;
+// `live`: the lane is before the stop (a distance there is a header of this beat).
+reg [{w1}:0] s1_ok = {w}'d0, s1_ib = {w}'d0, s1_rem_far = {w}'d0, s1_live = {w}'d0;
 reg [{nl1}:0] s1_nl = {nlw}'d0;
 reg [{rem1}:0] s1_rem = {remw}'d0;
 always @(posedge clock) begin
@@ -466,6 +467,7 @@ wire stop{l} = s_stop <= 7'd{l};
 wire [31:0] room{l} = {{25'd0, s_stop - 7'd{l}}};
 always @(posedge clock) begin
   s1_ok[{l}] <= stop{l} || s_header_ok[{l}];
+  s1_live[{l}] <= !stop{l};
   s1_ib[{l}] <= !stop{l} && s_header_ok[{l}] && plen{l} < room{l};
   s1_nl[{nh}:{nlo}] <= plen{l}[{lb1}:0] + {lb}'d{l};
   s1_rem[{hi}:{lo}] <= stop{l} ? {{25'd0, 7'd{l} - s_stop}} : plen{l} - room{l};
@@ -484,7 +486,7 @@ end
     let flow_fields: [(&str, usize); 13] =
         [("valid", 1), ("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1), ("m2", 1), ("src", 3), ("dist", 32), ("ram", STATE_BITS), ("flow", fb), ("stop", 7)];
     let with = |extra: &[(&'static str, usize)]| -> Vec<(&'static str, usize)> { flow_fields.iter().copied().chain([("stop64", 8)]).chain(extra.iter().copied()).collect() };
-    let carried = with(&[("ok", w), ("ib", w), ("rem_far", w), ("nl", w * lb), ("rem", 32 * w)]);
+    let carried = with(&[("ok", w), ("ib", w), ("rem_far", w), ("live", w), ("nl", w * lb), ("rem", 32 * w)]);
     v.push_str(&delayed("s2", "s1", &carried));
     // The search candidates: the first lanes found before the stop, and whether there is one.
     let _ = write!(
@@ -569,7 +571,7 @@ always @(posedge clock)
     }
     // Stage 3b: the exit of the chain from every lane L: its own remainder, or the exit from
     // its second header's group.
-    let walked = with(&[("ib", w), ("nl", w * lb)]);
+    let walked = with(&[("ib", w), ("live", w), ("nl", w * lb)]);
     v.push_str(&delayed("s3", "s2b", &walked));
     let _ = write!(
         v,
@@ -613,7 +615,7 @@ end
     // Stage 4a: a first beat's state: restart, lose, or the flow's latest state from 3..7
     // cycles ahead (the loop register and its history) or the RAM; and the search
     // candidates' exits, one-hot selections.
-    let exits: [(&str, usize); 5] = [("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
+    let exits: [(&str, usize); 6] = [("ib", w), ("live", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
     let looped: Vec<(&str, usize)> = [("valid", 1), ("flow", fb), ("stop", 7), ("stop64", 8)].into_iter().chain(exits).collect();
     let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
     v.push_str(&delayed("s4a", "s3", &first_beat));
@@ -688,7 +690,7 @@ end
 wire [2:0] start_mode = s4a_take2 ? walk_mode : s4a_start_mode;
 wire [3:0] start_epoch = s4a_take2 ? walk_epoch : s4a_start_epoch;
 reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0, rs_start = 32'd0;
-reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0;
+reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0, rs_live = 1'b0;
 reg [2:0] rs_mode = {search};
 reg [3:0] rs_epoch = 4'd0;
 reg [{lb1}:0] rs_lane = {lb}'d0;
@@ -699,6 +701,7 @@ always @(posedge clock) begin
   rs_exit_far <= s4a_exit_far[start[{lb1}:0]];
   rs_bad <= s4a_bad[start[{lb1}:0]];
   rs_ib <= s4a_ib[start[{lb1}:0]];
+  rs_live <= s4a_live[start[{lb1}:0]];
   rs_lane <= start[{lb1}:0];
   rs_far <= |start[31:{lb}];
   rs_far_next <= start - {{25'd0, s4a_stop}};
@@ -720,15 +723,17 @@ end
     // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header; the
     // mode picks the walk from R or a search candidate's chain.
     // The wires `<p>_*` a branch of the loop decides from, and its assignments.
-    let step = |p: &str, mode: &str, epoch: &str, far: &str, lane: &str, exit: &str, exit_far: &str, bad: &str, ib: &str, far_next: &str, far_far: &str| {
+    let step = |p: &str, mode: &str, epoch: &str, far: &str, lane: &str, exit: &str, exit_far: &str, bad: &str, ib: &str, live: &str, far_next: &str, far_far: &str| {
         let wires = format!(
             "wire [2:0] {p}_m = {mode};
 wire {p}_search = {p}_m[2];
 wire {p}_cand = {p}_m == {candidate};
 wire [{cx1}:0] {p}_cx = {p}_m[0] ? s4b_cx23 : s4b_cx0;
 wire {p}_fail = !{far} && {bad};
+// A header at R in this beat (R before the stop; past it the exit is R's distance from it).
+wire {p}_header = !{far} && {live} && !{bad};
 wire {p}_found_ok = {p}_cx[{found}] && !{p}_cx[{cbad}];
-wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && !{far} && !{bad};
+wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && {p}_header;
 ",
             cx1 = CX_BITS - 1,
             candidate = format!("3'd{}", WalkMode::Candidate.code()),
@@ -741,7 +746,7 @@ wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && !{fa
       walk_dist <= {p}_search ? {p}_cx[31:0] : {far} ? {far_next} : {exit};
       walk_far <= {p}_search ? {p}_cx[{cfar}] : {far} ? {far_far} : {exit_far};
       walk_mode <= {p}_search ? (!{p}_found_ok ? {search_code} : {p}_cx[{cib}] ? {shadow} : {candidate})
-        : {far} ? {p}_m : {bad} ? {search_code} : {p}_cand ? {shadow} : {p}_m == {confirmed} ? {sync} : {p}_m;
+        : {p}_fail ? {search_code} : !{p}_header ? {p}_m : {p}_cand ? {shadow} : {p}_m == {confirmed} ? {sync} : {p}_m;
       walk_epoch <= {epoch} + {{3'd0, {p}_request}};
       s5_lost <= !{p}_search && !{p}_cand && {p}_fail;
       s5_shadow <= {p}_m > {confirmed} || {p}_fail;
@@ -768,10 +773,10 @@ wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && !{fa
         );
         (wires, assigns)
     };
-    let (fresh_wires, fresh_step) = step("fresh", "rs_mode", "rs_epoch", "rs_far", "rs_lane", "rs_exit", "rs_exit_far", "rs_bad", "rs_ib", "rs_far_next", "rs_far_far");
+    let (fresh_wires, fresh_step) = step("fresh", "rs_mode", "rs_epoch", "rs_far", "rs_lane", "rs_exit", "rs_exit_far", "rs_bad", "rs_ib", "rs_live", "rs_far_next", "rs_far_far");
     let loop_mode = confirmed("walk_mode", "walk_epoch", "s4b_confirm", "s4b_cepoch");
     let (loop_wires, loop_step) = step(
-        "loop", &loop_mode, "walk_epoch", "walk_far", "walk_lane", "walk_exit", "walk_exit_far", "walk_bad", "walk_ib",
+        "loop", &loop_mode, "walk_epoch", "walk_far", "walk_lane", "walk_exit", "walk_exit_far", "walk_bad", "walk_ib", "walk_live",
         &format!("walk_dist - {{25'd0, s4b_stop}}"), &format!("walk_dist >= {{24'd0, s4b_stop64}}"),
     );
     let _ = write!(
@@ -784,6 +789,7 @@ wire [31:0] walk_exit = s4b_exit[walk_lane * 32 +: 32];
 wire walk_exit_far = s4b_exit_far[walk_lane];
 wire walk_bad = s4b_bad[walk_lane];
 wire walk_ib = s4b_ib[walk_lane];
+wire walk_live = s4b_live[walk_lane];
 {fresh_wires}{loop_wires}reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0, s5_search_in = 1'b0;
 reg s5_shadow = 1'b0, s5_carried_shadow = 1'b0, s5_request = 1'b0;
 reg [{lb1}:0] s5_request_lane = {lb}'d0;

@@ -20,7 +20,9 @@
 //! packet's). A header at lane 48 or later cannot have data in the beat, so runs come from the
 //! carried PDU and the first two headers, in lane order. Completions: the carried PDU when its
 //! last byte is in the beat, a new header's PDU when the next header or the stream's end
-//! shows it ends in the beat. A beat whose walk is lost presents nothing.
+//! shows it ends in the beat. A beat whose walk is lost presents nothing; the carried PDU and
+//! the new headers present nothing when the walk says they are in shadow (searching, waiting
+//! for the host's confirmation).
 //!
 //! Latency `LATENCY` = 8 clock edges: input registers and per-lane fields, header fields, the
 //! context loop, three stages of arithmetic and clamps, the run choice, the output.
@@ -60,7 +62,9 @@ pub struct PduDataMap {
     pub s_pdo: Signal<In, Bits<8>>,
     /// `PduChainWalk`'s outputs for the beat.
     pub s_lost: Signal<In, Bit>,
-    pub s_lost_in: Signal<In, Bit>,
+    /// The beat's headers / the PDU it starts in are not offloaded (searching or shadow).
+    pub s_shadow: Signal<In, Bit>,
+    pub s_carried_shadow: Signal<In, Bit>,
     pub s_dist: Signal<In, Bits<32>>,
     pub s_next_dist: Signal<In, Bits<32>>,
     pub s_hdr_lane: Signal<In, Bits<18>>,
@@ -156,7 +160,8 @@ impl PduDataMap {
             s_ddgst: Default::default(),
             s_pdo: Default::default(),
             s_lost: Default::default(),
-            s_lost_in: Default::default(),
+            s_shadow: Default::default(),
+            s_carried_shadow: Default::default(),
             s_dist: Default::default(),
             s_next_dist: Default::default(),
             s_hdr_lane: Default::default(),
@@ -217,7 +222,7 @@ impl PduDataMap {
             len: len as usize,
             flow,
             frame_offset: self.s_frame_offset.val().to_u64() as u16,
-            lost: (first && self.s_lose.val()) || (lost && !self.s_lost_in.val()),
+            lost: (first && self.s_lose.val()) || lost,
             ..Default::default()
         };
         if lost {
@@ -226,7 +231,8 @@ impl PduDataMap {
         // The carried PDU: data ends dd before its next header, starts data_len before that.
         let data_end = dist - dd;
         let data_start = data_end - i64::from(carried.data_len);
-        let carried_run = carried.c2h.then(|| {
+        let (shadow, carried_shadow) = (self.s_shadow.val(), self.s_carried_shadow.val());
+        let carried_run = (carried.c2h && !carried_shadow).then(|| {
             let start = data_start.max(lo);
             let offset = carried.data_offset.wrapping_add((start - data_start) as u32);
             run_of(start, data_end.min(len), carried.cid, offset)
@@ -235,15 +241,15 @@ impl PduDataMap {
         let header_run = |k: usize| {
             let h = &headers[k];
             let start = lanes[k] as i64 + pdo;
-            (valid[k] && h.c2h).then(|| run_of(start, (start + i64::from(h.data_len)).min(len), h.cid, h.data_offset))
+            (valid[k] && h.c2h && !shadow).then(|| run_of(start, (start + i64::from(h.data_len)).min(len), h.cid, h.data_offset))
         };
         let runs: Vec<_> = [carried_run, header_run(0), header_run(1)].into_iter().flatten().flatten().collect();
         out.run = runs.first().copied();
         out.second = runs.len() > 1;
         out.completions = [
-            (carried.completes && dist > lo && dist <= len).then_some(carried.cid),
-            (valid[0] && headers[0].completes && (valid[1] || ends_in_beat)).then_some(headers[0].cid),
-            (valid[1] && headers[1].completes && (valid[2] || ends_in_beat)).then_some(headers[1].cid),
+            (carried.completes && !carried_shadow && dist > lo && dist <= len).then_some(carried.cid),
+            (!shadow && valid[0] && headers[0].completes && (valid[1] || ends_in_beat)).then_some(headers[0].cid),
+            (!shadow && valid[1] && headers[1].completes && (valid[2] || ends_in_beat)).then_some(headers[1].cid),
         ];
         out
     }
@@ -320,9 +326,9 @@ impl Logic for PduDataMap {
 }
 
 /// Input ports and widths (clock aside), in declaration order.
-pub const INPUTS: [(&str, usize); 19] = [
+pub const INPUTS: [(&str, usize); 20] = [
     ("s_valid", 1), ("s_data", 512), ("s_next", NEXT_BITS), ("s_flow", 12), ("s_first", 1), ("s_last", 1), ("s_len", 7), ("s_stop", 7), ("s_restart", 1),
-    ("s_lose", 1), ("s_frame_offset", 16), ("s_ddgst", 1), ("s_pdo", 8), ("s_lost", 1), ("s_lost_in", 1), ("s_dist", 32), ("s_next_dist", 32), ("s_hdr_lane", 18), ("s_hdr_valid", 3),
+    ("s_lose", 1), ("s_frame_offset", 16), ("s_ddgst", 1), ("s_pdo", 8), ("s_lost", 1), ("s_shadow", 1), ("s_carried_shadow", 1), ("s_dist", 32), ("s_next_dist", 32), ("s_hdr_lane", 18), ("s_hdr_valid", 3),
 ];
 
 /// Output ports and widths, in declaration order.
@@ -358,7 +364,7 @@ localparam CTX = 1 + 1 + 16 + 32 + 32;
 reg [CTX-1:0] ctx_ram [0:4095];
 integer init_ctx;
 initial for (init_ctx = 0; init_ctx < 4096; init_ctx = init_ctx + 1) ctx_ram[init_ctx] = {{CTX{{1'b0}}}};
-reg a_valid = 1'b0, a_first = 1'b0, a_last = 1'b0, a_restart = 1'b0, a_lose = 1'b0, a_ddgst = 1'b0, a_lost = 1'b0, a_lost_in = 1'b0;
+reg a_valid = 1'b0, a_first = 1'b0, a_last = 1'b0, a_restart = 1'b0, a_lose = 1'b0, a_ddgst = 1'b0, a_lost = 1'b0, a_shadow = 1'b0, a_cshadow = 1'b0;
 reg a_has_hdr = 1'b0;
 // Header fields reach byte 19 of a header in lane 63 (the CIDs are taken per lane below).
 reg [{wu1}:0] a_win = {wu}'d0;
@@ -383,7 +389,7 @@ wire [5:0] s_lane0 = s_hdr_lane[5:0], s_lane1 = s_hdr_lane[11:6], s_lane2 = s_hd
 wire [5:0] s_lane_last = s_hdr_valid[2] ? s_lane2 : s_hdr_valid[1] ? s_lane1 : s_lane0;
 always @(posedge clock) begin
   a_valid <= s_valid; a_first <= s_first; a_last <= s_last; a_restart <= s_first && s_restart; a_lose <= s_first && s_lose;
-  a_ddgst <= s_ddgst; a_lost <= s_lost; a_lost_in <= s_lost_in;
+  a_ddgst <= s_ddgst; a_lost <= s_lost; a_shadow <= s_shadow; a_cshadow <= s_carried_shadow;
   a_win <= s_win[{wu1}:0]; a_flow <= s_flow; a_len <= s_len; a_stop <= s_stop; a_room <= s_len - s_stop;
   a_lo <= s_first ? 7'd{tail} : 7'd0;
   a_frame_offset <= s_frame_offset; a_pdo <= s_pdo; a_next_dist <= s_next_dist;
@@ -431,7 +437,7 @@ end",
         v,
         "// Stage x: the header fields registered; the flow context read, and whether the flow's beat
 // 1 or 2 cycles ahead holds its latest context.
-reg x_valid = 1'b0, x_first = 1'b0, x_last = 1'b0, x_restart = 1'b0, x_lose = 1'b0, x_ddgst = 1'b0, x_lost = 1'b0, x_lost_in = 1'b0;
+reg x_valid = 1'b0, x_first = 1'b0, x_last = 1'b0, x_restart = 1'b0, x_lose = 1'b0, x_ddgst = 1'b0, x_lost = 1'b0, x_shadow = 1'b0, x_cshadow = 1'b0;
 reg x_m1 = 1'b0, x_m2 = 1'b0, x_has_hdr = 1'b0;
 reg [511:0] x_data = 512'd0;
 reg [11:0] x_flow = 12'd0;
@@ -445,7 +451,7 @@ reg [2:0] x_hv = 3'd0;
 reg [CTX-1:0] x_ram = {{CTX{{1'b0}}}}, x_h0 = {{CTX{{1'b0}}}}, x_h1 = {{CTX{{1'b0}}}}, x_hl = {{CTX{{1'b0}}}};
 always @(posedge clock) begin
   x_valid <= a_valid; x_flow <= a_flow; x_first <= a_first; x_last <= a_last; x_restart <= a_restart; x_lose <= a_lose;
-  x_ddgst <= a_ddgst; x_lost <= a_lost; x_lost_in <= a_lost_in; x_has_hdr <= a_has_hdr; x_data <= a_win[511:0];
+  x_ddgst <= a_ddgst; x_lost <= a_lost; x_shadow <= a_shadow; x_cshadow <= a_cshadow; x_has_hdr <= a_has_hdr; x_data <= a_win[511:0];
   x_len <= a_len; x_room <= a_room; x_lo <= a_lo; x_frame_offset <= a_frame_offset; x_pdo <= a_pdo;
   x_dist <= a_dist; x_next_dist <= a_next_dist; x_lane0 <= a_lane0; x_lane1 <= a_lane1; x_hv <= a_hv;
   x_h0 <= {{h0_c2h, h0_cpl, h0_cid, h0_doff, h0_datal}};
@@ -467,7 +473,7 @@ always @(posedge clock) begin
   ctx_write <= x_valid; ctx_write_flow <= x_flow;
   if (ctx_write) ctx_ram[ctx_write_flow] <= ctx_loop;
 end
-reg b_first = 1'b0, b_last = 1'b0, b_lose = 1'b0, b_ddgst = 1'b0, b_lost = 1'b0, b_lost_in = 1'b0;
+reg b_first = 1'b0, b_last = 1'b0, b_lose = 1'b0, b_ddgst = 1'b0, b_lost = 1'b0, b_shadow = 1'b0, b_cshadow = 1'b0;
 reg [511:0] b_data = 512'd0;
 reg [6:0] b_len = 7'd0, b_room = 7'd0, b_lo = 7'd0;
 reg [15:0] b_frame_offset = 16'd0;
@@ -479,7 +485,7 @@ reg [2:0] b_hv = 3'd0;
 reg [CTX-1:0] b_ctx = {{CTX{{1'b0}}}}, b_h0 = {{CTX{{1'b0}}}}, b_h1 = {{CTX{{1'b0}}}};
 always @(posedge clock) begin
   b_valid <= x_valid; b_flow <= x_flow; b_first <= x_first; b_last <= x_last; b_lose <= x_lose; b_ddgst <= x_ddgst;
-  b_lost <= x_lost; b_lost_in <= x_lost_in; b_data <= x_data; b_len <= x_len; b_room <= x_room; b_lo <= x_lo;
+  b_lost <= x_lost; b_shadow <= x_shadow; b_cshadow <= x_cshadow; b_data <= x_data; b_len <= x_len; b_room <= x_room; b_lo <= x_lo;
   b_frame_offset <= x_frame_offset; b_pdo <= x_pdo; b_dist <= x_dist; b_next_dist <= x_next_dist;
   b_lane0 <= x_lane0; b_lane1 <= x_lane1; b_hv <= x_hv;
   b_ctx <= ctx_in;
@@ -505,19 +511,19 @@ wire b_ends_in = b_next_dist[31:7] == 25'd0 && b_next_dist[6:0] <= b_room;
 wire b_dist_small = b_dist[32:7] == 26'd0;
 always @(posedge clock) begin
   c_valid <= b_valid; c_first <= b_first; c_last <= b_last; c_data <= b_data; c_flow <= b_flow;
-  c_lost_out <= b_lose || (b_lost && !b_lost_in);
+  c_lost_out <= b_lose || b_lost;
   c_len <= b_len; c_lo <= b_lo; c_frame_offset <= b_frame_offset;
   c_a <= b_dist - (b_ddgst ? 33'd4 : 33'd0);
   c_e <= b_ctx[63:32] + b_ctx[31:0];
-  c_doff <= b_ctx[63:32]; c_datal <= b_ctx[31:0]; c_c2h <= b_ctx[81] && !b_lost; c_cid <= b_ctx[79:64];
-  c_c2h0 <= b_hv[0] && b_h0[81] && !b_lost; c_c2h1 <= b_hv[1] && b_h1[81] && !b_lost;
+  c_doff <= b_ctx[63:32]; c_datal <= b_ctx[31:0]; c_c2h <= b_ctx[81] && !b_lost && !b_cshadow; c_cid <= b_ctx[79:64];
+  c_c2h0 <= b_hv[0] && b_h0[81] && !b_shadow; c_c2h1 <= b_hv[1] && b_h1[81] && !b_shadow;
   c_cid0 <= b_h0[79:64]; c_cid1 <= b_h1[79:64]; c_doff0 <= b_h0[63:32]; c_doff1 <= b_h1[63:32];
   c_ds0 <= {{3'd0, b_lane0}} + {{1'b0, b_pdo}}; c_ds1 <= {{3'd0, b_lane1}} + {{1'b0, b_pdo}};
   c_far0 <= |b_h0[31:8]; c_far1 <= |b_h1[31:8];
   c_dl0 <= b_h0[7:0]; c_dl1 <= b_h1[7:0];
-  c_cpl[0] <= !b_lost && b_ctx[80] && b_dist_small && b_dist[6:0] > b_lo && b_dist[6:0] <= b_len;
-  c_cpl[1] <= !b_lost && b_hv[0] && b_h0[80] && (b_hv[1] || b_ends_in);
-  c_cpl[2] <= !b_lost && b_hv[1] && b_h1[80] && (b_hv[2] || b_ends_in);
+  c_cpl[0] <= !b_lost && !b_cshadow && b_ctx[80] && b_dist_small && b_dist[6:0] > b_lo && b_dist[6:0] <= b_len;
+  c_cpl[1] <= !b_shadow && b_hv[0] && b_h0[80] && (b_hv[1] || b_ends_in);
+  c_cpl[2] <= !b_shadow && b_hv[1] && b_h1[80] && (b_hv[2] || b_ends_in);
 end
 // Stage d: the carried PDU's data start DS = A - datal and the data offset at lane 0 E - A;
 // new headers' data ends.

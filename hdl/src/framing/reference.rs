@@ -10,18 +10,58 @@
 //!   judged when its 24th byte arrives.
 //! - Bytes at or below the expected sequence number that were seen before (retransmissions,
 //!   duplicates, the old part of an overlap) are not tracked again and change nothing.
-//! - A segment that starts beyond the expected sequence number (a gap) loses sync. The flow
-//!   then searches the in-order bytes that follow for a header that passes the rules, holds
-//!   that one candidate, and checks that another valid header starts exactly `plen` bytes
-//!   later. If it does, the flow raises a resync request carrying the TCP sequence number of
-//!   the candidate header's FIRST byte (the PDU start, which is what the host tracks) and
-//!   keeps walking the framing from there without offloading. If it does not, or another gap
-//!   comes, the search starts anew: at the byte after the failed check, or after the gap.
+//!
+//! Stream geometry (where the beat-level rules below come from). Each segment with new bytes
+//! is one tracker stream: the flow's previous 23 stream bytes, then the segment's new payload
+//! bytes (the `new_len` bytes past the expected sequence number, the first at sequence number
+//! `base`), cut into 64-byte beats from stream position 0. Payload byte `i` (`i >= skip`, the
+//! already-seen bytes) sits at stream position `i - skip + 23`, so a header judged at payload
+//! byte `i` starts at stream position `q = i - skip` (sequence number `base - 23 + q`, always
+//! `0 <= q < new_len`), in stream beat `q / 64`. That is the stream where all 24 of its bytes
+//! are, and the beat where the RTL decodes it.
+//!
+//! Losing sync and the resync search:
+//! - A segment that starts beyond the expected sequence number (a gap) loses sync. The search
+//!   then starts at the gap segment's first new byte (the stream's replayed 23 bytes are
+//!   stale).
+//! - A header that fails the rules while the flow walks (in sync, or in shadow after a
+//!   request) also loses sync, except in the case below.
+//! - The search looks at the in-order bytes for a header that passes the rules, holds that one
+//!   candidate, and checks that another valid header starts exactly `plen` bytes later.
 //!   Positions between a candidate and its check are not searched (one candidate at a time).
-//! - A resync confirmation with exactly the requested sequence number puts the flow back in
-//!   sync; offload resumes at the next PDU header. Any other confirmation is ignored.
+//! - Where the search resumes after a failure (a header failing while the flow walks, or a
+//!   candidate's check header failing): at stream position `r = min(64 * (q / 64 + 1),
+//!   new_len)` of the stream in which the failing header (start `q`) was judged, i.e. at the
+//!   next beat boundary, or at the next stream's first position when the failure is in the
+//!   stream's last beat. Its sequence number `base - 23 + r` is kept (`search_from`): no
+//!   position before it is a candidate, even if its bytes are still to come. The other
+//!   positions of the failing beat are not searched again (the RTL decodes a beat once).
+//! - Which sequence number a request carries: when the check passes, the flow raises a resync
+//!   request carrying the TCP sequence number of the CONFIRMING header's first byte (the
+//!   second header, `plen` after the candidate). That header is the one the RTL's walk stands
+//!   on when it decides, and it is a PDU start just as the candidate is. The flow then keeps
+//!   walking the framing from the confirming header without offloading (shadow,
+//!   [`SyncState::ResyncPending`] with that number).
+//! - A request and a failure in the same stream beat of the same segment: the failure cancels
+//!   the request (the segment reports none, the flow is searching again from the next beat
+//!   boundary), and it is not a loss of sync, just as a failed candidate check is not. A
+//!   failure while walking in shadow in a later beat or a later segment, or while in sync, is
+//!   a loss (`lost_sync`, `lost_at`). A gap is always a loss.
+//! - A resync confirmation with exactly the requested sequence number (the confirming
+//!   header's) puts the flow back in sync from the next PDU header judged after it; any other
+//!   confirmation is ignored. Offload is decided per PDU when its header is judged (its 24th
+//!   byte), so a header whose first bytes came before the confirmation (in the previous
+//!   segment) is offloaded when its 24th byte comes after it. The header bytes before the
+//!   24th keep the role they got when they were walked: tracked if the flow was in sync or
+//!   confirmed by then, untracked otherwise.
 //! - While not in sync nothing is offloaded: every byte is [`ByteRole::Untracked`].
 use super::pdu_rules::{parse_header, PduHeader, QueueConfig, HLEN, TYPE_C2H_DATA};
+use std::collections::VecDeque;
+
+/// Bytes of a tracker stream replayed from the flow's previous stream (`chain_walk::TAIL`).
+const TAIL: usize = HLEN - 1;
+/// Bytes of a tracker stream beat.
+const BEAT: usize = 64;
 
 /// What the tracker made of one payload byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,9 +101,12 @@ pub struct SegmentReport {
     /// The contract's crc_ok for this packet: every PDU byte in it was tracked in sync and
     /// no data digest of a PDU ending in it failed.
     pub crc_ok: bool,
-    /// Sequence number of a candidate PDU start, when this segment completed a resync search.
+    /// When this segment completed a resync search: the sequence number of the confirming
+    /// header's first byte (the PDU start found `plen` after the candidate). `None` when a
+    /// failure in the request's stream beat cancelled it.
     pub resync_request: Option<u32>,
-    /// The flow lost sync in this segment (gap or invalid header).
+    /// The flow lost sync in this segment (gap, or invalid header while walking; not a failed
+    /// candidate check, nor a failure that cancels a request of the same beat).
     pub lost_sync: bool,
     /// Where: the payload index of the invalid header's first byte (0 when it started in an
     /// earlier segment, and for a gap).
@@ -73,9 +116,12 @@ pub struct SegmentReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncState {
     InSync,
-    /// Searching for a header; `candidate` is held until the header `plen` bytes later shows.
+    /// Searching for a header; `candidate` (its sequence number, and that of its check `plen`
+    /// later) is held until the header `plen` bytes later shows.
     Searching { candidate: Option<(u32, u32)> },
-    /// Framing followed from `seq` without offload until the host confirms it.
+    /// Framing followed without offload from the confirming header at `seq` (the number the
+    /// request carried) until the host confirms exactly it; then `offload_from_next_pdu`
+    /// until the next header is judged.
     ResyncPending { seq: u32, offload_from_next_pdu: bool },
 }
 
@@ -88,18 +134,37 @@ struct PduWalk {
     data_crc: u32,
 }
 
+/// The tracker stream of the segment being processed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Geometry {
+    /// Sequence number of the first new byte (stream position 23).
+    base: u32,
+    /// Payload bytes seen before (not in the stream).
+    skip: usize,
+    /// New payload bytes: the stream is `TAIL + new_len` bytes long.
+    new_len: usize,
+}
+
 pub struct FlowTracker {
     cfg: QueueConfig,
     expected_seq: u32,
     state: SyncState,
     walk: PduWalk,
-    /// Searching: the contiguous bytes since the last gap, one header's worth.
-    window: Vec<(u32, u8)>,
+    /// The last in-order bytes since the last gap (whatever the state), one header's worth:
+    /// the search's window, which after a failure may start before the failing header's end.
+    window: VecDeque<(u32, u8)>,
+    /// The search takes no candidate starting before this sequence number (set by a gap or a
+    /// failure).
+    search_from: u32,
     /// The walk of the current PDU is being followed in shadow (not offloaded).
     shadow: bool,
     /// After losing sync, search for a header and request a resync (the contract). Without
     /// it a lost flow stays lost until it is added again.
     resync_search: bool,
+    /// The segment being processed.
+    seg: Geometry,
+    /// Stream beat of the resync request raised in the segment being processed, if any.
+    request_beat: Option<usize>,
 }
 
 /// `a - b` as a signed distance in sequence space (wraps at 2^32).
@@ -115,7 +180,18 @@ enum Walked {
 impl FlowTracker {
     /// A flow added in sync with the next PDU starting at `seq` (the contract's sk_add).
     pub fn new(cfg: QueueConfig, seq: u32) -> Self {
-        Self { cfg, expected_seq: seq, state: SyncState::InSync, walk: PduWalk::default(), window: Vec::new(), shadow: false, resync_search: true }
+        Self {
+            cfg,
+            expected_seq: seq,
+            state: SyncState::InSync,
+            walk: PduWalk::default(),
+            window: VecDeque::with_capacity(HLEN + 1),
+            search_from: seq,
+            shadow: false,
+            resync_search: true,
+            seg: Geometry::default(),
+            request_beat: None,
+        }
     }
 
     /// The same flow, but once lost it stays lost (no resync search).
@@ -132,7 +208,8 @@ impl FlowTracker {
         self.expected_seq
     }
 
-    /// The host confirms a resync request (the contract's `resync(seq)`).
+    /// The host confirms a resync request (the contract's `resync(seq)`): `seq` must be the
+    /// number the request carried (the confirming header's first byte).
     pub fn confirm_resync(&mut self, seq: u32) -> bool {
         match self.state {
             SyncState::ResyncPending { seq: pending, .. } if pending == seq => {
@@ -148,13 +225,15 @@ impl FlowTracker {
         let mut report = SegmentReport { roles: vec![ByteRole::Untracked; payload.len()], crc_ok: true, ..Default::default() };
         let ahead = seq_diff(seq, self.expected_seq);
         let skip = if ahead > 0 {
-            self.lose_sync(&mut report, 0);
+            self.lose_sync_at_gap(&mut report, seq);
             self.expected_seq = seq;
             0
         } else {
             // Already seen bytes: neither tracked nor counted again.
             (-i64::from(ahead)).min(payload.len() as i64) as usize
         };
+        self.seg = Geometry { base: seq.wrapping_add(skip as u32), skip, new_len: payload.len() - skip };
+        self.request_beat = None;
         for (i, &byte) in payload.iter().enumerate().skip(skip) {
             let byte_seq = seq.wrapping_add(i as u32);
             report.roles[i] = self.byte(i, byte_seq, byte, &mut report);
@@ -167,42 +246,81 @@ impl FlowTracker {
         report
     }
 
-    fn lose_sync(&mut self, report: &mut SegmentReport, at: usize) {
+    /// A gap: the search starts at the gap segment's first new byte, `seq`.
+    fn lose_sync_at_gap(&mut self, report: &mut SegmentReport, seq: u32) {
         report.lost_sync = true;
-        report.lost_at = Some(at);
+        report.lost_at = Some(0);
         self.state = SyncState::Searching { candidate: None };
         self.walk = PduWalk::default();
         self.window.clear();
         self.shadow = false;
+        self.search_from = seq;
+    }
+
+    /// Stream beat of the header judged at payload byte `index` (its start is at stream
+    /// position `index - skip`).
+    fn judged_beat(&self, index: usize) -> usize {
+        (index - self.seg.skip) / BEAT
+    }
+
+    /// A header judged at payload byte `index` failed: the search resumes at the next beat
+    /// boundary of the stream, or at the next stream's first position.
+    fn resume_after(&mut self, index: usize) {
+        let r = (BEAT * (self.judged_beat(index) + 1)).min(self.seg.new_len);
+        self.search_from = self.seg.base.wrapping_sub(TAIL as u32).wrapping_add(r as u32);
+    }
+
+    /// The header judged at payload byte `index` failed while the flow walked. In the beat of
+    /// this segment's request it cancels the request; otherwise the flow loses sync.
+    fn walk_failed(&mut self, index: usize, report: &mut SegmentReport) {
+        let beat = self.judged_beat(index);
+        if matches!(self.state, SyncState::ResyncPending { .. }) && self.request_beat == Some(beat) {
+            report.resync_request = None;
+        } else {
+            report.lost_sync = true;
+            report.lost_at = Some((index + 1).saturating_sub(HLEN));
+        }
+        self.request_beat = None;
+        self.state = SyncState::Searching { candidate: None };
+        self.walk = PduWalk::default();
+        self.shadow = false;
+        self.resume_after(index);
     }
 
     /// Byte `index` of the segment's payload.
     fn byte(&mut self, index: usize, seq: u32, byte: u8, report: &mut SegmentReport) -> ByteRole {
+        self.window.push_back((seq, byte));
+        if self.window.len() > HLEN {
+            self.window.pop_front();
+        }
         match self.state {
             SyncState::Searching { candidate } => {
                 if self.resync_search {
-                    self.search(index, seq, byte, candidate, report);
+                    self.search(index, candidate, report);
                 }
                 ByteRole::Untracked
             }
             SyncState::InSync | SyncState::ResyncPending { .. } => {
-                if self.walk.pos == 0 {
-                    self.start_pdu();
-                }
+                // A header byte before the 24th: tracked if the header would be offloaded
+                // were it judged now (it keeps that role whatever the judgement).
+                let before_judgement = self.walk.pos + 1 < HLEN as u32;
+                let offload_next_header = matches!(self.state, SyncState::InSync | SyncState::ResyncPending { offload_from_next_pdu: true, .. });
                 match self.walk_byte(index, byte, report) {
                     Walked::Invalid => {
-                        self.lose_sync(report, (index + 1).saturating_sub(HLEN));
+                        self.walk_failed(index, report);
                         ByteRole::Untracked
                     }
-                    Walked::Byte(_) if self.shadow => ByteRole::Untracked,
+                    Walked::Byte(_) if before_judgement && !offload_next_header => ByteRole::Untracked,
+                    Walked::Byte(_) if !before_judgement && self.shadow => ByteRole::Untracked,
                     Walked::Byte(role) => role,
                 }
             }
         }
     }
 
-    /// At a PDU boundary: a confirmed resync turns offload back on here.
-    fn start_pdu(&mut self) {
+    /// A header passed the rules: offload is decided for its PDU here. A confirmed resync
+    /// turns it back on at the first header judged after the confirmation.
+    fn judge_pdu(&mut self) {
         if let SyncState::ResyncPending { offload_from_next_pdu: true, .. } = self.state {
             self.state = SyncState::InSync;
         }
@@ -216,7 +334,10 @@ impl FlowTracker {
             self.walk.header_bytes.push(byte);
             if pos + 1 == HLEN as u32 {
                 match parse_header(&self.walk.header_bytes, &self.cfg) {
-                    Ok(h) => self.walk.header = Some(h),
+                    Ok(h) => {
+                        self.walk.header = Some(h);
+                        self.judge_pdu();
+                    }
                     Err(_) => return Walked::Invalid,
                 }
             }
@@ -258,41 +379,52 @@ impl FlowTracker {
         self.walk = PduWalk::default();
     }
 
-    /// Resync search over in-order bytes: find a header, then confirm the one `plen` later.
-    fn search(&mut self, index: usize, seq: u32, byte: u8, candidate: Option<(u32, u32)>, report: &mut SegmentReport) {
-        self.window.push((seq, byte));
-        if self.window.len() > HLEN {
-            self.window.remove(0);
-        }
+    /// Resync search over the window that ends with payload byte `index`: find a header, then
+    /// confirm the one `plen` later.
+    fn search(&mut self, index: usize, candidate: Option<(u32, u32)>, report: &mut SegmentReport) {
         if self.window.len() < HLEN {
             return;
         }
         let start = self.window[0].0;
-        let bytes: Vec<u8> = self.window.iter().map(|&(_, b)| b).collect();
-        let header = parse_header(&bytes, &self.cfg);
         match candidate {
             None => {
-                if let Ok(h) = header {
+                // Positions before the last failure's beat boundary (or the gap) are not
+                // candidates.
+                if seq_diff(start, self.search_from) < 0 {
+                    return;
+                }
+                if let Ok(h) = parse_header(&self.window_bytes(), &self.cfg) {
                     self.state = SyncState::Searching { candidate: Some((start, start.wrapping_add(h.plen))) };
                 }
             }
-            Some((candidate_seq, next_seq)) if next_seq == start => match header {
-                Ok(h) => {
-                    // Confirmed: follow the framing from the second header, in shadow.
-                    report.resync_request = Some(candidate_seq);
-                    self.state = SyncState::ResyncPending { seq: candidate_seq, offload_from_next_pdu: false };
-                    self.shadow = true;
-                    self.walk = PduWalk { pos: HLEN as u32, header_bytes: bytes, header: Some(h), data_crc: 0 };
-                    self.window.clear();
-                    if self.walk.pos == h.plen {
-                        self.end_pdu(h, index, report);
+            Some((_, next_seq)) if next_seq == start => {
+                let bytes = self.window_bytes();
+                match parse_header(&bytes, &self.cfg) {
+                    Ok(h) => {
+                        // Confirmed: the request carries the confirming header's first byte,
+                        // and the framing is followed from it in shadow.
+                        report.resync_request = Some(start);
+                        self.request_beat = Some(self.judged_beat(index));
+                        self.state = SyncState::ResyncPending { seq: start, offload_from_next_pdu: false };
+                        self.shadow = true;
+                        self.walk = PduWalk { pos: HLEN as u32, header_bytes: bytes, header: Some(h), data_crc: 0 };
+                        if self.walk.pos == h.plen {
+                            self.end_pdu(h, index, report);
+                        }
+                    }
+                    // No header where the candidate said: a failure.
+                    Err(_) => {
+                        self.state = SyncState::Searching { candidate: None };
+                        self.resume_after(index);
                     }
                 }
-                // No header where the candidate said: the search resumes at the next byte.
-                Err(_) => self.state = SyncState::Searching { candidate: None },
-            },
+            }
             Some(_) => {}
         }
+    }
+
+    fn window_bytes(&self) -> Vec<u8> {
+        self.window.iter().map(|&(_, b)| b).collect()
     }
 }
 

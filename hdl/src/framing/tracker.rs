@@ -16,9 +16,11 @@
 //! per-flow queue config (digests, CPDA, the C2HData PDO) written at sk_add; the frame offset
 //! of each stream; the stream beat held one cycle so it meets its successor (the decoder's and
 //! data map's lookahead); delay lines that keep each beat's side information beside the
-//! decoder and walk. The contract's resync search is not in the RTL yet: a flow that loses
-//! sync stays lost until it is added again (`c_resync_*` is accepted and ignored), and
-//! `t_crc_ok` is 0 until the CRC32C unit is wired (the host checks every digest).
+//! decoder and walk; the resync handshake around the walk's search: each stream beat's TCP
+//! sequence number, the request (the confirming header's first byte, framing/README.md) kept
+//! per flow with its epoch and reported on the stream's last beat, and `c_resync_*` checked
+//! against it, a match marking the flow's epoch confirmed for its next stream. `t_crc_ok` is 0
+//! until the CRC32C unit is wired (the host checks every digest).
 //!
 //! Latency: `f_*` leave `FRAME_LATENCY` cycles after the MAC beat; a stream beat leaves at most
 //! `STREAM_SPAN` cycles after its frame's last `f_*` beat. One beat per cycle, never stalls.
@@ -286,12 +288,18 @@ wire [11:0] ts_flow;
 pdu_tail_store tails(.clock(clock), .s_valid(a_valid), .s_data(a_data), .s_first(a_first), .s_last(a_last), .s_len(a_len),
   .s_stop(a_stop), .s_flow(a_flow), .s_restart(a_restart), .s_lose(a_lose), .m_valid(ts_valid), .m_data(ts_data),
   .m_first(ts_first), .m_last(ts_last), .m_len(ts_len), .m_stop(ts_stop), .m_flow(ts_flow), .m_restart(ts_restart), .m_lose(ts_lose));
-reg [15:0] fo_queue [0:7];
+// {{sequence number of the stream's lane 0, frame offset of its lane 0}}: the first new byte
+// is the frame's sequence number plus the old bytes the gate skipped.
+reg [47:0] fo_queue [0:7];
 reg [2:0] fo_wr = 3'd0, fo_rd = 3'd0;
 integer fo_i;
-initial for (fo_i = 0; fo_i < 8; fo_i = fo_i + 1) fo_queue[fo_i] = 16'd0;
+initial for (fo_i = 0; fo_i < 8; fo_i = fo_i + 1) fo_queue[fo_i] = 48'd0;
+wire [31:0] g_first_seq = fdm_d{gl}[45:14] + {{18'd0, g_start - fdm_d{gl}[59:46]}};
 always @(posedge clock) begin
-  if (g_valid && g_sof && g_offload) begin fo_queue[fo_wr] <= {{2'd0, g_start}} - 16'd{tail}; fo_wr <= fo_wr + 3'd1; end
+  if (g_valid && g_sof && g_offload) begin
+    fo_queue[fo_wr] <= {{g_first_seq - 32'd{tail}, {{2'd0, g_start}} - 16'd{tail}}};
+    fo_wr <= fo_wr + 3'd1;
+  end
   if (ts_valid && ts_first) fo_rd <= fo_rd + 3'd1;
 end
 // ---- Lookahead pairing: a beat is held a cycle and leaves with its successor's first bytes;
@@ -301,12 +309,14 @@ reg [511:0] h_data = 512'd0;
 reg [6:0] h_len = 7'd0, h_stop = 7'd0;
 reg [11:0] h_flow = 12'd0;
 reg [15:0] h_frame_offset = 16'd0;
+reg [31:0] h_seq = 32'd0;
 reg [14:0] h_cfg = 15'd0;
 always @(posedge clock) begin
   h_valid <= ts_valid; h_first <= ts_first; h_last <= ts_last; h_restart <= ts_restart; h_lose <= ts_lose;
   h_data <= ts_data; h_len <= ts_len; h_stop <= ts_stop; h_flow <= ts_flow;
   h_cfg <= cfg_ram[ts_flow];
-  if (ts_valid) h_frame_offset <= ts_first ? fo_queue[fo_rd] : h_frame_offset + 16'd64;
+  if (ts_valid) h_frame_offset <= ts_first ? fo_queue[fo_rd][15:0] : h_frame_offset + 16'd64;
+  if (ts_valid) h_seq <= ts_first ? fo_queue[fo_rd][47:16] : h_seq + 32'd64;
 end
 wire [511:0] h_next = ts_data;
 // {{first, last, restart, lose, len, stop}}
@@ -317,28 +327,68 @@ wire [2047:0] dec_plen;
 pdu_lane_decoder decoder(.clock(clock), .s_valid(h_valid), .s_data(h_data), .s_next(h_next[{la1}:0]), .s_hdgst(h_cfg[14]),
   .s_ddgst(h_cfg[13]), .s_cpda(h_cfg[12:8]), .m_valid(dec_valid), .m_header_ok(dec_ok), .m_plen(dec_plen));
 // Beside the decoder: what the walk needs; beside decoder and walk: what the data map needs.
-{side_lines}wire w_valid, w_lost, w_lost_in;
+{side_lines}// ---- Resync: per flow the last request {{epoch, seq}} and the confirmed epoch {{valid, epoch}},
+// read for the walk beside its input (only first beats use it).
+reg [35:0] req_ram [0:4095];
+reg [4:0] confirm_ram [0:4095];
+integer rs_i;
+initial for (rs_i = 0; rs_i < 4096; rs_i = rs_i + 1) begin req_ram[rs_i] = 36'd0; confirm_ram[rs_i] = 5'd0; end
+reg [4:0] confirm_read = 5'd0;
+always @(posedge clock) confirm_read <= confirm_ram[h_flow_walk];
+wire w_valid, w_lost, w_shadow, w_cshadow, w_request;
 wire [63:0] w_headers;
 wire [31:0] w_next_dist, w_dist;
 wire [17:0] w_hdr_lane;
 wire [2:0] w_hdr_valid;
+wire [5:0] w_request_lane;
+wire [3:0] w_request_epoch;
 pdu_chain_walk walk(.clock(clock), .s_valid(dec_valid), .s_header_ok(dec_ok), .s_plen(dec_plen), .s_flow(wf_d{tw}),
   .s_first(ws_d{tw}[17]), .s_stop(ws_d{tw}[6:0]), .s_restart(ws_d{tw}[15]), .s_restart_dist(32'd{tail}), .s_lose(ws_d{tw}[14]),
-  .m_valid(w_valid), .m_headers(w_headers), .m_lost(w_lost), .m_next_dist(w_next_dist), .m_dist(w_dist), .m_lost_in(w_lost_in),
+  .s_confirm(confirm_read[4]), .s_confirm_epoch(confirm_read[3:0]),
+  .m_valid(w_valid), .m_headers(w_headers), .m_lost(w_lost), .m_next_dist(w_next_dist), .m_dist(w_dist), .m_shadow(w_shadow),
+  .m_carried_shadow(w_cshadow), .m_request(w_request), .m_request_lane(w_request_lane), .m_request_epoch(w_request_epoch),
   .m_hdr_lane(w_hdr_lane), .m_hdr_valid(w_hdr_valid));
+// A request: the confirming header's sequence number, kept for the confirmation; it clears
+// the flow's confirmed epoch (a confirmation waits a cycle when both write).
+wire req_now = w_valid && w_request;
+wire [31:0] req_seq = mq_d{tm} + {{26'd0, w_request_lane}};
+wire [11:0] req_flow = mf_d{tm};
+reg conf_valid = 1'b0, conf_write = 1'b0;
+reg [11:0] conf_flow = 12'd0, conf_write_flow = 12'd0;
+reg [31:0] conf_seq = 32'd0;
+reg [35:0] conf_req = 36'd0;
+reg [3:0] conf_write_epoch = 4'd0;
+always @(posedge clock) begin
+  if (req_now) req_ram[req_flow] <= {{w_request_epoch, req_seq}};
+  conf_valid <= c_resync_valid; conf_flow <= c_resync_flow; conf_seq <= c_resync_seq;
+  conf_req <= req_ram[c_resync_flow];
+  if (req_now) confirm_ram[req_flow] <= 5'd0;
+  else if (conf_write) confirm_ram[conf_write_flow] <= {{1'b1, conf_write_epoch}};
+  if (conf_valid && conf_req[31:0] == conf_seq) begin
+    conf_write <= 1'b1; conf_write_flow <= conf_flow; conf_write_epoch <= conf_req[35:32];
+  end else if (!req_now) conf_write <= 1'b0;
+end
+// The request leaves on the stream's last beat, the data map's latency later.
+{request_line}reg req_held = 1'b0;
+reg [31:0] req_held_seq = 32'd0;
+wire req_out = rq_d{ml}[32];
+always @(posedge clock) if (t_valid) begin
+  req_held <= !t_last && (req_out || (!t_first && req_held));
+  if (req_out) req_held_seq <= rq_d{ml}[31:0];
+end
 pdu_data_map map(.clock(clock), .s_valid(w_valid), .s_data(md_d{tm}), .s_next(mn_d{tm}), .s_flow(mf_d{tm}), .s_first(ms_d{tm}[17]),
   .s_last(ms_d{tm}[16]), .s_len(ms_d{tm}[13:7]), .s_stop(ms_d{tm}[6:0]), .s_restart(ms_d{tm}[15]), .s_lose(ms_d{tm}[14]),
-  .s_frame_offset(mo_d{tm}), .s_ddgst(mc_d{tm}[13]), .s_pdo(mc_d{tm}[7:0]), .s_lost(w_lost), .s_lost_in(w_lost_in),
+  .s_frame_offset(mo_d{tm}), .s_ddgst(mc_d{tm}[13]), .s_pdo(mc_d{tm}[7:0]), .s_lost(w_lost), .s_shadow(w_shadow), .s_carried_shadow(w_cshadow),
   .s_dist(w_dist), .s_next_dist(w_next_dist), .s_hdr_lane(w_hdr_lane), .s_hdr_valid(w_hdr_valid),
   .m_valid(t_valid), .m_data(t_data), .m_first(t_first), .m_last(t_last), .m_len(t_len), .m_flow(t_flow),
   .m_frame_offset(t_frame_offset), .m_run_valid(t_run_valid), .m_run_lane(t_run_lane), .m_run_len(t_run_len),
   .m_run_cid(t_run_cid), .m_run_offset(t_run_offset), .m_run_second(t_run_second), .m_cpl_valid(t_cpl_valid),
   .m_cpl_cid(t_cpl_cid), .m_lost(t_lost));
 assign t_crc_ok = 1'b0;
-assign t_resync_valid = 1'b0;
-assign t_resync_seq = 32'd0;
+assign t_resync_valid = t_valid && t_last && (req_out || (!t_first && req_held));
+assign t_resync_seq = req_out ? rq_d{ml}[31:0] : req_held_seq;
 wire unused_ok = &{{1'b0, w_headers, p_ipv4, p_payload_lanes, p_vlan, p_vlan_id, p_tcp_flags, p_ack, p_ip_fragment, p_ip6_ext,
-  p_hdr_candidate, p_truncated, p_payload_start[15:14], p_payload_len[15:14], c_resync_valid, c_resync_flow, c_resync_seq,
+  p_hdr_candidate, p_truncated, p_payload_start[15:14], p_payload_len[15:14],
   f_meta_now[127:76], f_meta_now[73:13], h_next[511:{nb}], ws_d{tw}[16], ws_d{tw}[13:7], mc_d{tm}[14], mc_d{tm}[12:8]}};
 endmodule
 ",
@@ -358,6 +408,12 @@ endmodule
         fl = FRAME_LATENCY,
         tw = to_walk,
         tm = to_map,
+        ml = PduDataMap::LATENCY,
+        request_line = {
+            let mut s = String::new();
+            delay_line(&mut s, "rq", 33, PduDataMap::LATENCY, "{req_now, req_seq}");
+            s
+        },
         pdo_cases = pdo_cases(),
         frame_lines = {
             let mut s = String::new();
@@ -372,6 +428,10 @@ endmodule
             let mut s = String::new();
             delay_line(&mut s, "wf", 12, to_walk, "h_flow");
             delay_line(&mut s, "ws", 18, to_walk, "h_side");
+            // The flow a cycle before the walk's input, for the confirmed-epoch read.
+            delay_line(&mut s, "wc", 12, to_walk - 1, "h_flow");
+            let _ = writeln!(s, "wire [11:0] h_flow_walk = wc_d{};", to_walk - 1);
+            delay_line(&mut s, "mq", 32, to_map, "h_seq");
             delay_line(&mut s, "md", 512, to_map, "h_data");
             delay_line(&mut s, "mn", 8 * super::data_map::NEXT_BYTES, to_map, &format!("h_next[{}:0]", 8 * super::data_map::NEXT_BYTES - 1));
             delay_line(&mut s, "mf", 12, to_map, "h_flow");
@@ -453,6 +513,16 @@ impl TrackerSim {
         ready
     }
 
+    /// The host confirms `flow`'s resync request at `seq` (one cycle on `c_resync_*`).
+    pub fn confirm_resync(&mut self, flow: u16, seq: u32) {
+        self.idle();
+        self.set("c_resync_valid", 1);
+        self.set("c_resync_flow", flow.into());
+        self.set("c_resync_seq", seq.into());
+        self.step();
+        self.idle();
+    }
+
     /// One MAC beat of `frame` (beat `k`), `fcs_bad` on its last beat.
     pub fn mac_beat(&mut self, frame: &[u8], k: usize, fcs_bad: bool) {
         let beat = &frame[64 * k..frame.len().min(64 * k + 64)];
@@ -504,6 +574,7 @@ impl TrackerSim {
                 second_run: self.bit("t_run_second"),
                 completions: (0..3).filter(|k| cpl_valid >> k & 1 == 1).map(|k| (cpl_cid >> (16 * k)) as u16).collect(),
                 lost: self.bit("t_lost"),
+                resync: self.bit("t_resync_valid").then(|| self.get("t_resync_seq") as u32),
             }
         })
     }

@@ -11,6 +11,8 @@
 //!   the flow's previous 23 stream bytes, then the frame's new payload bytes (those past the
 //!   flow's expected sequence number), 64 bytes a beat. [`TrackerBeat`] is what `pdu_tracker`
 //!   presents for each stream beat.
+//! - A resync request (the sequence number of the confirming header's first byte, see
+//!   `framing/reference.rs`) is presented on the stream's last beat, and only there.
 //! - Placement works per stream beat: in each beat only the first run of C2HData bytes can be
 //!   placed; a later run in the same beat goes to software and clears the frame's `crc_ok`
 //!   (the CRC32C unit checks one data run a beat, like the placement stage takes one tag a
@@ -67,6 +69,9 @@ pub struct TrackerBeat {
     pub completions: Vec<u16>,
     /// The flow lost sync at this beat.
     pub lost: bool,
+    /// On the stream's last beat: the frame's resync request (the TCP sequence number of the
+    /// confirming header's first byte); `None` on every other beat.
+    pub resync: Option<u32>,
 }
 
 /// What the NIC reports for one frame.
@@ -81,6 +86,8 @@ pub struct FrameVerdict {
     pub tracked: bool,
     pub stream: Vec<TrackerBeat>,
     pub crc_ok: bool,
+    /// The frame's resync request: the TCP sequence number of the confirming header's first
+    /// byte (also on the stream's last beat, [`TrackerBeat::resync`]).
     pub resync_request: Option<u32>,
     pub ranges: Vec<PlacedRange>,
     /// Commands completed by PDUs that ended in this frame.
@@ -239,7 +246,7 @@ impl ReceiveModel {
         }
     }
 
-    /// The host confirms a resync request.
+    /// The host confirms a resync request with the number the request carried.
     pub fn resync(&mut self, flow: u16, seq: u32) -> bool {
         let Some(tuple) = self.ids.get(&flow) else { return false };
         self.flows.get_mut(tuple).is_some_and(|f| f.tracker.confirm_resync(seq))
@@ -277,6 +284,9 @@ impl ReceiveModel {
         let frame_offset = |beat: usize| (p.payload_start + fresh + BEAT * beat).wrapping_sub(TAIL) as u16;
         verdict.stream = stream.chunks(BEAT).enumerate().map(|(b, data)| TrackerBeat { data: data.to_vec(), frame_offset: frame_offset(b), ..Default::default() }).collect();
         present_runs(&mut verdict.stream, &report, fresh);
+        if let Some(last) = verdict.stream.last_mut() {
+            last.resync = report.resync_request;
+        }
         for beat in &mut verdict.stream {
             if beat.second_run {
                 self.counters.second_run += 1;
