@@ -300,6 +300,8 @@ struct Outcome {
     dma_busy: u64,
     cycles: u64,
     frames: usize,
+    resyncs: u64,
+    confirmed: u64,
 }
 
 /// Flows added and buffers registered through BAR0, frames of real NVMe/TCP streams through
@@ -328,7 +330,7 @@ fn run(t: Traffic) -> Outcome {
             f.id = (FlowTable4096::set_of(&f.tuple) * WAYS + way) as u16;
         }
     }
-    let mut model = ReceiveModel::without_resync_search();
+    let mut model = ReceiveModel::new();
     // (flow, cid) -> (tag, SGL); tags get a 256-entry superblock of the pool each.
     let mut tags: HashMap<(u16, u16), (u16, Vec<(u64, u32)>)> = HashMap::new();
     let mut token = 0x100u16;
@@ -370,17 +372,21 @@ fn run(t: Traffic) -> Outcome {
             (arrivals(&mut rng, f.isn, f.stream.bytes.len(), mss, t.faults), 0usize)
         })
         .collect();
-    // (frame, the model's verdict, flow index, stream index of its first payload byte)
-    let mut expect: Vec<(Vec<u8>, FrameVerdict, usize, usize)> = Vec::new();
+    // (frame, flow index, stream index of its first payload byte)
+    let mut frames: Vec<(Vec<u8>, usize, usize)> = Vec::new();
     while queues.iter().any(|(q, at)| *at < q.len()) {
         let i = rng.gen_range(0..flows.len());
         let (q, at) = &mut queues[i];
         let Some(a) = q.get(*at).cloned() else { continue };
         *at += 1;
-        let bytes = frame(&flows[i], a.seq, a.start, a.end);
-        let v = model.frame(&bytes, false);
-        expect.push((bytes, v, i, a.start));
+        frames.push((frame(&flows[i], a.seq, a.start, a.end), i, a.start));
     }
+    // Frames with the model's verdicts, made as they are sent: a resync request the host
+    // confirms (when a PDU starts there, by the stream's truth) is confirmed to the NIC and the
+    // model once every frame before it has completed, so both see it between the same frames.
+    let mut expect: Vec<(Vec<u8>, FrameVerdict, usize, usize)> = Vec::new();
+    let mut confirm: Option<(u16, u32)> = None;
+    let mut confirmed = 0u64;
     let start = w.cycle;
     let mut sent = 0usize;
     let mut cons = 0u16;
@@ -408,7 +414,25 @@ fn run(t: Traffic) -> Outcome {
         }
         // Keep the tracker fed, a frame at a time, with a ring slot free for each (the ring
         // may not drop: every frame must come back).
-        while sent < expect.len() && w.tracker_queue.len() + w.rx_queue.len() < 200 && (!t.exact || (sent as u16).wrapping_sub(cons) < n as u16 - 4) {
+        while sent < frames.len() && w.tracker_queue.len() + w.rx_queue.len() < 200 && (!t.exact || (sent as u16).wrapping_sub(cons) < n as u16 - 4) {
+            if let Some((flow, seq)) = confirm {
+                if cons != sent as u16 {
+                    break;
+                }
+                command(w, rm::op::RESYNC, 0x4000, &[flow.into(), seq, 1]);
+                assert!(model.resync(flow, seq), "the model confirms its own request");
+                confirm = None;
+                confirmed += 1;
+            }
+            if expect.len() == sent {
+                let (bytes, i, start) = frames[sent].clone();
+                let v = model.frame(&bytes, false);
+                if let (true, Some(seq)) = (t.exact, v.resync_request) {
+                    let f = &flows[i];
+                    confirm = f.stream.truth.get(seq.wrapping_sub(f.isn) as usize).is_some_and(|b| b.pdu_start).then_some((f.id, seq));
+                }
+                expect.push((bytes, v, i, start));
+            }
             let (bytes, v, _, _) = &expect[sent];
             if t.mac {
                 let beats = bytes.len().div_ceil(64);
@@ -496,10 +520,10 @@ fn run(t: Traffic) -> Outcome {
             cons = cons.wrapping_add(1);
             w.set("RX_CONS", cons as u32);
         }
-        if sent == expect.len() && w.tracker_queue.is_empty() && w.rx_queue.is_empty() && w.cycle % 1000 == 0 {
+        if sent == frames.len() && w.tracker_queue.is_empty() && w.rx_queue.is_empty() && w.cycle % 1000 == 0 {
             dropped = w.counter("rx_drop_ring_full");
         }
-        sent == expect.len() && cons as u64 + dropped == expect.len() as u64
+        sent == frames.len() && cons as u64 + dropped == frames.len() as u64
     });
     assert!(t.exact || dropped < expect.len() as u64 / 2, "{dropped} of {} frames dropped", expect.len());
     let cycles = w.cycle - start;
@@ -541,7 +565,7 @@ fn run(t: Traffic) -> Outcome {
     w.run(2000);
     assert_eq!(w.counter("rx_nvme_tcp_teardown"), tags.len() as u64);
     assert!(w.mem.errors.is_empty(), "{:?}", w.mem.errors);
-    Outcome { second_runs: model.counters.second_run, range_overflows: model.counters.range_overflow, placed_bytes, dma_busy, cycles, frames: expect.len() }
+    Outcome { second_runs: model.counters.second_run, range_overflows: model.counters.range_overflow, placed_bytes, dma_busy, cycles, frames: expect.len(), resyncs: m.resync, confirmed }
 }
 
 #[test]
@@ -595,11 +619,12 @@ fn mac_port_frames_through_the_real_tracker_place_as_the_model_says() {
 }
 
 /// The same with drops, reordering and duplicates, unknown CIDs and short buffers: flows that
-/// lose sync stay lost (no resync search in the tracker yet, nor in this model).
+/// lose sync search, request a resync, and are offloaded again once the host confirms.
 #[test]
 fn mac_port_faults_unknown_cids_and_short_buffers_are_counted_as_the_model_says() {
     let o = run(Traffic { exact: true, faults: Faults { drop: 0.03, reorder: 0.03, duplicate: 0.03 }, short: true, unknown: true, w_ready: 100, teardown_at: None, mac: true, pdus: 300, max_read: 6000, seed: 27 });
-    assert!(o.placed_bytes > 0);
+    assert!(o.placed_bytes > 0 && o.resyncs > 3 && o.confirmed > 3, "{} resync requests, {} confirmed", o.resyncs, o.confirmed);
+    eprintln!("MAC port, faults: {} frames, {} bytes placed, {} resync requests, {} confirmed", o.frames, o.placed_bytes, o.resyncs, o.confirmed);
 }
 
 /// Reads of up to 4 MiB (one to three C2HData PDUs each, SGLs of up to ~130 entries), frames

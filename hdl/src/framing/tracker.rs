@@ -386,7 +386,7 @@ pdu_data_map map(.clock(clock), .s_valid(w_valid), .s_data(md_d{tm}), .s_next(mn
   .m_cpl_cid(t_cpl_cid), .m_lost(t_lost));
 assign t_crc_ok = 1'b0;
 assign t_resync_valid = t_valid && t_last && (req_out || (!t_first && req_held));
-assign t_resync_seq = req_out ? rq_d{ml}[31:0] : req_held_seq;
+assign t_resync_seq = !t_resync_valid ? 32'd0 : req_out ? rq_d{ml}[31:0] : req_held_seq;
 wire unused_ok = &{{1'b0, w_headers, p_ipv4, p_payload_lanes, p_vlan, p_vlan_id, p_tcp_flags, p_ack, p_ip_fragment, p_ip6_ext,
   p_hdr_candidate, p_truncated, p_payload_start[15:14], p_payload_len[15:14],
   f_meta_now[127:76], f_meta_now[73:13], h_next[511:{nb}], ws_d{tw}[16], ws_d{tw}[13:7], mc_d{tm}[14], mc_d{tm}[12:8]}};
