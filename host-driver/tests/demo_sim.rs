@@ -97,4 +97,13 @@ fn demo_on_the_simulated_nic_under_faults() {
     let rx = counter(&s, "rx_frames");
     assert!(rx <= to_host + w["duplicated"].as_u64().unwrap() + w["segments_added"].as_u64().unwrap(), "rx {rx}, wire {w}");
     assert!(rx + w["dropped"].as_u64().unwrap() >= to_host, "rx {rx}, wire {w}");
+    // lost sync is found again: the NIC requests resyncs at PDU headers, the host confirms them
+    // (or denies one it passed without a header there), and offload resumes after them
+    if s["sim"]["caps"]["nvme_tcp_ddp"] == true && counter(&s, "rx_out_of_sync") > 0 {
+        let ddp = &s["sim"]["ddp"];
+        let (confirmed, denied) = (ddp["resync_confirmed"].as_u64().unwrap(), ddp["resync_denied"].as_u64().unwrap());
+        let requested = counter(&s, "rx_nvme_tcp_resync");
+        assert!(confirmed > 0 && confirmed + denied <= requested, "resync: {requested} requested, {confirmed} confirmed, {denied} denied");
+        assert!(s["placed_bytes"].as_u64().unwrap() > 0);
+    }
 }
