@@ -291,7 +291,7 @@ fn a_request_carries_the_confirming_headers_sequence_number() {
         let (request, lost) = first_request(&mut t, &mut rng, s2, len, 1500);
         assert_eq!(request, Some(expected), "trial {trial}: candidate at {candidate}, confirming header at {confirming}");
         assert!(!lost, "trial {trial}: in-order bytes after the gap never lose sync");
-        assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: expected, offload_from_next_pdu: false });
+        assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: expected });
         assert!(!t.tracker.confirm_resync(t.seq(candidate)), "trial {trial}: the candidate's number is not the one requested");
         assert!(t.tracker.confirm_resync(expected));
         seen += 1;
@@ -369,7 +369,7 @@ fn a_failure_in_the_requests_beat_cancels_it_and_is_no_loss() {
         if split {
             assert_eq!(r2.resync_request, Some(request), "trial {trial}");
             assert!(!r2.lost_sync);
-            assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: request, offload_from_next_pdu: false });
+            assert_eq!(t.tracker.state(), SyncState::ResyncPending { seq: request });
             let e3 = (e2 + 4 * BEAT).min(len);
             let r3 = t.segment(e2, e3);
             assert!(r3.lost_sync, "trial {trial}: a failure in a later segment than the request is a loss");
@@ -408,8 +408,10 @@ fn a_failure_in_the_requests_beat_cancels_it_and_is_no_loss() {
     assert!(same_beat > 30 && later_beat > 30 && next_segment > 30, "same beat {same_beat}, later beat {later_beat}, next segment {next_segment}");
 }
 
+/// The framing is followed in shadow, so a confirmation turns offload on at once: the rest of
+/// the PDU in progress is placed and its completion reported.
 #[test]
-fn offload_is_decided_when_a_header_is_judged() {
+fn a_confirmation_offloads_the_rest_of_the_pdu_in_progress() {
     let mut rng = SmallRng::seed_from_u64(8);
     let mut data_offloaded = 0;
     for trial in 0..200 {
@@ -417,28 +419,29 @@ fn offload_is_decided_when_a_header_is_judged() {
         let mut t = AfterGap::new(&mut rng, cfg, 300);
         let candidate = t.start_from(t.g).unwrap();
         let confirming = t.next_start(candidate).unwrap();
-        let Some(cut) = t.next_start(confirming) else { continue };
-        let Some(after) = t.next_start(cut) else { continue };
+        let Some(next) = t.next_start(confirming) else { continue };
+        let Some(after) = t.next_start(next) else { continue };
+        if next - confirming <= HLEN + 1 {
+            continue;
+        }
         t.lose();
-        // The segment with the request ends inside the next header: the confirmation comes
-        // between its first bytes and its 24th.
-        let e2 = cut + rng.gen_range(1..HLEN);
+        // The segment with the request ends inside the confirming header's PDU, past its header.
+        let e2 = confirming + rng.gen_range(HLEN + 1..next - confirming);
         let r2 = t.segment(t.s2, e2);
         assert_eq!(r2.resync_request, Some(t.seq(confirming)));
         assert!(r2.roles.iter().all(|r| *r == ByteRole::Untracked), "nothing offloaded before the confirmation");
         assert!(t.tracker.confirm_resync(t.seq(confirming)));
+        assert_eq!(t.tracker.state(), SyncState::InSync);
         let r3 = t.segment(e2, after);
         assert!(!r3.lost_sync);
-        // Every data byte of the cut header's PDU is offloaded, and its completion reported.
         for i in e2..after {
             if matches!(t.stream.truth[i].role, ByteRole::Data { .. }) {
-                assert_eq!(r3.roles[i - e2], t.stream.truth[i].role, "trial {trial}: byte {i} of the PDU at {cut}");
+                assert_eq!(r3.roles[i - e2], t.stream.truth[i].role, "trial {trial}: byte {i} (PDUs at {confirming} and {next})");
                 data_offloaded += 1;
             }
         }
-        let completes = t.stream.truth[after - 1].pdu_end.flatten();
-        assert_eq!(r3.completions.iter().map(|c| c.cid).collect::<Vec<_>>(), completes.into_iter().collect::<Vec<_>>(), "trial {trial}");
-        assert_eq!(t.tracker.state(), SyncState::InSync);
+        let completes: Vec<u16> = (e2..after).filter_map(|i| t.stream.truth[i].pdu_end.flatten()).collect();
+        assert_eq!(r3.completions.iter().map(|c| c.cid).collect::<Vec<_>>(), completes, "trial {trial}");
     }
     assert!(data_offloaded > 1000, "{data_offloaded} data bytes checked");
 }

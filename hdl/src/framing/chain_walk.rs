@@ -9,7 +9,7 @@
 //! packet; it is walked whole in the next packet's stream, which replays those bytes).
 //!
 //! The only state is, per flow, `R`, the distance from the beat's lane 0 to the next header
-//! start, a mode ([`WalkMode`]: in sync, confirmed, shadow, candidate, searching) and a request
+//! start, a mode ([`WalkMode`]: in sync, shadow, candidate, searching) and a request
 //! epoch. Everything that does not depend on `R` is computed first, for every
 //! lane: the hop `L + plen[L]` and the remainder after the last header of the chain that
 //! starts at L (its "exit", relative to `s_stop`). A PDU is at least 24 bytes, so a chain holds
@@ -27,15 +27,15 @@
 //! byte.
 //!
 //! Resync (the contract's search / request / confirm, framing/README.md): a chain that meets a
-//! header failing the rules reports none of its headers; while tracking (in sync, confirmed
-//! or shadow) that is a loss (`m_lost`). The flow then searches from the next beat: in a
+//! header failing the rules reports none of its headers; while tracking (in sync
+//! or in shadow) that is a loss (`m_lost`). The flow then searches from the next beat: in a
 //! searching beat the candidate is the first lane from the search start (lane 0, or 23 after
 //! a gap) whose header passes the rules, and its chain is walked; a chain that fails goes on
 //! searching at the next beat. When the candidate's chain reaches its second header, in the
 //! same beat or a later one, that header confirms the pattern: `m_request` names its lane,
 //! the epoch counts the request, and the flow walks in shadow (headers not offloaded). On a
-//! first beat, `s_confirm` with the flow's epoch turns shadow into confirmed: the beat's
-//! headers are in sync, the PDU it carries is not; after the next header the flow is in sync.
+//! first beat, `s_confirm` with the flow's epoch puts a flow in shadow back in sync: the
+//! framing was followed, so the PDU in progress is offloaded from there on.
 //! The candidate search needs only the lanes from 0 and from 23, so its exits are two
 //! one-hot selections before the loop, and the loop picks them by mode.
 //!
@@ -57,8 +57,8 @@ const FORWARDED: usize = 7;
 /// A flow's walk state in the RAM and the loop: {epoch (4), mode (3), R (32)}.
 const STATE_BITS: usize = 39;
 /// A search candidate's chain as the loop selects it: {found, bad, second header in the beat,
-/// exit beyond the beat, second header's lane (6), exit (32)}.
-const CX_BITS: usize = 42;
+/// exit beyond the beat, its lane (6), second header's lane (6), exit (32)}.
+const CX_BITS: usize = 48;
 
 #[derive(LogicBlock)]
 pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> {
@@ -123,18 +123,16 @@ pub type PduChainWalk64 = PduChainWalk<64, 6, 12>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum WalkMode {
     /// Headers and the PDU they carry are offloaded.
-    Sync,
-    /// The host confirmed the request: the next header is in sync, the current PDU is not.
-    Confirmed,
+    Sync = 0,
     /// A request is raised; the framing is followed without offload.
-    Shadow,
+    Shadow = 1,
     /// A candidate header was found; its successor at `dist` will confirm it.
-    Candidate,
+    Candidate = 2,
     /// Looking for a candidate from lane 0 of the next beat, or from lane 23 (`TAIL`) of a
-    /// stream after a gap.
+    /// stream after a gap (the RTL tells them by bit 0, and searching by bit 2).
     #[default]
-    Search,
-    SearchAfterGap,
+    Search = 4,
+    SearchAfterGap = 5,
 }
 
 impl WalkMode {
@@ -148,7 +146,7 @@ impl WalkMode {
     }
 
     fn tracking(self) -> bool {
-        matches!(self, Self::Sync | Self::Confirmed | Self::Shadow)
+        matches!(self, Self::Sync | Self::Shadow)
     }
 }
 
@@ -168,7 +166,7 @@ impl FlowWalk {
         match restart {
             Some(dist) => Self { dist: dist.into(), mode: WalkMode::Sync, ..self },
             None if lose => Self { mode: WalkMode::SearchAfterGap, ..self },
-            None if self.mode == WalkMode::Shadow && confirm == Some(self.epoch) => Self { mode: WalkMode::Confirmed, ..self },
+            None if self.mode == WalkMode::Shadow && confirm == Some(self.epoch) => Self { mode: WalkMode::Sync, ..self },
             None => self,
         }
     }
@@ -211,7 +209,7 @@ pub fn walk_beat(ok: &[bool], plen: &[u32], state: FlowWalk, stop: usize) -> Wal
     let mut step = WalkStep {
         headers: vec![],
         lost: false,
-        shadow: !matches!(mode, WalkMode::Sync | WalkMode::Confirmed),
+        shadow: mode != WalkMode::Sync,
         carried_shadow: mode != WalkMode::Sync,
         request: None,
         next: FlowWalk { dist: 0, mode: WalkMode::Search, epoch: state.epoch },
@@ -234,8 +232,7 @@ pub fn walk_beat(ok: &[bool], plen: &[u32], state: FlowWalk, stop: usize) -> Wal
                 step.headers = headers;
             }
             Some((headers, dist)) => {
-                let mode = if mode == WalkMode::Confirmed && !headers.is_empty() { WalkMode::Sync } else { mode };
-                step.next = FlowWalk { dist, mode, epoch: state.epoch };
+                step.next = FlowWalk { dist, ..state };
                 step.headers = headers;
             }
         }
@@ -243,9 +240,17 @@ pub fn walk_beat(ok: &[bool], plen: &[u32], state: FlowWalk, stop: usize) -> Wal
     }
     let from = if mode == WalkMode::SearchAfterGap { TAIL } else { 0 };
     let Some(candidate) = (from..stop).find(|&l| ok[l]) else { return step };
+    // The candidate's chain is reported (in shadow) so that the PDU fields are known when a
+    // confirmation comes.
     match chain(ok, plen, candidate as u64, stop) {
-        Some((headers, dist)) if headers.len() >= 2 => requested(&mut step, headers[1], dist),
-        Some((_, dist)) => step.next = FlowWalk { dist, mode: WalkMode::Candidate, epoch: state.epoch },
+        Some((headers, dist)) => {
+            if headers.len() >= 2 {
+                requested(&mut step, headers[1], dist);
+            } else {
+                step.next = FlowWalk { dist, mode: WalkMode::Candidate, epoch: state.epoch };
+            }
+            step.headers = headers;
+        }
         None => {}
     }
     step
@@ -654,8 +659,8 @@ integer cx_lane;
 always @* begin
   cx0_sel = {cx}'d0; cx23_sel = {cx}'d0;
   for (cx_lane = 0; cx_lane < {w}; cx_lane = cx_lane + 1) begin
-    cx0_sel = cx0_sel | ({{{cx}{{s3_c0[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
-    cx23_sel = cx23_sel | ({{{cx}{{s3_c23[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
+    cx0_sel = cx0_sel | ({{{cx}{{s3_c0[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
+    cx23_sel = cx23_sel | ({{{cx}{{s3_c23[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
   end
 end
 reg [{cx1}:0] s4a_cx0 = {cx}'d0, s4a_cx23 = {cx}'d0, s4b_cx0 = {cx}'d0, s4b_cx23 = {cx}'d0;
@@ -675,6 +680,7 @@ end
         cx2 = CX_BITS - 2,
         w = w,
         lb = lb,
+        lb1 = lb - 1,
     );
     // Stage 4b: what a first beat selects, chosen before the loop so that the loop's wide
     // muxes are steered straight from its own register. The flow's beat 2 cycles ahead has
@@ -682,7 +688,7 @@ end
     // confirmed.
     v.push_str(&delayed("s4b", "s4a", &looped));
     let confirmed = |mode: &str, epoch: &str, confirm: &str, cepoch: &str| {
-        format!("({confirm} && {mode} == {shadow} && {epoch} == {cepoch} ? {confirmed} : {mode})", shadow = format!("3'd{}", WalkMode::Shadow.code()), confirmed = format!("3'd{}", WalkMode::Confirmed.code()))
+        format!("({confirm} && {mode} == {shadow} && {epoch} == {cepoch} ? {sync} : {mode})", shadow = format!("3'd{}", WalkMode::Shadow.code()), sync = format!("3'd{}", WalkMode::Sync.code()))
     };
     let _ = write!(
         v,
@@ -746,30 +752,32 @@ wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && {p}_
       walk_dist <= {p}_search ? {p}_cx[31:0] : {far} ? {far_next} : {exit};
       walk_far <= {p}_search ? {p}_cx[{cfar}] : {far} ? {far_far} : {exit_far};
       walk_mode <= {p}_search ? (!{p}_found_ok ? {search_code} : {p}_cx[{cib}] ? {shadow} : {candidate})
-        : {p}_fail ? {search_code} : !{p}_header ? {p}_m : {p}_cand ? {shadow} : {p}_m == {confirmed} ? {sync} : {p}_m;
+        : {p}_fail ? {search_code} : {p}_cand && {p}_header ? {shadow} : {p}_m;
       walk_epoch <= {epoch} + {{3'd0, {p}_request}};
       s5_lost <= !{p}_search && !{p}_cand && {p}_fail;
-      s5_shadow <= {p}_m > {confirmed} || {p}_fail;
+      s5_shadow <= {p}_m != {sync} || {p}_fail;
       s5_carried_shadow <= {p}_m != {sync};
       s5_request <= {p}_request;
       s5_request_lane <= {p}_search ? {p}_cx[{nlhi}:32] : {lane};
       s5_search_in <= {p}_search;
-      s5_p0_valid <= !{p}_search && !{far} && !{bad};
+      // A searching beat reports its candidate's chain (in shadow).
+      s5_p0_valid <= {p}_search ? {p}_found_ok : !{far} && !{bad};
       // Whether the first header has a successor in the beat, decided beside the loop so
       // the later stages need no wide bit mux.
-      s5_p1_valid <= !{p}_search && !{far} && !{bad} && {ib};
-      s5_p0 <= {lane};
-      s5_p0_onehot <= {w}'d1 << {lane};
+      s5_p1_valid <= {p}_search ? {p}_found_ok && {p}_cx[{cib}] : !{far} && !{bad} && {ib};
+      s5_p0 <= {p}_search ? {p}_cx[{clhi}:{cllo}] : {lane};
+      s5_p0_onehot <= {w}'d1 << ({p}_search ? {p}_cx[{clhi}:{cllo}] : {lane});
     end
 ",
             candidate = format!("3'd{}", WalkMode::Candidate.code()),
-            confirmed = format!("3'd{}", WalkMode::Confirmed.code()),
             shadow = format!("3'd{}", WalkMode::Shadow.code()),
             sync = format!("3'd{}", WalkMode::Sync.code()),
             search_code = format!("3'd{}", WalkMode::Search.code()),
             cib = CX_BITS - 3,
             cfar = CX_BITS - 4,
             nlhi = 32 + lb - 1,
+            clhi = 32 + 2 * lb - 1,
+            cllo = 32 + lb,
         );
         (wires, assigns)
     };

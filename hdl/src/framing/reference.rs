@@ -48,12 +48,9 @@
 //!   failure while walking in shadow in a later beat or a later segment, or while in sync, is
 //!   a loss (`lost_sync`, `lost_at`). A gap is always a loss.
 //! - A resync confirmation with exactly the requested sequence number (the confirming
-//!   header's) puts the flow back in sync from the next PDU header judged after it; any other
-//!   confirmation is ignored. Offload is decided per PDU when its header is judged (its 24th
-//!   byte), so a header whose first bytes came before the confirmation (in the previous
-//!   segment) is offloaded when its 24th byte comes after it. The header bytes before the
-//!   24th keep the role they got when they were walked: tracked if the flow was in sync or
-//!   confirmed by then, untracked otherwise.
+//!   header's) puts the flow back in sync at once: the framing was followed in shadow, so
+//!   the rest of the PDU in progress is offloaded too (its CID and data offsets are known).
+//!   Any other confirmation is ignored.
 //! - While not in sync nothing is offloaded: every byte is [`ByteRole::Untracked`].
 use super::pdu_rules::{parse_header, PduHeader, QueueConfig, HLEN, TYPE_C2H_DATA};
 use std::collections::VecDeque;
@@ -119,10 +116,9 @@ pub enum SyncState {
     /// Searching for a header; `candidate` (its sequence number, and that of its check `plen`
     /// later) is held until the header `plen` bytes later shows.
     Searching { candidate: Option<(u32, u32)> },
-    /// Framing followed without offload from the confirming header at `seq` (the number the
-    /// request carried) until the host confirms exactly it; then `offload_from_next_pdu`
-    /// until the next header is judged.
-    ResyncPending { seq: u32, offload_from_next_pdu: bool },
+    /// Framing followed without offload (in shadow) from the confirming header at `seq` (the
+    /// number the request carried) until the host confirms exactly it.
+    ResyncPending { seq: u32 },
 }
 
 /// Where the walker is inside the current PDU.
@@ -156,8 +152,6 @@ pub struct FlowTracker {
     /// The search takes no candidate starting before this sequence number (set by a gap or a
     /// failure).
     search_from: u32,
-    /// The walk of the current PDU is being followed in shadow (not offloaded).
-    shadow: bool,
     /// After losing sync, search for a header and request a resync (the contract). Without
     /// it a lost flow stays lost until it is added again.
     resync_search: bool,
@@ -187,7 +181,6 @@ impl FlowTracker {
             walk: PduWalk::default(),
             window: VecDeque::with_capacity(HLEN + 1),
             search_from: seq,
-            shadow: false,
             resync_search: true,
             seg: Geometry::default(),
             request_beat: None,
@@ -212,8 +205,8 @@ impl FlowTracker {
     /// number the request carried (the confirming header's first byte).
     pub fn confirm_resync(&mut self, seq: u32) -> bool {
         match self.state {
-            SyncState::ResyncPending { seq: pending, .. } if pending == seq => {
-                self.state = SyncState::ResyncPending { seq, offload_from_next_pdu: true };
+            SyncState::ResyncPending { seq: pending } if pending == seq => {
+                self.state = SyncState::InSync;
                 true
             }
             _ => false,
@@ -253,7 +246,6 @@ impl FlowTracker {
         self.state = SyncState::Searching { candidate: None };
         self.walk = PduWalk::default();
         self.window.clear();
-        self.shadow = false;
         self.search_from = seq;
     }
 
@@ -283,7 +275,6 @@ impl FlowTracker {
         self.request_beat = None;
         self.state = SyncState::Searching { candidate: None };
         self.walk = PduWalk::default();
-        self.shadow = false;
         self.resume_after(index);
     }
 
@@ -301,30 +292,16 @@ impl FlowTracker {
                 ByteRole::Untracked
             }
             SyncState::InSync | SyncState::ResyncPending { .. } => {
-                // A header byte before the 24th: tracked if the header would be offloaded
-                // were it judged now (it keeps that role whatever the judgement).
-                let before_judgement = self.walk.pos + 1 < HLEN as u32;
-                let offload_next_header = matches!(self.state, SyncState::InSync | SyncState::ResyncPending { offload_from_next_pdu: true, .. });
                 match self.walk_byte(index, byte, report) {
                     Walked::Invalid => {
                         self.walk_failed(index, report);
                         ByteRole::Untracked
                     }
-                    Walked::Byte(_) if before_judgement && !offload_next_header => ByteRole::Untracked,
-                    Walked::Byte(_) if !before_judgement && self.shadow => ByteRole::Untracked,
+                    Walked::Byte(_) if self.state != SyncState::InSync => ByteRole::Untracked,
                     Walked::Byte(role) => role,
                 }
             }
         }
-    }
-
-    /// A header passed the rules: offload is decided for its PDU here. A confirmed resync
-    /// turns it back on at the first header judged after the confirmation.
-    fn judge_pdu(&mut self) {
-        if let SyncState::ResyncPending { offload_from_next_pdu: true, .. } = self.state {
-            self.state = SyncState::InSync;
-        }
-        self.shadow = self.state != SyncState::InSync;
     }
 
     fn walk_byte(&mut self, index: usize, byte: u8, report: &mut SegmentReport) -> Walked {
@@ -334,10 +311,7 @@ impl FlowTracker {
             self.walk.header_bytes.push(byte);
             if pos + 1 == HLEN as u32 {
                 match parse_header(&self.walk.header_bytes, &self.cfg) {
-                    Ok(h) => {
-                        self.walk.header = Some(h);
-                        self.judge_pdu();
-                    }
+                    Ok(h) => self.walk.header = Some(h),
                     Err(_) => return Walked::Invalid,
                 }
             }
@@ -367,7 +341,7 @@ impl FlowTracker {
 
     /// The PDU's last byte is payload byte `at`.
     fn end_pdu(&mut self, h: PduHeader, at: usize, report: &mut SegmentReport) {
-        if !self.shadow {
+        if self.state == SyncState::InSync {
             if let Some(cid) = h.completes() {
                 report.completions.push(Completion { cid, at });
             }
@@ -405,8 +379,7 @@ impl FlowTracker {
                         // and the framing is followed from it in shadow.
                         report.resync_request = Some(start);
                         self.request_beat = Some(self.judged_beat(index));
-                        self.state = SyncState::ResyncPending { seq: start, offload_from_next_pdu: false };
-                        self.shadow = true;
+                        self.state = SyncState::ResyncPending { seq: start };
                         self.walk = PduWalk { pos: HLEN as u32, header_bytes: bytes, header: Some(h), data_crc: 0 };
                         if self.walk.pos == h.plen {
                             self.end_pdu(h, index, report);
