@@ -2,8 +2,9 @@
 //! flows, with drops, reordering and duplicates, through `PduSeqGate` -> `PduStreamAligner` ->
 //! `PduTailStore` (rust-hdl models, cycle by cycle), then the lane rules and the walk per
 //! stream beat. Every PDU header of every flow is found at its flow position, once, headers cut
-//! by packet ends included, until the flow's first gap (from where the resync search, not yet
-//! built, would take over), and nothing else is ever reported.
+//! by packet ends included, until the flow's first gap (from where the flow searches and
+//! walks in shadow: nothing is offloaded without a confirmation), and nothing else is
+//! ever reported in sync.
 mod common;
 
 use common::pdu_stream::{arrivals, pdu_stream, Faults};

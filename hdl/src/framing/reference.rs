@@ -152,9 +152,6 @@ pub struct FlowTracker {
     /// The search takes no candidate starting before this sequence number (set by a gap or a
     /// failure).
     search_from: u32,
-    /// After losing sync, search for a header and request a resync (the contract). Without
-    /// it a lost flow stays lost until it is added again.
-    resync_search: bool,
     /// The segment being processed.
     seg: Geometry,
     /// Stream beat of the resync request raised in the segment being processed, if any.
@@ -181,16 +178,9 @@ impl FlowTracker {
             walk: PduWalk::default(),
             window: VecDeque::with_capacity(HLEN + 1),
             search_from: seq,
-            resync_search: true,
             seg: Geometry::default(),
             request_beat: None,
         }
-    }
-
-    /// The same flow, but once lost it stays lost (no resync search).
-    pub fn without_resync_search(mut self) -> Self {
-        self.resync_search = false;
-        self
     }
 
     pub fn state(&self) -> SyncState {
@@ -286,9 +276,7 @@ impl FlowTracker {
         }
         match self.state {
             SyncState::Searching { candidate } => {
-                if self.resync_search {
-                    self.search(index, candidate, report);
-                }
+                self.search(index, candidate, report);
                 ByteRole::Untracked
             }
             SyncState::InSync | SyncState::ResyncPending { .. } => {

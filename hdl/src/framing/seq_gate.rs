@@ -122,7 +122,7 @@ impl PduSeqGate {
         let fresh = end.wrapping_sub(ctx.expected) as i32;
         let decision = if gap >= 0 {
             // Only a stream that starts at the sk_add sequence number restarts; after a gap
-            // the flow stays lost until added again (or resynchronised).
+            // the flow resynchronises through the walk's search.
             let restart = gap == 0 && ctx.restart_pending;
             ctx.restart_pending = false;
             (true, start, len, restart, gap > 0)

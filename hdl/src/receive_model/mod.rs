@@ -187,24 +187,18 @@ pub struct ReceiveModel {
     ids: HashMap<u16, FiveTuple>,
     /// Live buffers: (flow, CID) -> length.
     buffers: HashMap<(u16, u16), u32>,
-    resync_search: bool,
     pub counters: Counters,
 }
 
 impl Default for ReceiveModel {
     fn default() -> Self {
-        Self { flows: HashMap::new(), ids: HashMap::new(), buffers: HashMap::new(), resync_search: true, counters: Counters::default() }
+        Self { flows: HashMap::new(), ids: HashMap::new(), buffers: HashMap::new(), counters: Counters::default() }
     }
 }
 
 impl ReceiveModel {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A NIC whose lost flows stay lost until added again (no resync search).
-    pub fn without_resync_search() -> Self {
-        Self { resync_search: false, ..Self::default() }
     }
 
     /// sk_add: offload the flow `tuple` (as the NIC sees it: source = the target) as flow
@@ -214,8 +208,7 @@ impl ReceiveModel {
             self.counters.sk_add_fail += 1;
             return false;
         }
-        let tracker = if self.resync_search { FlowTracker::new(cfg, seq) } else { FlowTracker::new(cfg, seq).without_resync_search() };
-        self.flows.insert(tuple, Flow { id, tracker, tail: vec![0; TAIL] });
+        self.flows.insert(tuple, Flow { id, tracker: FlowTracker::new(cfg, seq), tail: vec![0; TAIL] });
         self.ids.insert(id, tuple);
         self.counters.sk_add += 1;
         true
