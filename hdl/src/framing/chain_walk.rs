@@ -386,6 +386,41 @@ fn delayed(to: &str, from: &str, fields: &[(&str, usize)]) -> String {
     v
 }
 
+/// The first lane with a header that passes the rules, from lane 0 and from lane 23, in two
+/// stages of groups of eight lanes (a 64-lane priority chain in one stage is too deep).
+/// Stage 1: per lane, the first in its group (`s1_gfirst*`), and per group whether it has
+/// one (`s1_gany*`).
+fn first_in_groups(w: usize) -> String {
+    let mut v = format!("reg [{w1}:0] s1_gfirst0 = {w}'d0, s1_gfirst23 = {w}'d0;\nreg [{g1}:0] s1_gany0 = {g}'d0, s1_gany23 = {g}'d0;\nalways @(posedge clock) begin\n", w1 = w - 1, g = w / 8, g1 = w / 8 - 1);
+    let none_from = |lo: usize, l: usize| if l == lo { String::new() } else { format!(" && !(|s_header_ok[{}:{lo}])", l - 1) };
+    for l in 0..w {
+        let group = l / 8 * 8;
+        let _ = writeln!(v, "  s1_gfirst0[{l}] <= s_header_ok[{l}]{};", none_from(group, l));
+        let from23 = group.max(TAIL);
+        let _ = writeln!(v, "  s1_gfirst23[{l}] <= {};", if l < TAIL { "1'b0".to_string() } else { format!("s_header_ok[{l}]{}", none_from(from23, l)) });
+    }
+    for g in 0..w / 8 {
+        let _ = writeln!(v, "  s1_gany0[{g}] <= |s_header_ok[{}:{}];", 8 * g + 7, 8 * g);
+        let _ = writeln!(v, "  s1_gany23[{g}] <= {};", if 8 * g + 7 < TAIL { "1'b0".to_string() } else { format!("|s_header_ok[{}:{}]", 8 * g + 7, (8 * g).max(TAIL)) });
+    }
+    v.push_str("end\n");
+    v
+}
+
+/// Stage 2: the candidates before the stop, one-hot: first in its group, no earlier group has
+/// one, and the lane is walked.
+fn candidate_lanes(w: usize) -> String {
+    let mut v = format!("reg [{w1}:0] s2_c0 = {w}'d0, s2_c23 = {w}'d0;\nalways @(posedge clock) begin\n", w1 = w - 1);
+    for l in 0..w {
+        let g = l / 8;
+        let earlier = |from: &str| if g == 0 { String::new() } else { format!(" && !(|{from}[{}:0])", g - 1) };
+        let _ = writeln!(v, "  s2_c0[{l}] <= s1_gfirst0[{l}] && s1_live[{l}]{};", earlier("s1_gany0"));
+        let _ = writeln!(v, "  s2_c23[{l}] <= s1_gfirst23[{l}] && s1_live[{l}]{};", earlier("s1_gany23"));
+    }
+    v.push_str("end\n");
+    v
+}
+
 /// Verilog: see the module comment for the stages. Lane `L`'s values are `<name>[L]` arrays
 /// flattened into vectors; the muxes over reachable lanes are written out as case lists.
 fn verilog_body(w: usize, lb: usize, fb: usize) -> String {
@@ -425,16 +460,7 @@ reg s1_valid = 1'b0, s1_first = 1'b0, s1_restart = 1'b0, s1_lose = 1'b0, s1_conf
 reg [3:0] s1_cepoch = 4'd0;
 reg [31:0] s1_dist = 32'd0;
 reg [{state1}:0] s1_ram = {state}'d0;
-// The first header-ok lane from lane 0 and from lane 23 (one-hot, before the stop is applied).
-reg [{w1}:0] s1_c0raw = {w}'d0, s1_c23raw = {w}'d0;
-integer c_lane;
-always @(posedge clock)
-  for (c_lane = 0; c_lane < {w}; c_lane = c_lane + 1) begin
-    s1_c0raw[c_lane] <= s_header_ok[c_lane] && (s_header_ok & ~({w}'hFFFF_FFFF_FFFF_FFFF << c_lane)) == {w}'d0;
-    s1_c23raw[c_lane] <= c_lane >= {tail} && s_header_ok[c_lane]
-      && (s_header_ok & ~({w}'hFFFF_FFFF_FFFF_FFFF << c_lane) & ({w}'hFFFF_FFFF_FFFF_FFFF << {tail})) == {w}'d0;
-  end
-reg [{fb1}:0] s1_flow = {fb}'d0;
+{first_lanes}reg [{fb1}:0] s1_flow = {fb}'d0;
 reg [6:0] s1_stop = 7'd0;
 reg [7:0] s1_stop64 = 8'd0;
 // `live`: the lane is before the stop (a distance there is a header of this beat).
@@ -460,7 +486,7 @@ end
         state = STATE_BITS,
         state1 = STATE_BITS - 1,
         search = format!("3'd{}", WalkMode::Search.code()),
-        tail = TAIL,
+        first_lanes = first_in_groups(w),
     );
     for l in 0..w {
         let _ = write!(
@@ -494,25 +520,10 @@ end
     let carried = with(&[("ok", w), ("ib", w), ("rem_far", w), ("live", w), ("nl", w * lb), ("rem", 32 * w)]);
     v.push_str(&delayed("s2", "s1", &carried));
     // The search candidates: the first lanes found before the stop, and whether there is one.
-    let _ = write!(
-        v,
-        "reg [{w1}:0] s2_c0 = {w}'d0, s2_c23 = {w}'d0;
-reg s2_f0 = 1'b0, s2_f23 = 1'b0;
-integer below;
-always @(posedge clock) begin
-  for (below = 0; below < {w}; below = below + 1) begin
-    s2_c0[below] <= s1_c0raw[below] && below < {{25'd0, s1_stop}};
-    s2_c23[below] <= s1_c23raw[below] && below < {{25'd0, s1_stop}};
-  end
-  s2_f0 <= |(s1_c0raw & ~({w}'hFFFF_FFFF_FFFF_FFFF << s1_stop));
-  s2_f23 <= |(s1_c23raw & ~({w}'hFFFF_FFFF_FFFF_FFFF << s1_stop));
-end
-",
-        w1 = w - 1,
-    );
-    let candidates: [(&str, usize); 4] = [("c0", w), ("c23", w), ("f0", 1), ("f23", 1)];
-    v.push_str(&delayed("s2b", "s2", &candidates));
-    v.push_str(&delayed("s3", "s2b", &candidates));
+    v.push_str(&candidate_lanes(w));
+    v.push_str(&delayed("s2b", "s2", &[("c0", w), ("c23", w)]));
+    let _ = writeln!(v, "reg s2b_f0 = 1'b0, s2b_f23 = 1'b0;\nalways @(posedge clock) begin s2b_f0 <= |s2_c0; s2b_f23 <= |s2_c23; end");
+    v.push_str(&delayed("s3", "s2b", &[("c0", w), ("c23", w), ("f0", 1), ("f23", 1)]));
     let _ = write!(
         v,
         "// Only lanes from MIN_PDU on can hold a chain's second header.
