@@ -56,9 +56,10 @@ pub const TAIL: usize = MIN_PDU - 1;
 const FORWARDED: usize = 7;
 /// A flow's walk state in the RAM and the loop: {epoch (4), mode (3), R (32)}.
 const STATE_BITS: usize = 39;
-/// A search candidate's chain as the loop selects it: {found, bad, second header in the beat,
-/// exit beyond the beat, its lane (6), second header's lane (6), exit (32)}.
-const CX_BITS: usize = 48;
+/// A search candidate's chain as the loop selects it: {found (and its chain passes), request
+/// (a second header in the beat confirms it), exit beyond the beat, its lane (6), second
+/// header's lane (6), exit (32)}.
+const CX_BITS: usize = 47;
 
 #[derive(LogicBlock)]
 pub struct PduChainWalk<const W: usize, const LANE_BITS: usize, const FLOW_BITS: usize> {
@@ -388,10 +389,10 @@ fn delayed(to: &str, from: &str, fields: &[(&str, usize)]) -> String {
 
 /// The first lane with a header that passes the rules, from lane 0 and from lane 23, in two
 /// stages of groups of eight lanes (a 64-lane priority chain in one stage is too deep).
-/// Stage 1: per lane, the first in its group (`s1_gfirst*`), and per group whether it has
-/// one (`s1_gany*`).
+/// Stage 1: per lane, the first in its group (`s1_gfirst*`), and per group but the last
+/// whether it has one (`s1_gany*`).
 fn first_in_groups(w: usize) -> String {
-    let mut v = format!("reg [{w1}:0] s1_gfirst0 = {w}'d0, s1_gfirst23 = {w}'d0;\nreg [{g1}:0] s1_gany0 = {g}'d0, s1_gany23 = {g}'d0;\nalways @(posedge clock) begin\n", w1 = w - 1, g = w / 8, g1 = w / 8 - 1);
+    let mut v = format!("reg [{w1}:0] s1_gfirst0 = {w}'d0, s1_gfirst23 = {w}'d0;\nreg [{g1}:0] s1_gany0 = {g}'d0, s1_gany23 = {g}'d0;\nalways @(posedge clock) begin\n", w1 = w - 1, g = w / 8 - 1, g1 = w / 8 - 2);
     let none_from = |lo: usize, l: usize| if l == lo { String::new() } else { format!(" && !(|s_header_ok[{}:{lo}])", l - 1) };
     for l in 0..w {
         let group = l / 8 * 8;
@@ -399,7 +400,7 @@ fn first_in_groups(w: usize) -> String {
         let from23 = group.max(TAIL);
         let _ = writeln!(v, "  s1_gfirst23[{l}] <= {};", if l < TAIL { "1'b0".to_string() } else { format!("s_header_ok[{l}]{}", none_from(from23, l)) });
     }
-    for g in 0..w / 8 {
+    for g in 0..w / 8 - 1 {
         let _ = writeln!(v, "  s1_gany0[{g}] <= |s_header_ok[{}:{}];", 8 * g + 7, 8 * g);
         let _ = writeln!(v, "  s1_gany23[{g}] <= {};", if 8 * g + 7 < TAIL { "1'b0".to_string() } else { format!("|s_header_ok[{}:{}]", 8 * g + 7, (8 * g).max(TAIL)) });
     }
@@ -631,7 +632,15 @@ end
     // Stage 4a: a first beat's state: restart, lose, or the flow's latest state from 3..7
     // cycles ahead (the loop register and its history) or the RAM; and the search
     // candidates' exits, one-hot selections.
-    let exits: [(&str, usize); 6] = [("ib", w), ("live", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
+    let exits: [(&str, usize); 5] = [("ib", w), ("nl", w * lb), ("bad", w), ("exit_far", w), ("exit", 32 * w)];
+    // Per lane, what the loop needs of a header there (one wide mux each): a header of this
+    // beat that passes, and one that has a successor in the beat.
+    let _ = write!(v, "reg [{w1}:0] s4a_hdr = {w}'d0, s4a_more = {w}'d0, s4b_hdr = {w}'d0, s4b_more = {w}'d0;
+always @(posedge clock) begin
+  s4a_hdr <= s3_live & ~s3_bad; s4a_more <= s3_ib & ~s3_bad;
+  s4b_hdr <= s4a_hdr; s4b_more <= s4a_more;
+end
+", w1 = w - 1);
     let looped: Vec<(&str, usize)> = [("valid", 1), ("flow", fb), ("stop", 7), ("stop64", 8)].into_iter().chain(exits).collect();
     let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
     v.push_str(&delayed("s4a", "s3", &first_beat));
@@ -663,20 +672,21 @@ always @(posedge clock) begin
   if (s3_restart) begin s4a_start <= s3_dist; s4a_start_mode <= {sync}; end
   else if (s3_lose) s4a_start_mode <= {search_gap};
 end
-// A candidate's chain: {{found, bad, has a second header, exit beyond the beat, second
-// header's lane, exit}}.
+// A candidate's chain: {{bad, has a second header, exit beyond the beat, its lane, second
+// header's lane, exit}}, registered as CX_BITS says.
 reg [{cx1}:0] cx0_sel, cx23_sel;
 integer cx_lane;
 always @* begin
   cx0_sel = {cx}'d0; cx23_sel = {cx}'d0;
   for (cx_lane = 0; cx_lane < {w}; cx_lane = cx_lane + 1) begin
-    cx0_sel = cx0_sel | ({{{cx}{{s3_c0[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
-    cx23_sel = cx23_sel | ({{{cx}{{s3_c23[cx_lane]}}}} & {{1'b0, s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
+    cx0_sel = cx0_sel | ({{{cx}{{s3_c0[cx_lane]}}}} & {{s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
+    cx23_sel = cx23_sel | ({{{cx}{{s3_c23[cx_lane]}}}} & {{s3_bad[cx_lane], s3_ib[cx_lane], s3_exit_far[cx_lane], cx_lane[{lb1}:0], s3_nl[cx_lane * {lb} +: {lb}], s3_exit[cx_lane * 32 +: 32]}});
   end
 end
 reg [{cx1}:0] s4a_cx0 = {cx}'d0, s4a_cx23 = {cx}'d0, s4b_cx0 = {cx}'d0, s4b_cx23 = {cx}'d0;
 always @(posedge clock) begin
-  s4a_cx0 <= {{s3_f0, cx0_sel[{cx2}:0]}}; s4a_cx23 <= {{s3_f23, cx23_sel[{cx2}:0]}};
+  s4a_cx0 <= {{s3_f0 && !cx0_sel[{cx1}], s3_f0 && !cx0_sel[{cx1}] && cx0_sel[{cx2}], cx0_sel[{cx3}:0]}};
+  s4a_cx23 <= {{s3_f23 && !cx23_sel[{cx1}], s3_f23 && !cx23_sel[{cx1}] && cx23_sel[{cx2}], cx23_sel[{cx3}:0]}};
   s4b_cx0 <= s4a_cx0; s4b_cx23 <= s4a_cx23;
 end
 ",
@@ -689,6 +699,7 @@ end
         cx = CX_BITS,
         cx1 = CX_BITS - 1,
         cx2 = CX_BITS - 2,
+        cx3 = CX_BITS - 3,
         w = w,
         lb = lb,
         lb1 = lb - 1,
@@ -707,7 +718,7 @@ end
 wire [2:0] start_mode = s4a_take2 ? walk_mode : s4a_start_mode;
 wire [3:0] start_epoch = s4a_take2 ? walk_epoch : s4a_start_epoch;
 reg [31:0] rs_exit = 32'd0, rs_far_next = 32'd0, rs_start = 32'd0;
-reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_ib = 1'b0, rs_live = 1'b0;
+reg rs_exit_far = 1'b0, rs_far = 1'b0, rs_far_far = 1'b0, rs_bad = 1'b0, rs_hdr = 1'b0, rs_more = 1'b0;
 reg [2:0] rs_mode = {search};
 reg [3:0] rs_epoch = 4'd0;
 reg [{lb1}:0] rs_lane = {lb}'d0;
@@ -717,8 +728,8 @@ always @(posedge clock) begin
   rs_exit <= s4a_exit[start[{lb1}:0] * 32 +: 32];
   rs_exit_far <= s4a_exit_far[start[{lb1}:0]];
   rs_bad <= s4a_bad[start[{lb1}:0]];
-  rs_ib <= s4a_ib[start[{lb1}:0]];
-  rs_live <= s4a_live[start[{lb1}:0]];
+  rs_hdr <= s4a_hdr[start[{lb1}:0]];
+  rs_more <= s4a_more[start[{lb1}:0]];
   rs_lane <= start[{lb1}:0];
   rs_far <= |start[31:{lb}];
   rs_far_next <= start - {{25'd0, s4a_stop}};
@@ -740,31 +751,33 @@ end
     // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header; the
     // mode picks the walk from R or a search candidate's chain.
     // The wires `<p>_*` a branch of the loop decides from, and its assignments.
-    let step = |p: &str, mode: &str, epoch: &str, far: &str, lane: &str, exit: &str, exit_far: &str, bad: &str, ib: &str, live: &str, far_next: &str, far_far: &str| {
+    // `raw` is the mode before a confirmation: the selects that steer the loop's wide muxes
+    // (search or walk, which candidate) do not depend on it, as it only turns shadow into sync.
+    let step = |p: &str, raw: &str, mode: &str, epoch: &str, far: &str, lane: &str, exit: &str, exit_far: &str, bad: &str, hdr: &str, more: &str, far_next: &str, far_far: &str| {
         let wires = format!(
             "wire [2:0] {p}_m = {mode};
-wire {p}_search = {p}_m[2];
-wire {p}_cand = {p}_m == {candidate};
-wire [{cx1}:0] {p}_cx = {p}_m[0] ? s4b_cx23 : s4b_cx0;
+wire {p}_search = {raw}[2];
+wire {p}_cand = {raw} == {candidate};
+wire [{cx1}:0] {p}_cx = {raw}[0] ? s4b_cx23 : s4b_cx0;
 wire {p}_fail = !{far} && {bad};
 // A header at R in this beat (R before the stop; past it the exit is R's distance from it).
-wire {p}_header = !{far} && {live} && !{bad};
-wire {p}_found_ok = {p}_cx[{found}] && !{p}_cx[{cbad}];
-wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && {p}_header;
+wire {p}_header = !{far} && {hdr};
+wire {p}_found_ok = {p}_cx[{found}];
+wire {p}_request = {p}_search ? {p}_cx[{creq}] : {p}_cand && {p}_header;
+wire [3:0] {p}_epoch_next = {epoch} + 4'd1;
 ",
             cx1 = CX_BITS - 1,
             candidate = format!("3'd{}", WalkMode::Candidate.code()),
             found = CX_BITS - 1,
-            cbad = CX_BITS - 2,
-            cib = CX_BITS - 3,
+            creq = CX_BITS - 2,
         );
         let assigns = format!(
             "    begin
       walk_dist <= {p}_search ? {p}_cx[31:0] : {far} ? {far_next} : {exit};
       walk_far <= {p}_search ? {p}_cx[{cfar}] : {far} ? {far_far} : {exit_far};
-      walk_mode <= {p}_search ? (!{p}_found_ok ? {search_code} : {p}_cx[{cib}] ? {shadow} : {candidate})
+      walk_mode <= {p}_search ? (!{p}_found_ok ? {search_code} : {p}_cx[{creq}] ? {shadow} : {candidate})
         : {p}_fail ? {search_code} : {p}_cand && {p}_header ? {shadow} : {p}_m;
-      walk_epoch <= {epoch} + {{3'd0, {p}_request}};
+      walk_epoch <= {p}_request ? {p}_epoch_next : {epoch};
       s5_lost <= !{p}_search && !{p}_cand && {p}_fail;
       s5_shadow <= {p}_m != {sync} || {p}_fail;
       s5_carried_shadow <= {p}_m != {sync};
@@ -775,7 +788,7 @@ wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && {p}_
       s5_p0_valid <= {p}_search ? {p}_found_ok : !{far} && !{bad};
       // Whether the first header has a successor in the beat, decided beside the loop so
       // the later stages need no wide bit mux.
-      s5_p1_valid <= {p}_search ? {p}_found_ok && {p}_cx[{cib}] : !{far} && !{bad} && {ib};
+      s5_p1_valid <= {p}_search ? {p}_cx[{creq}] : !{far} && {more};
       s5_p0 <= {p}_search ? {p}_cx[{clhi}:{cllo}] : {lane};
       s5_p0_onehot <= {w}'d1 << ({p}_search ? {p}_cx[{clhi}:{cllo}] : {lane});
     end
@@ -784,18 +797,18 @@ wire {p}_request = {p}_search ? {p}_found_ok && {p}_cx[{cib}] : {p}_cand && {p}_
             shadow = format!("3'd{}", WalkMode::Shadow.code()),
             sync = format!("3'd{}", WalkMode::Sync.code()),
             search_code = format!("3'd{}", WalkMode::Search.code()),
-            cib = CX_BITS - 3,
-            cfar = CX_BITS - 4,
+            creq = CX_BITS - 2,
+            cfar = CX_BITS - 3,
             nlhi = 32 + lb - 1,
             clhi = 32 + 2 * lb - 1,
             cllo = 32 + lb,
         );
         (wires, assigns)
     };
-    let (fresh_wires, fresh_step) = step("fresh", "rs_mode", "rs_epoch", "rs_far", "rs_lane", "rs_exit", "rs_exit_far", "rs_bad", "rs_ib", "rs_live", "rs_far_next", "rs_far_far");
+    let (fresh_wires, fresh_step) = step("fresh", "rs_mode", "rs_mode", "rs_epoch", "rs_far", "rs_lane", "rs_exit", "rs_exit_far", "rs_bad", "rs_hdr", "rs_more", "rs_far_next", "rs_far_far");
     let loop_mode = confirmed("walk_mode", "walk_epoch", "s4b_confirm", "s4b_cepoch");
     let (loop_wires, loop_step) = step(
-        "loop", &loop_mode, "walk_epoch", "walk_far", "walk_lane", "walk_exit", "walk_exit_far", "walk_bad", "walk_ib", "walk_live",
+        "loop", "walk_mode", &loop_mode, "walk_epoch", "walk_far", "walk_lane", "walk_exit", "walk_exit_far", "walk_bad", "walk_hdr", "walk_more",
         &format!("walk_dist - {{25'd0, s4b_stop}}"), &format!("walk_dist >= {{24'd0, s4b_stop64}}"),
     );
     let _ = write!(
@@ -807,8 +820,8 @@ wire [{lb1}:0] walk_lane = walk_dist[{lb1}:0];
 wire [31:0] walk_exit = s4b_exit[walk_lane * 32 +: 32];
 wire walk_exit_far = s4b_exit_far[walk_lane];
 wire walk_bad = s4b_bad[walk_lane];
-wire walk_ib = s4b_ib[walk_lane];
-wire walk_live = s4b_live[walk_lane];
+wire walk_hdr = s4b_hdr[walk_lane];
+wire walk_more = s4b_more[walk_lane];
 {fresh_wires}{loop_wires}reg s5_valid = 1'b0, s5_lost = 1'b0, s5_p0_valid = 1'b0, s5_p1_valid = 1'b0, s5_search_in = 1'b0;
 reg s5_shadow = 1'b0, s5_carried_shadow = 1'b0, s5_request = 1'b0;
 reg [{lb1}:0] s5_request_lane = {lb}'d0;
