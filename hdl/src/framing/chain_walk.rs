@@ -137,9 +137,9 @@ pub enum WalkMode {
 }
 
 impl WalkMode {
-    /// The 3-bit code the RTL keeps.
-    pub fn code(self) -> u64 {
-        self as u64
+    /// The 3-bit code the RTL keeps, as a Verilog literal.
+    fn literal(self) -> String {
+        format!("3'd{}", self as u8)
     }
 
     fn searching(self) -> bool {
@@ -486,7 +486,7 @@ end
         remw = 32 * w,
         state = STATE_BITS,
         state1 = STATE_BITS - 1,
-        search = format!("3'd{}", WalkMode::Search.code()),
+        search = WalkMode::Search.literal(),
         first_lanes = first_in_groups(w),
     );
     for l in 0..w {
@@ -644,7 +644,7 @@ end
     let looped: Vec<(&str, usize)> = [("valid", 1), ("flow", fb), ("stop", 7), ("stop64", 8)].into_iter().chain(exits).collect();
     let first_beat: Vec<(&str, usize)> = [("first", 1), ("restart", 1), ("lose", 1), ("confirm", 1), ("cepoch", 4), ("m1", 1)].into_iter().chain(looped.iter().copied()).collect();
     v.push_str(&delayed("s4a", "s3", &first_beat));
-    let state_regs = |name: &str, width: usize, init: &str| (1..=5).map(|k| format!("{name}{} = {width}'d{init}", if k == 1 { String::new() } else { k.to_string() })).collect::<Vec<_>>().join(", ");
+    let state_regs = |name: &str, init: &str| (1..=5).map(|k| format!("{name}{} = {init}", if k == 1 { String::new() } else { k.to_string() })).collect::<Vec<_>>().join(", ");
     let _ = write!(
         v,
         "reg [31:0] {dists};
@@ -690,12 +690,12 @@ always @(posedge clock) begin
   s4b_cx0 <= s4a_cx0; s4b_cx23 <= s4a_cx23;
 end
 ",
-        dists = state_regs("walk_dist", 32, "0"),
-        modes = state_regs("walk_mode", 3, &WalkMode::Search.code().to_string()),
-        epochs = state_regs("walk_epoch", 4, "0"),
-        search = format!("3'd{}", WalkMode::Search.code()),
-        search_gap = format!("3'd{}", WalkMode::SearchAfterGap.code()),
-        sync = format!("3'd{}", WalkMode::Sync.code()),
+        dists = state_regs("walk_dist", "32'd0"),
+        modes = state_regs("walk_mode", &WalkMode::Search.literal()),
+        epochs = state_regs("walk_epoch", "4'd0"),
+        search = WalkMode::Search.literal(),
+        search_gap = WalkMode::SearchAfterGap.literal(),
+        sync = WalkMode::Sync.literal(),
         cx = CX_BITS,
         cx1 = CX_BITS - 1,
         cx2 = CX_BITS - 2,
@@ -706,11 +706,11 @@ end
     );
     // Stage 4b: what a first beat selects, chosen before the loop so that the loop's wide
     // muxes are steered straight from its own register. The flow's beat 2 cycles ahead has
-    // just left the loop. A confirmation of the flow's current request turns shadow into
-    // confirmed.
+    // just left the loop. A confirmation of the flow's current request puts a flow in shadow
+    // back in sync.
     v.push_str(&delayed("s4b", "s4a", &looped));
     let confirmed = |mode: &str, epoch: &str, confirm: &str, cepoch: &str| {
-        format!("({confirm} && {mode} == {shadow} && {epoch} == {cepoch} ? {sync} : {mode})", shadow = format!("3'd{}", WalkMode::Shadow.code()), sync = format!("3'd{}", WalkMode::Sync.code()))
+        format!("({confirm} && {mode} == {shadow} && {epoch} == {cepoch} ? {sync} : {mode})", shadow = WalkMode::Shadow.literal(), sync = WalkMode::Sync.literal())
     };
     let _ = write!(
         v,
@@ -745,7 +745,7 @@ end
 ",
         lb1 = lb - 1,
         lb = lb,
-        search = format!("3'd{}", WalkMode::Search.code()),
+        search = WalkMode::Search.literal(),
         rs_confirmed = confirmed("start_mode", "start_epoch", "s4a_confirm", "s4a_cepoch"),
     );
     // Stage 5: the loop. R is the distance from this beat's lane 0 to the next header; the
@@ -767,7 +767,7 @@ wire {p}_request = {p}_search ? {p}_cx[{creq}] : {p}_cand && {p}_header;
 wire [3:0] {p}_epoch_next = {epoch} + 4'd1;
 ",
             cx1 = CX_BITS - 1,
-            candidate = format!("3'd{}", WalkMode::Candidate.code()),
+            candidate = WalkMode::Candidate.literal(),
             found = CX_BITS - 1,
             creq = CX_BITS - 2,
         );
@@ -793,10 +793,10 @@ wire [3:0] {p}_epoch_next = {epoch} + 4'd1;
       s5_p0_onehot <= {w}'d1 << ({p}_search ? {p}_cx[{clhi}:{cllo}] : {lane});
     end
 ",
-            candidate = format!("3'd{}", WalkMode::Candidate.code()),
-            shadow = format!("3'd{}", WalkMode::Shadow.code()),
-            sync = format!("3'd{}", WalkMode::Sync.code()),
-            search_code = format!("3'd{}", WalkMode::Search.code()),
+            candidate = WalkMode::Candidate.literal(),
+            shadow = WalkMode::Shadow.literal(),
+            sync = WalkMode::Sync.literal(),
+            search_code = WalkMode::Search.literal(),
             creq = CX_BITS - 2,
             cfar = CX_BITS - 3,
             nlhi = 32 + lb - 1,
