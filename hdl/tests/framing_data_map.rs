@@ -185,6 +185,12 @@ fn drive(cycles: &[Option<Inputs>]) -> Vec<Option<Vec<BigUint>>> {
                     uut.m_cpl_valid.val().into(),
                     uut.m_cpl_cid.val().into(),
                     big_of(uut.m_lost.val()),
+                    big_of(uut.m_seg_valid.val()),
+                    uut.m_seg_start.val().into(),
+                    uut.m_seg_end.val().into(),
+                    big_of(uut.m_seg_begin.val()),
+                    big_of(uut.m_seg_last.val()),
+                    big_of(uut.m_crc_doubt.val()),
                 ]
             }));
         }

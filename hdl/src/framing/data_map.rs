@@ -86,7 +86,20 @@ pub struct PduDataMap {
     pub m_cpl_valid: Signal<Out, Bits<3>>,
     pub m_cpl_cid: Signal<Out, Bits<48>>,
     pub m_lost: Signal<Out, Bit>,
+    /// The beat's CRC32C segment for the unit (data + digest bytes of one C2HData PDU, lanes
+    /// `m_seg_start ..= m_seg_end`): a new segment (`m_seg_begin`) or the continuation of the
+    /// flow's previous beat; `m_seg_last`: the PDU's digest ends in the beat.
+    pub m_seg_valid: Signal<Out, Bit>,
+    pub m_seg_start: Signal<Out, Bits<6>>,
+    pub m_seg_end: Signal<Out, Bits<6>>,
+    pub m_seg_begin: Signal<Out, Bit>,
+    pub m_seg_last: Signal<Out, Bit>,
+    /// The beat rules out the frame's crc_ok: lost, in shadow, a second run, or a C2HData PDU
+    /// whose digest the unit did not follow ends in it.
+    pub m_crc_doubt: Signal<Out, Bit>,
     _flows: HashMap<u64, PduContext>,
+    /// Per flow: the unit follows the CRC of the PDU in progress.
+    _followed: HashMap<u64, bool>,
     /// The previous beat's stop (the walk counts a beat's distance from it).
     _prev_stop: i64,
     _in_flight: VecDeque<Option<MappedBeat>>,
@@ -133,6 +146,9 @@ pub struct MappedBeat {
     /// Completed CIDs per slot (carried, first header, second header).
     pub completions: [Option<u16>; 3],
     pub lost: bool,
+    /// (start lane, end lane, begins, last)
+    pub segment: Option<(usize, usize, bool, bool)>,
+    pub crc_doubt: bool,
 }
 
 /// A candidate run `start..end` (lanes, clamped to the beat) of one PDU.
@@ -182,7 +198,14 @@ impl PduDataMap {
             m_cpl_valid: Default::default(),
             m_cpl_cid: Default::default(),
             m_lost: Default::default(),
+            m_seg_valid: Default::default(),
+            m_seg_start: Default::default(),
+            m_seg_end: Default::default(),
+            m_seg_begin: Default::default(),
+            m_seg_last: Default::default(),
+            m_crc_doubt: Default::default(),
             _flows: HashMap::new(),
+            _followed: HashMap::new(),
             _prev_stop: W as i64,
             _in_flight: VecDeque::from(vec![None; Self::LATENCY - 1]),
         }
@@ -225,7 +248,11 @@ impl PduDataMap {
             lost: (first && self.s_lose.val()) || lost,
             ..Default::default()
         };
+        let restart = first && self.s_restart.val();
+        let followed_before = !restart && self._followed.get(&flow).copied().unwrap_or(false);
         if lost {
+            self._followed.insert(flow, false);
+            out.crc_doubt = true;
             return out;
         }
         // The carried PDU: data ends dd before its next header, starts data_len before that.
@@ -251,6 +278,39 @@ impl PduDataMap {
             (!shadow && valid[0] && headers[0].completes && (valid[1] || ends_in_beat)).then_some(headers[0].cid),
             (!shadow && valid[1] && headers[1].completes && (valid[2] || ends_in_beat)).then_some(headers[1].cid),
         ];
+        // CRC segments (data + digest, with data digests only), in lane order: the carried
+        // PDU's, then those of the first two headers. The unit takes the first; a PDU whose
+        // data starts behind another segment in its beat is not followed.
+        let with_digest = dd > 0;
+        let carried_begins = data_start >= lo;
+        let carried_seg = (with_digest && !out.lost && carried.c2h && !carried_shadow && data_start.max(lo) < dist.min(len))
+            .then(|| (data_start.max(lo), dist.min(len) - 1, carried_begins, dist <= len));
+        let header_seg = |k: usize| {
+            let (h, start) = (&headers[k], lanes[k] as i64 + pdo);
+            let end = start + i64::from(h.data_len) + dd;
+            (with_digest && !out.lost && valid[k] && h.c2h && !shadow && start < len).then(|| (start, end.min(len) - 1, true, end <= len))
+        };
+        let segments: Vec<_> = [carried_seg, header_seg(0), header_seg(1)].into_iter().flatten().collect();
+        let carried_followed = carried_begins || followed_before;
+        let unfollowed_end = match carried_seg {
+            Some(c) => (c.3 && !carried_followed) || segments[1..].iter().any(|s| s.3),
+            None => segments.iter().skip(1).any(|s| s.3),
+        };
+        out.segment = segments.first().filter(|_| carried_seg.is_none() || carried_followed).map(|&(s, e, b, l)| (s as usize, e as usize, b, l));
+        out.crc_doubt = out.lost || shadow || carried_shadow || out.second || unfollowed_end;
+        // The PDU left in progress: the last header's, followed when its data began here as
+        // the beat's first segment; else the carried one.
+        let last_header = (0..3).rev().find(|&k| valid[k]);
+        let followed_after = if out.lost || carried_shadow {
+            false
+        } else if let Some(k) = last_header {
+            k < 2 && header_seg(k).is_some() && segments.len() == 1
+        } else if carried_seg.is_some() {
+            carried_followed
+        } else {
+            followed_before
+        };
+        self._followed.insert(flow, followed_after);
         out
     }
 }
@@ -287,6 +347,13 @@ impl Logic for PduDataMap {
                 self.m_cpl_valid.next = (0..3).fold(0u64, |acc, k| acc | u64::from(b.completions[k].is_some()) << k).into();
                 self.m_cpl_cid.next = (0..3).fold(0u64, |acc, k| acc | u64::from(b.completions[k].unwrap_or(0)) << (16 * k)).into();
                 self.m_lost.next = b.lost;
+                let (start, end, begin, last) = b.segment.unwrap_or((0, 0, false, false));
+                self.m_seg_valid.next = b.segment.is_some();
+                self.m_seg_start.next = (start as u64).into();
+                self.m_seg_end.next = (end as u64).into();
+                self.m_seg_begin.next = begin;
+                self.m_seg_last.next = last;
+                self.m_crc_doubt.next = b.crc_doubt;
             }
             None => self.m_valid.next = false,
         }
@@ -309,6 +376,12 @@ impl Logic for PduDataMap {
         self.m_cpl_valid.connect();
         self.m_cpl_cid.connect();
         self.m_lost.connect();
+        self.m_seg_valid.connect();
+        self.m_seg_start.connect();
+        self.m_seg_end.connect();
+        self.m_seg_begin.connect();
+        self.m_seg_last.connect();
+        self.m_crc_doubt.connect();
     }
 
     fn hdl(&self) -> Verilog {
@@ -332,9 +405,10 @@ pub const INPUTS: [(&str, usize); 20] = [
 ];
 
 /// Output ports and widths, in declaration order.
-pub const OUTPUTS: [(&str, usize); 16] = [
+pub const OUTPUTS: [(&str, usize); 22] = [
     ("m_valid", 1), ("m_data", 512), ("m_first", 1), ("m_last", 1), ("m_len", 7), ("m_flow", 12), ("m_frame_offset", 16), ("m_run_valid", 1), ("m_run_lane", 6),
     ("m_run_len", 7), ("m_run_cid", 16), ("m_run_offset", 32), ("m_run_second", 1), ("m_cpl_valid", 3), ("m_cpl_cid", 48), ("m_lost", 1),
+    ("m_seg_valid", 1), ("m_seg_start", 6), ("m_seg_end", 6), ("m_seg_begin", 1), ("m_seg_last", 1), ("m_crc_doubt", 1),
 ];
 
 /// A 64:1 select of per-lane fields by a registered binary lane, `bits` wide, as a case list:
@@ -473,7 +547,7 @@ always @(posedge clock) begin
   ctx_write <= x_valid; ctx_write_flow <= x_flow;
   if (ctx_write) ctx_ram[ctx_write_flow] <= ctx_loop;
 end
-reg b_first = 1'b0, b_last = 1'b0, b_lose = 1'b0, b_ddgst = 1'b0, b_lost = 1'b0, b_shadow = 1'b0, b_cshadow = 1'b0;
+reg b_restart = 1'b0, b_first = 1'b0, b_last = 1'b0, b_lose = 1'b0, b_ddgst = 1'b0, b_lost = 1'b0, b_shadow = 1'b0, b_cshadow = 1'b0;
 reg [511:0] b_data = 512'd0;
 reg [6:0] b_len = 7'd0, b_room = 7'd0, b_lo = 7'd0;
 reg [15:0] b_frame_offset = 16'd0;
@@ -484,7 +558,7 @@ reg [5:0] b_lane0 = 6'd0, b_lane1 = 6'd0;
 reg [2:0] b_hv = 3'd0;
 reg [CTX-1:0] b_ctx = {{CTX{{1'b0}}}}, b_h0 = {{CTX{{1'b0}}}}, b_h1 = {{CTX{{1'b0}}}};
 always @(posedge clock) begin
-  b_valid <= x_valid; b_flow <= x_flow; b_first <= x_first; b_last <= x_last; b_lose <= x_lose; b_ddgst <= x_ddgst;
+  b_valid <= x_valid; b_flow <= x_flow; b_restart <= x_restart; b_first <= x_first; b_last <= x_last; b_lose <= x_lose; b_ddgst <= x_ddgst;
   b_lost <= x_lost; b_shadow <= x_shadow; b_cshadow <= x_cshadow; b_data <= x_data; b_len <= x_len; b_room <= x_room; b_lo <= x_lo;
   b_frame_offset <= x_frame_offset; b_pdo <= x_pdo; b_dist <= x_dist; b_next_dist <= x_next_dist;
   b_lane0 <= x_lane0; b_lane1 <= x_lane1; b_hv <= x_hv;
@@ -507,6 +581,10 @@ reg [15:0] c_cid = 16'd0, c_cid0 = 16'd0, c_cid1 = 16'd0;
 reg [8:0] c_ds0 = 9'd0, c_ds1 = 9'd0;
 reg [7:0] c_dl0 = 8'd0, c_dl1 = 8'd0;
 reg [2:0] c_cpl = 3'd0;
+// For the CRC segments: the carried PDU's end (its digest's last byte) clamped like A.
+reg c_dd = 1'b0, c_shadow = 1'b0, c_cshadow = 1'b0, c_restart = 1'b0, c_d_neg = 1'b0, c_d_big = 1'b0, c_cend_in = 1'b0;
+reg [6:0] c_d_lo = 7'd0;
+reg [2:0] c_hv = 3'd0;
 wire b_ends_in = b_next_dist[31:7] == 25'd0 && b_next_dist[6:0] <= b_room;
 wire b_dist_small = b_dist[32:7] == 26'd0;
 always @(posedge clock) begin
@@ -524,6 +602,9 @@ always @(posedge clock) begin
   c_cpl[0] <= !b_lost && !b_cshadow && b_ctx[80] && b_dist_small && b_dist[6:0] > b_lo && b_dist[6:0] <= b_len;
   c_cpl[1] <= !b_shadow && b_hv[0] && b_h0[80] && (b_hv[1] || b_ends_in);
   c_cpl[2] <= !b_shadow && b_hv[1] && b_h1[80] && (b_hv[2] || b_ends_in);
+  c_dd <= b_ddgst; c_shadow <= b_shadow; c_cshadow <= b_cshadow; c_restart <= b_restart; c_hv <= b_hv;
+  c_d_neg <= b_dist[32]; c_d_big <= |b_dist[31:7]; c_d_lo <= b_dist[6:0];
+  c_cend_in <= b_dist_small && b_dist[6:0] > b_lo && b_dist[6:0] <= b_len;
 end
 // Stage d: the carried PDU's data start DS = A - datal and the data offset at lane 0 E - A;
 // new headers' data ends.
@@ -541,6 +622,11 @@ reg [8:0] d_ds0 = 9'd0, d_ds1 = 9'd0;
 reg [9:0] d_de0 = 10'd0, d_de1 = 10'd0;
 reg [2:0] d_cpl = 3'd0;
 reg [47:0] d_cpl_cid = 48'd0;
+reg d_dd = 1'b0, d_shadow = 1'b0, d_cshadow = 1'b0, d_restart = 1'b0, d_d_neg = 1'b0, d_d_big = 1'b0, d_cend_in = 1'b0;
+reg [6:0] d_d_lo = 7'd0;
+reg [2:0] d_hv = 3'd0;
+// New headers' segment ends: data end plus the digest.
+reg [9:0] d_ge0 = 10'd0, d_ge1 = 10'd0;
 always @(posedge clock) begin
   d_valid <= c_valid; d_first <= c_first; d_last <= c_last; d_lost_out <= c_lost_out; d_data <= c_data; d_flow <= c_flow;
   d_len <= c_len; d_lo <= c_lo; d_frame_offset <= c_frame_offset;
@@ -553,6 +639,9 @@ always @(posedge clock) begin
   d_ds0 <= c_ds0; d_ds1 <= c_ds1;
   d_de0 <= {{1'b0, c_ds0}} + {{2'b0, c_dl0}}; d_de1 <= {{1'b0, c_ds1}} + {{2'b0, c_dl1}};
   d_cpl <= c_cpl; d_cpl_cid <= {{c_cid1, c_cid0, c_cid}};
+  d_dd <= c_dd; d_shadow <= c_shadow; d_cshadow <= c_cshadow; d_restart <= c_restart; d_hv <= c_hv; d_cend_in <= c_cend_in;
+  d_d_neg <= c_d_neg; d_d_big <= c_d_big; d_d_lo <= c_d_lo;
+  d_ge0 <= {{1'b0, c_ds0}} + {{2'b0, c_dl0}} + {{7'd0, c_dd, 2'd0}}; d_ge1 <= {{1'b0, c_ds1}} + {{2'b0, c_dl1}} + {{7'd0, c_dd, 2'd0}};
 end
 // Stage e: every candidate run clamped to the beat's own bytes: start, end (exclusive).
 reg e_valid = 1'b0, e_first = 1'b0, e_last = 1'b0, e_lost_out = 1'b0;
@@ -566,12 +655,16 @@ reg [31:0] e_off_alt = 32'd0, e_doff = 32'd0, e_doff0 = 32'd0, e_doff1 = 32'd0;
 reg [15:0] e_cid = 16'd0, e_cid0 = 16'd0, e_cid1 = 16'd0;
 reg [2:0] e_cpl = 3'd0;
 reg [47:0] e_cpl_cid = 48'd0;
+reg e_dd = 1'b0, e_shadow = 1'b0, e_cshadow = 1'b0, e_restart = 1'b0, e_cend_in = 1'b0, e_g0_last = 1'b0, e_g1_last = 1'b0;
+reg [6:0] e_se = 7'd0, e_g0 = 7'd0, e_g1 = 7'd0;
+reg [2:0] e_hv = 3'd0;
 // DS < lo (started before the beat's own bytes), DS >= 128 (starts past the beat).
 wire d_ds_neg = d_ds[33];
 wire d_ds_big = |d_ds[32:7];
 wire d_ds_before = d_ds_neg || (!d_ds_big && d_ds[6:0] < d_lo);
 // The carried data end, at most the beat's end.
 wire d_a_within = d_a_neg || (!d_a_big && d_a_lo <= d_len);
+wire d_d_within = d_d_neg || (!d_d_big && d_d_lo <= d_len);
 always @(posedge clock) begin
   e_valid <= d_valid; e_first <= d_first; e_last <= d_last; e_lost_out <= d_lost_out; e_data <= d_data; e_flow <= d_flow;
   e_len <= d_len; e_frame_offset <= d_frame_offset;
@@ -587,6 +680,10 @@ always @(posedge clock) begin
   e_e0 <= (d_far0 || d_de0 > {{3'b0, d_len}}) ? d_len : d_de0[6:0];
   e_e1 <= (d_far1 || d_de1 > {{3'b0, d_len}}) ? d_len : d_de1[6:0];
   e_cpl <= d_cpl; e_cpl_cid <= d_cpl_cid;
+  e_dd <= d_dd; e_shadow <= d_shadow; e_cshadow <= d_cshadow; e_restart <= d_restart; e_hv <= d_hv; e_cend_in <= d_cend_in;
+  e_se <= d_d_within ? (d_d_neg ? 7'd0 : d_d_lo) : d_len;
+  e_g0 <= (d_far0 || d_ge0 > {{3'b0, d_len}}) ? d_len : d_ge0[6:0]; e_g0_last <= !d_far0 && d_ge0 <= {{3'b0, d_len}};
+  e_g1 <= (d_far1 || d_ge1 > {{3'b0, d_len}}) ? d_len : d_ge1[6:0]; e_g1_last <= !d_far1 && d_ge1 <= {{3'b0, d_len}};
 end
 // Stage f: which candidates have bytes in the beat.
 reg f_valid = 1'b0, f_first = 1'b0, f_last = 1'b0, f_lost_out = 1'b0;
@@ -601,6 +698,20 @@ reg [31:0] f_off = 32'd0, f_doff0 = 32'd0, f_doff1 = 32'd0;
 reg [15:0] f_cid = 16'd0, f_cid0 = 16'd0, f_cid1 = 16'd0;
 reg [2:0] f_cpl = 3'd0;
 reg [47:0] f_cpl_cid = 48'd0;
+// CRC segments: the carried PDU's and the first two headers' (data digests only), and the
+// flow's followed bit (the unit follows its PDU in progress) with the context's forwarding.
+reg f_cseg = 1'b0, f_cbegin = 1'b0, f_clast = 1'b0, f_hseg0 = 1'b0, f_hseg1 = 1'b0, f_h0last = 1'b0, f_h1last = 1'b0;
+reg f_fh = 1'b0, f_has_hdr = 1'b0, f_kill = 1'b0, f_doubt = 1'b0, f_restart = 1'b0, f_m1 = 1'b0, f_m2 = 1'b0, f_ram = 1'b0;
+reg [5:0] f_cse = 6'd0, f_g0e = 6'd0, f_g1e = 6'd0;
+reg fol_ram [0:4095];
+reg fol_loop = 1'b0, fol_loop2 = 1'b0, fol_write = 1'b0;
+reg [11:0] fol_write_flow = 12'd0;
+integer init_fol;
+initial for (init_fol = 0; init_fol < 4096; init_fol = init_fol + 1) fol_ram[init_fol] = 1'b0;
+wire [6:0] e_cse = e_se - 7'd1, e_g0e = e_g0 - 7'd1, e_g1e = e_g1 - 7'd1;
+wire e_cseg = e_dd && e_c2h && e_cs < e_se && !e_lost_out;
+wire e_hseg0 = e_dd && e_c2h0 && e_s0_in && !e_lost_out;
+wire e_hseg1 = e_dd && e_c2h1 && e_s1_in && !e_lost_out;
 always @(posedge clock) begin
   f_valid <= e_valid; f_first <= e_first; f_last <= e_last; f_lost_out <= e_lost_out; f_data <= e_data; f_flow <= e_flow;
   f_len <= e_len; f_frame_offset <= e_frame_offset;
@@ -611,12 +722,31 @@ always @(posedge clock) begin
   f_off <= e_starts_here ? e_doff : e_off_alt; f_doff0 <= e_doff0; f_doff1 <= e_doff1;
   f_cid <= e_cid; f_cid0 <= e_cid0; f_cid1 <= e_cid1;
   f_cpl <= e_cpl; f_cpl_cid <= e_cpl_cid;
+  f_cseg <= e_cseg; f_cbegin <= e_starts_here; f_clast <= e_cend_in; f_cse <= e_cse[5:0];
+  f_hseg0 <= e_hseg0; f_h0last <= e_g0_last; f_g0e <= e_g0e[5:0];
+  f_hseg1 <= e_hseg1; f_h1last <= e_g1_last; f_g1e <= e_g1e[5:0];
+  f_fh <= e_hv[2] ? 1'b0 : e_hv[1] ? e_hseg1 && !e_cseg && !e_hseg0 : e_hseg0 && !e_cseg;
+  f_has_hdr <= |e_hv; f_kill <= e_lost_out || e_cshadow; f_doubt <= e_lost_out || e_shadow || e_cshadow; f_restart <= e_restart;
+  f_m1 <= f_valid && f_flow == e_flow; f_m2 <= m_valid && m_flow == e_flow; f_ram <= fol_ram[e_flow];
+end
+wire fol_in = f_restart ? 1'b0 : (!f_first || f_m1) ? fol_loop : f_m2 ? fol_loop2 : f_ram;
+wire c_followed = f_cbegin || fol_in;
+wire seg_take = f_cseg ? c_followed : f_hseg0 || f_hseg1;
+wire second_run = (f_has[0] && (f_has[1] || f_has[2])) || (f_has[1] && f_has[2]);
+wire unfollowed_end = (f_cseg && f_clast && !c_followed) || (f_hseg0 && f_h0last && f_cseg) || (f_hseg1 && f_h1last && (f_cseg || f_hseg0));
+wire fol_next = f_kill ? 1'b0 : f_has_hdr ? f_fh : f_cseg ? c_followed : fol_in;
+always @(posedge clock) begin
+  if (f_valid) fol_loop <= fol_next;
+  fol_loop2 <= fol_loop;
+  fol_write <= f_valid; fol_write_flow <= f_flow;
+  if (fol_write) fol_ram[fol_write_flow] <= fol_loop;
 end
 // Output: the first run in lane order; any other is a second run.
 initial begin
   m_valid = 1'b0; m_data = 512'd0; m_first = 1'b0; m_last = 1'b0; m_len = 7'd0; m_flow = 12'd0; m_frame_offset = 16'd0;
   m_run_valid = 1'b0; m_run_lane = 6'd0; m_run_len = 7'd0; m_run_cid = 16'd0; m_run_offset = 32'd0; m_run_second = 1'b0;
   m_cpl_valid = 3'd0; m_cpl_cid = 48'd0; m_lost = 1'b0;
+  m_seg_valid = 1'b0; m_seg_start = 6'd0; m_seg_end = 6'd0; m_seg_begin = 1'b0; m_seg_last = 1'b0; m_crc_doubt = 1'b0;
 end
 always @(posedge clock) begin
   m_valid <= f_valid;
@@ -627,10 +757,16 @@ always @(posedge clock) begin
     m_run_len <= f_has[0] ? f_cn : f_has[1] ? f_n0 : f_has[2] ? f_n1 : 7'd0;
     m_run_cid <= f_has[0] ? f_cid : f_has[1] ? f_cid0 : f_has[2] ? f_cid1 : 16'd0;
     m_run_offset <= f_has[0] ? f_off : f_has[1] ? f_doff0 : f_has[2] ? f_doff1 : 32'd0;
-    m_run_second <= (f_has[0] && (f_has[1] || f_has[2])) || (f_has[1] && f_has[2]);
+    m_run_second <= second_run;
     m_cpl_valid <= f_cpl;
     m_cpl_cid <= {{f_cpl[2] ? f_cpl_cid[47:32] : 16'd0, f_cpl[1] ? f_cpl_cid[31:16] : 16'd0, f_cpl[0] ? f_cpl_cid[15:0] : 16'd0}};
     m_lost <= f_lost_out;
+    m_seg_valid <= seg_take;
+    m_seg_start <= !seg_take ? 6'd0 : f_cseg ? f_cs : f_hseg0 ? f_s0 : f_s1;
+    m_seg_end <= !seg_take ? 6'd0 : f_cseg ? f_cse : f_hseg0 ? f_g0e : f_g1e;
+    m_seg_begin <= seg_take && (!f_cseg || f_cbegin);
+    m_seg_last <= seg_take && (f_cseg ? f_clast : f_hseg0 ? f_h0last : f_h1last);
+    m_crc_doubt <= f_doubt || second_run || unfollowed_end;
   end
 end
 ",
