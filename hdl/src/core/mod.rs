@@ -252,8 +252,6 @@ fn generate(params: &CoreParams) -> String {
         ("LOOKUP_LATENCY", TagTable::LOOKUP_LATENCY.to_string()),
         ("PLACE_LATENCY", top::PLACE_LATENCY.to_string()),
         ("JOIN_DELAY", JOIN_DELAY.to_string()),
-        // A test playing the tracker presents crc_ok verdicts; the real tracker may not yet.
-        ("DDGST_VERDICTS", u8::from(mode == SidebandPorts::Tracker || tracker::REPORTS_CRC_OK).to_string()),
         ("FLOW_DEL_WAIT", FLOW_DEL_WAIT.to_string()),
         ("TAG_BITS", params.placement.tag_bits.to_string()),
         ("PLACEMENT_WIRES", top::INTERNAL_WIRES.to_string()),

@@ -162,7 +162,7 @@ wire         f_valid, f_last, f_user, f_meta_ip_csum_ok, f_meta_tcp_csum_ok, f_m
 wire [511:0] f_data;
 wire [63:0]  f_keep;
 wire [11:0]  f_meta_flow;
-wire         t_valid, t_first, t_last, t_run_valid, t_run_second, t_lost, t_crc_ok, t_resync_valid;
+wire         t_valid, t_first, t_last, t_run_valid, t_run_second, t_lost, t_crc_ok, t_crc_bad, t_resync_valid;
 wire [511:0] t_data;
 wire [11:0]  t_flow;
 wire [15:0]  t_frame_offset, t_run_cid;
@@ -304,12 +304,10 @@ wire [6:0]   vb_len = vb[VBW-57 -: 7];
 wire [15:0]  vb_cid = vb[VBW-64 -: 16];
 wire [31:0]  vb_off = vb[VBW-80 -: 32];
 wire         vb_pres = vb[2], vb_miss = vb[1], vb_busy = vb[0];
-wire unused_vb = &{1'b0, vb[VBW-4]};
-// Per-frame: a data digest failed = crc_ok clear although every PDU byte was tracked in sync
-// and no second run was handed to software (the tracker reports only crc_ok). Counted only
-// when the tracker computes crc_ok at all (DDGST_VERDICTS; framing::tracker::REPORTS_CRC_OK).
-localparam   DDGST_VERDICTS = 1'b%DDGST_VERDICTS%;
-reg          vf_doubt;
+wire unused_vb = &{1'b0, vb[VBW-4], vb_second};
+// A data digest the tracker followed failed in this stream beat (t_crc_bad), as late as vb.
+reg  [%LOOKUP_LATENCY% + %PLACE_LATENCY% - 1:0] crc_bad_line;
+always @(posedge clk) crc_bad_line <= rst ? {(%LOOKUP_LATENCY% + %PLACE_LATENCY%){1'b0}} : {crc_bad_line[%LOOKUP_LATENCY% + %PLACE_LATENCY% - 2:0], t_valid && t_crc_bad};
 reg          cnt_crc_error, cnt_out_of_sync, cnt_unknown_cid, cnt_out_of_bounds, cnt_dma_busy;
 // Registered: the run's end offsets for the join's range merging.
 reg          v_valid, v_first, v_last, v_placed, v_crc_ok, v_resync;
@@ -323,9 +321,7 @@ always @(posedge clk) begin
   cnt_out_of_bounds <= vb_valid && vb_pres && !m_place_ok;
   cnt_dma_busy <= vb_valid && vb_busy;
   cnt_out_of_sync <= vb_valid && vb_lost;
-  cnt_crc_error <= DDGST_VERDICTS && vb_valid && vb_last && !vb_crc_ok && !((vb_first ? 1'b0 : vf_doubt) || vb_lost || vb_second);
-  if (vb_valid) vf_doubt <= !vb_last && ((vb_first ? 1'b0 : vf_doubt) || vb_lost || vb_second);
-  if (rst) vf_doubt <= 1'b0;
+  cnt_crc_error <= vb_valid && crc_bad_line[%LOOKUP_LATENCY% + %PLACE_LATENCY% - 1];
 end
 wire unused_place_ok = &{1'b0, m_place_reason[1:0]};
 wire         ofl_stat_crc_error = cnt_crc_error;

@@ -25,6 +25,7 @@
 //! Latency: `f_*` leave `FRAME_LATENCY` cycles after the MAC beat; a stream beat leaves at most
 //! `STREAM_SPAN` cycles after its frame's last `f_*` beat. One beat per cycle, never stalls.
 use super::chain_walk::{PduChainWalk64, TAIL};
+use crate::crc32c::stream::Crc32cStream64;
 use super::data_map::PduDataMap;
 use super::frame_delay::{PduFrameDelay, DELAY};
 use super::lane_decoder::{PduLaneDecoder64, LOOKAHEAD_BITS};
@@ -48,11 +49,13 @@ const PARSER_LATENCY: usize = HeaderParser64::LATENCY;
 pub const LONG_BEATS: usize = DELAY - 10;
 /// Clock edges from a MAC beat to its `f_*` beat.
 pub const FRAME_LATENCY: usize = PARSER_LATENCY + DELAY + PduSeqGate::LATENCY;
+/// Cycles from the data map's output to `t_*`: a register, then the CRC32C unit, so that a
+/// stream's digest verdicts are known at its last beat.
+pub const CRC_DELAY: usize = 1 + Crc32cStream64::LATENCY;
 /// Cycles from a frame's last `f_*` beat to its last `t_*` beat, at most.
-pub const STREAM_SPAN: usize = 48;
-/// Whether `t_crc_ok` carries a data-digest verdict: not yet (CRC32C segments are not wired
-/// in, framing/README.md), so it is 0 on every stream and the host checks digests itself.
-pub const REPORTS_CRC_OK: bool = false;
+pub const STREAM_SPAN: usize = 48 + CRC_DELAY;
+/// Bits of a stream beat's side information delayed beside its data (`vo` in the Verilog).
+const OUT_BUNDLE: usize = 3 + 7 + 12 + 16 + 1 + 6 + 7 + 16 + 32 + 1 + 3 + 48 + 1 + 1 + 1 + 32 + 1;
 
 fn ports(list: &[(&str, usize)]) -> Vec<Port> {
     list.iter().map(|&(n, w)| (n.to_string(), w)).collect()
@@ -76,7 +79,7 @@ pub const OUTPUTS: &[(&str, usize)] = &[
     ("f_meta_ip_csum_ok", 1), ("f_meta_tcp_csum_ok", 1), ("f_meta_flow_valid", 1), ("f_meta_flow", 12), ("f_meta_tracked", 1),
     ("t_valid", 1), ("t_data", 512), ("t_first", 1), ("t_last", 1), ("t_len", 7), ("t_flow", 12), ("t_frame_offset", 16),
     ("t_run_valid", 1), ("t_run_lane", 6), ("t_run_len", 7), ("t_run_cid", 16), ("t_run_offset", 32), ("t_run_second", 1),
-    ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
+    ("t_cpl_valid", 3), ("t_cpl_cid", 48), ("t_lost", 1), ("t_crc_ok", 1), ("t_crc_bad", 1), ("t_resync_valid", 1), ("t_resync_seq", 32),
 ];
 
 pub fn inputs() -> Vec<Port> {
@@ -134,6 +137,7 @@ pub fn verilog() -> String {
     v.push_str(&verilog_for(&mut PduLaneDecoder64::new(), "pdu_lane_decoder"));
     v.push_str(&verilog_for(&mut PduChainWalk64::new(), "pdu_chain_walk"));
     v.push_str(&verilog_for(&mut PduDataMap::new(), "pdu_data_map"));
+    v.push_str(&verilog_for(&mut Crc32cStream64::new(), "crc32c_stream"));
     v
 }
 
@@ -288,23 +292,23 @@ wire [11:0] ts_flow;
 pdu_tail_store tails(.clock(clock), .s_valid(a_valid), .s_data(a_data), .s_first(a_first), .s_last(a_last), .s_len(a_len),
   .s_stop(a_stop), .s_flow(a_flow), .s_restart(a_restart), .s_lose(a_lose), .m_valid(ts_valid), .m_data(ts_data),
   .m_first(ts_first), .m_last(ts_last), .m_len(ts_len), .m_stop(ts_stop), .m_flow(ts_flow), .m_restart(ts_restart), .m_lose(ts_lose));
-// {{sequence number of the stream's lane 0, frame offset of its lane 0}}: the first new byte
-// is the frame's sequence number plus the old bytes the gate skipped.
-reg [47:0] fo_queue [0:7];
+// {{old bytes skipped, sequence number of the stream's lane 0, frame offset of its lane 0}}:
+// the first new byte is the frame's sequence number plus the old bytes the gate skipped.
+reg [48:0] fo_queue [0:7];
 reg [2:0] fo_wr = 3'd0, fo_rd = 3'd0;
 integer fo_i;
-initial for (fo_i = 0; fo_i < 8; fo_i = fo_i + 1) fo_queue[fo_i] = 48'd0;
+initial for (fo_i = 0; fo_i < 8; fo_i = fo_i + 1) fo_queue[fo_i] = 49'd0;
 wire [31:0] g_first_seq = fdm_d{gl}[45:14] + {{18'd0, g_start - fdm_d{gl}[59:46]}};
 always @(posedge clock) begin
   if (g_valid && g_sof && g_offload) begin
-    fo_queue[fo_wr] <= {{g_first_seq - 32'd{tail}, {{2'd0, g_start}} - 16'd{tail}}};
+    fo_queue[fo_wr] <= {{g_start != fdm_d{gl}[59:46], g_first_seq - 32'd{tail}, {{2'd0, g_start}} - 16'd{tail}}};
     fo_wr <= fo_wr + 3'd1;
   end
   if (ts_valid && ts_first) fo_rd <= fo_rd + 3'd1;
 end
 // ---- Lookahead pairing: a beat is held a cycle and leaves with its successor's first bytes;
 // the flow's queue config is read meanwhile.
-reg h_valid = 1'b0, h_first = 1'b0, h_last = 1'b0, h_restart = 1'b0, h_lose = 1'b0;
+reg h_valid = 1'b0, h_first = 1'b0, h_last = 1'b0, h_restart = 1'b0, h_lose = 1'b0, h_partial = 1'b0;
 reg [511:0] h_data = 512'd0;
 reg [6:0] h_len = 7'd0, h_stop = 7'd0;
 reg [11:0] h_flow = 12'd0;
@@ -317,6 +321,7 @@ always @(posedge clock) begin
   h_cfg <= cfg_ram[ts_flow];
   if (ts_valid) h_frame_offset <= ts_first ? fo_queue[fo_rd][15:0] : h_frame_offset + 16'd64;
   if (ts_valid) h_seq <= ts_first ? fo_queue[fo_rd][47:16] : h_seq + 32'd64;
+  if (ts_valid && ts_first) h_partial <= fo_queue[fo_rd][48];
 end
 wire [511:0] h_next = ts_data;
 // {{first, last, restart, lose, len, stop}}
@@ -368,28 +373,88 @@ always @(posedge clock) begin
     conf_write <= 1'b1; conf_write_flow <= conf_flow; conf_write_epoch <= conf_req[35:32];
   end else if (!req_now) conf_write <= 1'b0;
 end
+wire dm_valid, dm_first, dm_last, dm_run_valid, dm_run_second, dm_lost, dm_seg_valid, dm_seg_begin, dm_seg_last, dm_crc_doubt;
+wire [511:0] dm_data;
+wire [6:0] dm_len, dm_run_len;
+wire [11:0] dm_flow;
+wire [15:0] dm_frame_offset, dm_run_cid;
+wire [5:0] dm_run_lane, dm_seg_start, dm_seg_end;
+wire [31:0] dm_run_offset;
+wire [2:0] dm_cpl_valid;
+wire [47:0] dm_cpl_cid;
 // The request leaves on the stream's last beat, the data map's latency later.
 {request_line}reg req_held = 1'b0;
 reg [31:0] req_held_seq = 32'd0;
 wire req_out = rq_d{ml}[32];
-always @(posedge clock) if (t_valid) begin
-  req_held <= !t_last && (req_out || (!t_first && req_held));
+always @(posedge clock) if (dm_valid) begin
+  req_held <= !dm_last && (req_out || (!dm_first && req_held));
   if (req_out) req_held_seq <= rq_d{ml}[31:0];
 end
 pdu_data_map map(.clock(clock), .s_valid(w_valid), .s_data(md_d{tm}), .s_next(mn_d{tm}), .s_flow(mf_d{tm}), .s_first(ms_d{tm}[17]),
   .s_last(ms_d{tm}[16]), .s_len(ms_d{tm}[13:7]), .s_stop(ms_d{tm}[6:0]), .s_restart(ms_d{tm}[15]), .s_lose(ms_d{tm}[14]),
   .s_frame_offset(mo_d{tm}), .s_ddgst(mc_d{tm}[13]), .s_pdo(mc_d{tm}[7:0]), .s_lost(w_lost), .s_shadow(w_shadow), .s_carried_shadow(w_cshadow),
   .s_dist(w_dist), .s_next_dist(w_next_dist), .s_hdr_lane(w_hdr_lane), .s_hdr_valid(w_hdr_valid),
-  .m_valid(t_valid), .m_data(t_data), .m_first(t_first), .m_last(t_last), .m_len(t_len), .m_flow(t_flow),
-  .m_frame_offset(t_frame_offset), .m_run_valid(t_run_valid), .m_run_lane(t_run_lane), .m_run_len(t_run_len),
-  .m_run_cid(t_run_cid), .m_run_offset(t_run_offset), .m_run_second(t_run_second), .m_cpl_valid(t_cpl_valid),
-  .m_cpl_cid(t_cpl_cid), .m_lost(t_lost));
-assign t_crc_ok = 1'b0;
-assign t_resync_valid = t_valid && t_last && (req_out || (!t_first && req_held));
-assign t_resync_seq = !t_resync_valid ? 32'd0 : req_out ? rq_d{ml}[31:0] : req_held_seq;
+  .m_valid(dm_valid), .m_data(dm_data), .m_first(dm_first), .m_last(dm_last), .m_len(dm_len), .m_flow(dm_flow),
+  .m_frame_offset(dm_frame_offset), .m_run_valid(dm_run_valid), .m_run_lane(dm_run_lane), .m_run_len(dm_run_len),
+  .m_run_cid(dm_run_cid), .m_run_offset(dm_run_offset), .m_run_second(dm_run_second), .m_cpl_valid(dm_cpl_valid),
+  .m_cpl_cid(dm_cpl_cid), .m_lost(dm_lost), .m_seg_valid(dm_seg_valid), .m_seg_start(dm_seg_start), .m_seg_end(dm_seg_end),
+  .m_seg_begin(dm_seg_begin), .m_seg_last(dm_seg_last), .m_crc_doubt(dm_crc_doubt));
+wire dm_resync_valid = dm_valid && dm_last && (req_out || (!dm_first && req_held));
+wire [31:0] dm_resync_seq = !dm_resync_valid ? 32'd0 : req_out ? rq_d{ml}[31:0] : req_held_seq;
+// ---- Data digests: each beat's CRC32C segment into the unit one cycle after the data map.
+// A segment that continues its flow's previous beat continues the unit's register (that beat
+// was 1 cycle earlier), resumes it (2 cycles), or restores the flow's saved register, which
+// arrives RESTORE_LAG ({lag}) cycles after the beat: the unit's output (3 cycles), that output a
+// cycle later (4), or a 4,096-flow RAM the outputs are written to (5 or more). The half of the
+// virtual frame the flow's last byte sat in is saved when the beat enters.
+{seq_line}reg u_valid = 1'b0, u_seg = 1'b0, u_begin = 1'b0, u_seg_last = 1'b0, u_m1 = 1'b0, u_m2 = 1'b0, u_m3 = 1'b0, u_m4 = 1'b0, u_hi_prev = 1'b0;
+reg [511:0] u_data = 512'd0;
+reg [11:0] u_flow = 12'd0, p2_flow = 12'd0, p3_flow = 12'd0, p4_flow = 12'd0;
+reg p2_valid = 1'b0, p3_valid = 1'b0, p4_valid = 1'b0;
+reg [5:0] u_start = 6'd0, u_end = 6'd0, u_seq = 6'd0;
+reg hi_ram [0:4095];
+reg [31:0] crc_ram [0:4095];
+integer crc_i;
+initial for (crc_i = 0; crc_i < 4096; crc_i = crc_i + 1) begin hi_ram[crc_i] = 1'b0; crc_ram[crc_i] = 32'd0; end
+wire [6:0] u_end_pos = {{1'b0, u_end}} + {{1'b0, u_seq}};
+always @(posedge clock) begin
+  u_valid <= dm_valid; u_seg <= dm_valid && dm_seg_valid; u_begin <= dm_seg_begin; u_seg_last <= dm_seg_last;
+  u_data <= dm_data; u_flow <= dm_flow; u_start <= dm_seg_start; u_end <= dm_seg_end; u_seq <= sq_d{to_dm};
+  u_m1 <= u_valid && u_flow == dm_flow; u_m2 <= p2_valid && p2_flow == dm_flow;
+  u_m3 <= p3_valid && p3_flow == dm_flow; u_m4 <= p4_valid && p4_flow == dm_flow;
+  p2_valid <= u_valid; p2_flow <= u_flow; p3_valid <= p2_valid; p3_flow <= p2_flow; p4_valid <= p3_valid; p4_flow <= p3_flow;
+  u_hi_prev <= hi_ram[dm_flow];
+  if (u_seg) hi_ram[u_flow] <= u_end_pos[6];
+end
+// 0 start, 1 continue, 3 resume, 2 restore.
+wire [1:0] u_op = u_begin ? 2'd0 : u_m1 ? 2'd1 : u_m2 ? 2'd3 : 2'd2;
+{restore_lines}wire c_valid, c_error, c_last, c_digest_ok, c_hi;
+wire [31:0] c_crc;
+wire [6:0] c_end_pos;
+reg [31:0] c_crc_d1 = 32'd0, crc_read = 32'd0;
+always @(posedge clock) begin
+  c_crc_d1 <= c_crc;
+  crc_read <= crc_ram[rf_d{lag1}];
+  if (c_valid) crc_ram[wf_crc_d{unit_lat}] <= c_crc;
+end
+wire [31:0] restore_crc = rg_d{lag}[1] ? c_crc : rg_d{lag}[0] ? c_crc_d1 : crc_read;
+crc32c_stream crc(.clock(clock), .s_valid(u_seg), .s_data(u_data), .s_start(u_start), .s_end(u_end), .s_stream_lane(u_seq + u_start),
+  .s_op(u_op), .s_restore_crc(restore_crc), .s_restore_hi(u_hi_prev), .s_last(u_seg_last), .m_valid(c_valid), .m_error(c_error),
+  .m_last(c_last), .m_digest_ok(c_digest_ok), .m_crc(c_crc), .m_hi(c_hi), .m_end_pos(c_end_pos));
+// ---- Streams out, as late as the unit's verdicts: crc_ok on the last beat when no beat of the
+// stream had a doubt or a failed digest and the frame had no old bytes.
+{out_lines}wire t_doubt, t_partial;
+assign {{t_valid, t_first, t_last, t_len, t_flow, t_frame_offset, t_run_valid, t_run_lane, t_run_len, t_run_cid, t_run_offset,
+  t_run_second, t_cpl_valid, t_cpl_cid, t_lost, t_doubt, t_resync_valid, t_resync_seq, t_partial}} = vo_d{crc_delay};
+assign t_data = vd_d{crc_delay};
+wire beat_bad = t_doubt || (c_valid && (c_error || (c_last && !c_digest_ok)));
+reg crc_acc_bad = 1'b0;
+always @(posedge clock) if (t_valid) crc_acc_bad <= (!t_first && crc_acc_bad) || beat_bad;
+assign t_crc_ok = t_valid && t_last && !(!t_first && crc_acc_bad) && !beat_bad && !t_partial;
+assign t_crc_bad = t_valid && c_valid && c_last && !c_digest_ok;
 wire unused_ok = &{{1'b0, w_headers, p_ipv4, p_payload_lanes, p_vlan, p_vlan_id, p_tcp_flags, p_ack, p_ip_fragment, p_ip6_ext,
   p_hdr_candidate, p_truncated, p_payload_start[15:14], p_payload_len[15:14],
-  f_meta_now[127:76], f_meta_now[73:13], h_next[511:{nb}], ws_d{tw}[16], ws_d{tw}[13:7], mc_d{tm}[14], mc_d{tm}[12:8]}};
+  f_meta_now[127:76], f_meta_now[73:13], h_next[511:{nb}], ws_d{tw}[16], ws_d{tw}[13:7], mc_d{tm}[14], mc_d{tm}[12:8], c_hi, c_end_pos}};
 endmodule
 ",
         flow_lat = FlowTable4096::LATENCY,
@@ -409,6 +474,31 @@ endmodule
         tw = to_walk,
         tm = to_map,
         ml = PduDataMap::LATENCY,
+        to_dm = to_map + PduDataMap::LATENCY,
+        lag = Crc32cStream64::RESTORE_LAG,
+        lag1 = Crc32cStream64::RESTORE_LAG - 1,
+        unit_lat = Crc32cStream64::LATENCY,
+        crc_delay = CRC_DELAY,
+        seq_line = {
+            let mut s = String::new();
+            delay_line(&mut s, "sq", 6, to_map + PduDataMap::LATENCY, "h_seq[5:0]");
+            delay_line(&mut s, "pp", 1, to_map + PduDataMap::LATENCY, "h_partial");
+            s
+        },
+        restore_lines = {
+            let mut s = String::new();
+            // {restore from the unit's output, from that output a cycle later}
+            delay_line(&mut s, "rg", 2, Crc32cStream64::RESTORE_LAG, "{u_m3 && !u_m2 && !u_m1, u_m4 && !u_m3 && !u_m2 && !u_m1}");
+            delay_line(&mut s, "rf", 12, Crc32cStream64::RESTORE_LAG - 1, "u_flow");
+            delay_line(&mut s, "wf_crc", 12, Crc32cStream64::LATENCY, "u_flow");
+            s
+        },
+        out_lines = {
+            let mut s = String::new();
+            delay_line(&mut s, "vo", OUT_BUNDLE, CRC_DELAY, "{dm_valid, dm_first, dm_last, dm_len, dm_flow, dm_frame_offset, dm_run_valid, dm_run_lane, dm_run_len, dm_run_cid, dm_run_offset, dm_run_second, dm_cpl_valid, dm_cpl_cid, dm_lost, dm_crc_doubt, dm_resync_valid, dm_resync_seq, pp_d{}}".replace("{}", &(to_map + PduDataMap::LATENCY).to_string()));
+            delay_line(&mut s, "vd", 512, CRC_DELAY, "dm_data");
+            s
+        },
         request_line = {
             let mut s = String::new();
             delay_line(&mut s, "rq", 33, PduDataMap::LATENCY, "{req_now, req_seq}");
