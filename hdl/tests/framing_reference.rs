@@ -34,6 +34,13 @@ struct Tally {
     bad_digests_caught: usize,
 }
 
+/// Whether stream byte `at` is the first data byte of a C2HData PDU: data right after its
+/// header (or padding), from the truth.
+fn data_start(stream: &PduStream, at: usize) -> bool {
+    let data = |i: usize| matches!(stream.truth[i].role, ByteRole::Data { .. });
+    data(at) && !data(at - 1)
+}
+
 /// Feed the arrivals; check every claim against the truth; confirm true resync requests.
 fn run(stream: &PduStream, cfg: QueueConfig, isn: u32, arrivals: &[common::pdu_stream::Arrival]) -> (FlowTracker, Tally) {
     let mut tracker = FlowTracker::new(cfg, isn);
@@ -42,6 +49,7 @@ fn run(stream: &PduStream, cfg: QueueConfig, isn: u32, arrivals: &[common::pdu_s
         let report = tracker.segment(a.seq, &stream.bytes[a.start..a.end]);
         let mut expected_completions = Vec::new();
         let mut expected_data_ends = Vec::new();
+        let mut expected_tracked_starts = Vec::new();
         for (i, role) in report.roles.iter().enumerate() {
             let truth = &stream.truth[a.start + i];
             if *role == ByteRole::Untracked {
@@ -54,7 +62,10 @@ fn run(stream: &PduStream, cfg: QueueConfig, isn: u32, arrivals: &[common::pdu_s
                 expected_completions.extend(completes);
             }
             if let Some((cid, intact)) = truth.data_end {
-                expected_data_ends.push(DataPduEnd { cid, digest_ok: cfg.ddgst.then_some(intact) });
+                expected_data_ends.push(DataPduEnd { cid, at: i, digest_ok: cfg.ddgst.then_some(intact) });
+            }
+            if data_start(stream, a.start + i) {
+                expected_tracked_starts.push(i);
             }
         }
         let completed: Vec<u16> = report.completions.iter().map(|c| c.cid).collect();
@@ -63,6 +74,12 @@ fn run(stream: &PduStream, cfg: QueueConfig, isn: u32, arrivals: &[common::pdu_s
             assert_eq!(stream.truth[a.start + c.at].pdu_end.flatten(), Some(c.cid), "segment at {}: a completion where its PDU ends", a.start);
         }
         assert_eq!(report.data_pdus, expected_data_ends, "segment at {}: data PDUs ending here", a.start);
+        // Data starts walked in shadow are untracked; those must be true data starts too.
+        let tracked_starts: Vec<usize> = report.data_starts.iter().copied().filter(|&i| report.roles[i] != ByteRole::Untracked).collect();
+        assert_eq!(tracked_starts, expected_tracked_starts, "segment at {}: data starts", a.start);
+        for &i in &report.data_starts {
+            assert!(data_start(stream, a.start + i), "segment at {}: data start at {i} is not one", a.start);
+        }
         tally.completions += report.completions.len();
         tally.lost_sync += usize::from(report.lost_sync);
         tally.bad_digests_caught += report.data_pdus.iter().filter(|p| p.digest_ok == Some(false)).count();
@@ -413,7 +430,7 @@ fn a_failure_in_the_requests_beat_cancels_it_and_is_no_loss() {
 #[test]
 fn a_confirmation_offloads_the_rest_of_the_pdu_in_progress() {
     let mut rng = SmallRng::seed_from_u64(8);
-    let mut data_offloaded = 0;
+    let (mut data_offloaded, mut shadow_starts_seen) = (0, 0);
     for trial in 0..200 {
         let cfg = configs()[trial % 8];
         let mut t = AfterGap::new(&mut rng, cfg, 300);
@@ -430,6 +447,10 @@ fn a_confirmation_offloads_the_rest_of_the_pdu_in_progress() {
         let r2 = t.segment(t.s2, e2);
         assert_eq!(r2.resync_request, Some(t.seq(confirming)));
         assert!(r2.roles.iter().all(|r| *r == ByteRole::Untracked), "nothing offloaded before the confirmation");
+        // The walk in shadow from the confirming header reports its data start, untracked.
+        let shadow_starts: Vec<usize> = (confirming..e2).filter(|&i| data_start(&t.stream, i)).map(|i| i - t.s2).collect();
+        assert_eq!(r2.data_starts, shadow_starts, "trial {trial}: data starts walked in shadow");
+        shadow_starts_seen += shadow_starts.len();
         assert!(t.tracker.confirm_resync(t.seq(confirming)));
         assert_eq!(t.tracker.state(), SyncState::InSync);
         let r3 = t.segment(e2, after);
@@ -440,8 +461,10 @@ fn a_confirmation_offloads_the_rest_of_the_pdu_in_progress() {
                 data_offloaded += 1;
             }
         }
+        let starts: Vec<usize> = (e2..after).filter(|&i| data_start(&t.stream, i)).map(|i| i - e2).collect();
+        assert_eq!(r3.data_starts, starts, "trial {trial}: data starts after the confirmation");
         let completes: Vec<u16> = (e2..after).filter_map(|i| t.stream.truth[i].pdu_end.flatten()).collect();
         assert_eq!(r3.completions.iter().map(|c| c.cid).collect::<Vec<_>>(), completes, "trial {trial}");
     }
-    assert!(data_offloaded > 1000, "{data_offloaded} data bytes checked");
+    assert!(data_offloaded > 1000 && shadow_starts_seen > 50, "{data_offloaded} data bytes checked, {shadow_starts_seen} data starts in shadow");
 }

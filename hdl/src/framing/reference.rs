@@ -85,6 +85,8 @@ pub struct Completion {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DataPduEnd {
     pub cid: u16,
+    /// Payload index of the PDU's last byte.
+    pub at: usize,
     /// `None` when data digests are off.
     pub digest_ok: Option<bool>,
 }
@@ -94,9 +96,15 @@ pub struct SegmentReport {
     pub roles: Vec<ByteRole>,
     /// Commands completed by PDUs that ended in this segment, in order.
     pub completions: Vec<Completion>,
+    /// C2HData PDUs that ended in this segment in sync, in order.
     pub data_pdus: Vec<DataPduEnd>,
-    /// The contract's crc_ok for this packet: every PDU byte in it was tracked in sync and
-    /// no data digest of a PDU ending in it failed.
+    /// Payload indices of the first data byte of every C2HData PDU whose data started in this
+    /// segment while the flow walked it, in sync or in shadow (the role there tells which), in
+    /// order. The receive model decides there whether the NIC's CRC unit follows the PDU.
+    pub data_starts: Vec<usize>,
+    /// The contract's crc_ok for this packet as the framing decides it: every PDU byte in it
+    /// was tracked in sync and no data digest of a PDU ending in it failed (the receive model
+    /// adds what the NIC's CRC unit can check).
     pub crc_ok: bool,
     /// When this segment completed a resync search: the sequence number of the confirming
     /// header's first byte (the PDU start found `plen` after the candidate). `None` when a
@@ -308,6 +316,9 @@ impl FlowTracker {
             let h = self.walk.header.expect("header parsed before its body");
             let (data_start, data_end) = h.data_range();
             if (data_start..data_end).contains(&pos) {
+                if pos == data_start {
+                    report.data_starts.push(index);
+                }
                 self.walk.data_crc = crc32c::crc32c_append(self.walk.data_crc, &[byte]);
                 ByteRole::Data { cid: h.cid, offset: h.data_offset + (pos - data_start) }
             } else if h.pdu_type == TYPE_C2H_DATA && pos >= data_end {
@@ -335,7 +346,7 @@ impl FlowTracker {
             }
             if h.pdu_type == TYPE_C2H_DATA {
                 let digest_ok = self.cfg.ddgst.then(|| self.walk.data_crc == crc32c_residue());
-                report.data_pdus.push(DataPduEnd { cid: h.cid, digest_ok });
+                report.data_pdus.push(DataPduEnd { cid: h.cid, at, digest_ok });
             }
         }
         self.walk = PduWalk::default();

@@ -19,6 +19,14 @@
 //!   beat). In the beat where the flow meets an invalid header (where its first byte is in
 //!   the stream) nothing is presented: the walk does not know which of the beat's headers
 //!   broke the rules.
+//! - With data digests the CRC32C unit takes one CRC segment (a C2HData PDU's data and data
+//!   digest bytes) per stream beat. It follows a PDU's digest when, at the PDU's first data
+//!   byte, that byte is tracked in sync and no byte of the frame's new payload before it in
+//!   the same stream beat is data or data digest (the beat's segment is taken). The flow keeps
+//!   that decision across frames until the PDU ends. Each C2HData PDU that ends in the frame
+//!   in sync: not followed, the frame's `crc_ok` is false (no verdict, not a CRC error);
+//!   followed with a failed digest, one `crc_errors` (and `crc_ok` false). Without data
+//!   digests no PDU is followed and `crc_ok` does not depend on it.
 //! - A run is placed when its (flow, CID) has a live buffer and `offset + len` fits in it;
 //!   otherwise it goes to software, counted as an unknown CID or out of bounds.
 //! - Placed runs that continue each other (same CID, adjacent in the frame and in the buffer)
@@ -109,6 +117,7 @@ pub struct Counters {
     /// Bytes placed.
     pub bytes: u64,
     pub frames: u64,
+    /// Data digests that failed on PDUs the CRC unit followed (it knows no others).
     pub crc_errors: u64,
     pub lost_sync: u64,
     pub unknown_cid: u64,
@@ -179,6 +188,8 @@ struct Flow {
     tracker: FlowTracker,
     /// The last 23 bytes of the flow's previous stream.
     tail: Vec<u8>,
+    /// The CRC unit follows the data digest of the C2HData PDU in progress.
+    crc_followed: bool,
 }
 
 /// The NIC's receive path, frame by frame.
@@ -208,7 +219,7 @@ impl ReceiveModel {
             self.counters.sk_add_fail += 1;
             return false;
         }
-        self.flows.insert(tuple, Flow { id, tracker: FlowTracker::new(cfg, seq), tail: vec![0; TAIL] });
+        self.flows.insert(tuple, Flow { id, tracker: FlowTracker::new(cfg, seq), tail: vec![0; TAIL], crc_followed: false });
         self.ids.insert(id, tuple);
         self.counters.sk_add += 1;
         true
@@ -266,11 +277,27 @@ impl ReceiveModel {
         verdict.completions = report.completions.iter().map(|c| c.cid).collect();
         self.counters.resync += u64::from(report.resync_request.is_some());
         self.counters.lost_sync += u64::from(report.lost_sync);
-        self.counters.crc_errors += report.data_pdus.iter().filter(|d| d.digest_ok == Some(false)).count() as u64;
         if fresh == p.payload_len {
             return verdict;
         }
         verdict.tracked = true;
+        // A PDU's data starts before it ends, and a later PDU's data start must not decide for
+        // an earlier one's end: take them in payload order.
+        let mut starts = report.data_starts.iter().copied().peekable();
+        for end in &report.data_pdus {
+            while let Some(start) = starts.next_if(|&s| s < end.at) {
+                flow.crc_followed = crc_follows(&report, fresh, start);
+            }
+            match end.digest_ok {
+                // No data digests: nothing to follow.
+                None => {}
+                Some(_) if !flow.crc_followed => verdict.crc_ok = false,
+                Some(ok) => self.counters.crc_errors += u64::from(!ok),
+            }
+        }
+        for start in starts {
+            flow.crc_followed = crc_follows(&report, fresh, start);
+        }
         let mut stream = std::mem::take(&mut flow.tail);
         stream.extend_from_slice(&payload[fresh..]);
         flow.tail = stream[stream.len() - TAIL..].to_vec();
@@ -314,12 +341,26 @@ fn seq_diff(a: u32, b: u32) -> i64 {
     i64::from(a.wrapping_sub(b) as i32)
 }
 
+/// Stream beat of payload byte `i` (at stream position `i - fresh + 23`).
+fn stream_beat(i: usize, fresh: usize) -> usize {
+    (i + TAIL).saturating_sub(fresh) / BEAT
+}
+
+/// Whether the CRC unit follows the C2HData PDU whose first data byte is payload byte
+/// `start`: the byte is tracked in sync, and no new byte before it in its beat is data or
+/// data digest (the unit took that beat's CRC segment).
+fn crc_follows(report: &SegmentReport, fresh: usize, start: usize) -> bool {
+    let beat = stream_beat(start, fresh);
+    let taken = (fresh..start).rev().take_while(|&i| stream_beat(i, fresh) == beat).any(|i| matches!(report.roles[i], ByteRole::Data { .. } | ByteRole::DataDigest));
+    matches!(report.roles[start], ByteRole::Data { .. }) && !taken
+}
+
 /// Fills in what each stream beat presents, from the segment's byte roles: the first run of
 /// data bytes of a beat (a later one is `second_run`), the completions, and the beat where
 /// sync was lost (which presents nothing). Payload byte `i` is at stream position
 /// `i - fresh + 23`.
 fn present_runs(beats: &mut [TrackerBeat], report: &SegmentReport, fresh: usize) {
-    let beat_of = |i: usize| (i + TAIL).saturating_sub(fresh) / BEAT;
+    let beat_of = |i: usize| stream_beat(i, fresh);
     let lost_beat = report.lost_at.map(beat_of);
     let mut open: Option<(usize, DataRun)> = None;
     for (i, role) in report.roles.iter().enumerate().skip(fresh) {
