@@ -127,7 +127,7 @@ pub fn all() -> Vec<TopBlock> {
     },
     TopBlock {
         name: "pdu_data_map",
-        summary: "per tracker stream beat: the first C2HData run (lanes, CID, data offset), completions, sync loss; per-flow PDU context (4,096 flows, forwarded)",
+        summary: "per tracker stream beat: the first C2HData run (lanes, CID, data offset), completions, sync loss, the CRC32C segment and crc_ok doubts; per-flow PDU context and followed bit (4,096 flows, forwarded)",
         verilog: || verilog_for(&mut PduDataMap::new(), "pdu_data_map"),
         max_luts: 12000,
         max_lut_levels: 6,
@@ -136,7 +136,7 @@ pub fn all() -> Vec<TopBlock> {
     },
     TopBlock {
         name: "pdu_tracker",
-        summary: "the receive front end: parser, flow table, frame delay, seq gate, aligner, tail store, lane rules, walk, data map (4,096 flows)",
+        summary: "the receive front end: parser, flow table, frame delay, seq gate, aligner, tail store, lane rules, walk, data map, CRC32C unit with per-flow saved registers (4,096 flows)",
         verilog: crate::framing::tracker::verilog,
         max_luts: 60000,
         // Over the 6-level target: ABC9 relaxes every path up to the tracker's critical delay

@@ -19,7 +19,6 @@ use ddpnic_hdl::flow::flow_table::{FlowTable4096, WAYS};
 use ddpnic_hdl::flow::toeplitz::FiveTuple;
 use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
-use ddpnic_hdl::framing::tracker;
 use ddpnic_hdl::placement::status;
 use ddpnic_hdl::receive_model::{FrameVerdict, ReceiveModel};
 use ddpnic_regmap::{self as rm, Event, PlacedRange, RxCompletion};
@@ -313,8 +312,6 @@ fn run(t: Traffic) -> Outcome {
     let mode = if t.mac { SidebandPorts::None } else { SidebandPorts::Tracker };
     let mut w = World::with_sideband(&binary_for(mode), t.seed, mode);
     w.ready = Readiness { aw: 90, w: t.w_ready, ..Default::default() };
-    // The real tracker does not compute crc_ok yet; a test playing it presents the model's.
-    let crc_ok_reported = !t.mac || tracker::REPORTS_CRC_OK;
     let mut ev = Events::setup(&mut w);
     w.set("ENABLE", 3);
     let (slot_base, cpl_base, size_log2, slot_log2) = (0x3_0000_0000u64, 0x3_1000_0000u64, 6u32, 14u32);
@@ -466,7 +463,7 @@ fn run(t: Traffic) -> Outcome {
                 frame_len: bytes.len() as u16,
                 ip_csum_ok: v.ip_csum_ok,
                 tcp_csum_ok: v.tcp_csum_ok,
-                crc_ok: v.crc_ok && crc_ok_reported,
+                crc_ok: v.crc_ok,
                 resync: v.resync_request.is_some(),
                 resync_seq: v.resync_request.unwrap_or(0),
                 flow_valid: v.flow.is_some(),
@@ -610,7 +607,7 @@ fn back_to_back_frames_with_a_ready_host() {
 }
 
 /// The whole core, frames in at the MAC port: the real tracker's streams make the same
-/// completions, placements and counters as the model says (crc_ok aside: not computed yet).
+/// completions (crc_ok included), placements and counters as the model says.
 #[test]
 fn mac_port_frames_through_the_real_tracker_place_as_the_model_says() {
     let o = run(Traffic { exact: true, faults: Faults::default(), short: false, unknown: false, w_ready: 100, teardown_at: None, mac: true, pdus: 300, max_read: 6000, seed: 26 });

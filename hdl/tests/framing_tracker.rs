@@ -12,6 +12,7 @@ use common::pdu_stream::Faults;
 use ddpnic_hdl::flow::toeplitz::hash;
 use ddpnic_hdl::framing::chain_walk::TAIL;
 use ddpnic_hdl::framing::pdu_rules::QueueConfig;
+use ddpnic_hdl::framing::reference::ByteRole;
 use ddpnic_hdl::framing::tracker::{TrackerSim, STREAM_SPAN};
 use ddpnic_hdl::receive_model::{FrameVerdict, ReceiveModel, TrackerBeat};
 use etherparse::PacketBuilder;
@@ -60,6 +61,14 @@ fn flows(rng: &mut SmallRng) -> Vec<Flow> {
         .enumerate()
         .map(|(i, (cfg, max))| {
             let mut f = flow(rng, 0, cfg, i % 2 == 1, 200, *max);
+            // Some data bytes flipped: digests the tracker must catch (the receive model
+            // computes every digest with the crc32c crate).
+            if cfg.ddgst {
+                let data: Vec<usize> = (0..f.stream.bytes.len()).filter(|&b| matches!(f.stream.truth[b].role, ByteRole::Data { .. })).collect();
+                for _ in 0..data.len().div_ceil(20_000) {
+                    f.stream.bytes[data[rng.gen_range(0..data.len())]] ^= 1 << rng.gen_range(0..8);
+                }
+            }
             let set = hash(&f.tuple) & 1023;
             let way = ways.entry(set).or_default();
             f.id = (set as u16) << 2 | *way;
@@ -79,13 +88,16 @@ struct Stats {
     losses: usize,
     resyncs: usize,
     confirmed: usize,
+    crc_ok: usize,
+    crc_bad: usize,
 }
 
 /// Frames and streams as they leave the tracker, checked against what was sent.
 struct Checker {
     sent: VecDeque<Sent>,
-    /// Tracked frames whose streams are due: (frame number, expected beats, cycle of its last f beat).
-    streams: VecDeque<(usize, Vec<TrackerBeat>, u64)>,
+    /// Tracked frames whose streams are due: (frame number, expected beats, crc_ok, cycle of its
+    /// last f beat).
+    streams: VecDeque<(usize, Vec<TrackerBeat>, bool, u64)>,
     frame: Vec<u8>,
     meta: Option<(bool, bool, Option<u16>, bool)>,
     stream: Vec<TrackerBeat>,
@@ -126,7 +138,7 @@ impl Checker {
                     assert_eq!(flow, s.verdict.flow, "frame {n}: flow");
                 }
                 if tracked {
-                    self.streams.push_back((n, s.verdict.stream, cycle));
+                    self.streams.push_back((n, s.verdict.stream, s.verdict.crc_ok, cycle));
                     self.whats.push_back(s.what.clone());
                 }
                 self.stats.frames += 1;
@@ -139,10 +151,10 @@ impl Checker {
         }
         if let Some(beat) = t.stream_beat() {
             assert_eq!(t.bit("t_first"), self.stream.is_empty(), "cycle {cycle}: first beat flag");
-            assert!(!t.bit("t_crc_ok"), "cycle {cycle}: no crc_ok without the CRC32C unit");
+            assert!(t.bit("t_last") || !t.bit("t_crc_ok"), "cycle {cycle}: crc_ok only on a last beat");
             self.stream.push(beat);
             if t.bit("t_last") {
-                let (n, want, done) = self.streams.pop_front().expect("a stream for a tracked frame");
+                let (n, want, crc_ok, done) = self.streams.pop_front().expect("a stream for a tracked frame");
                 let what = self.whats.pop_front().unwrap();
                 let n = format!("{n} ({what})");
                 assert!(cycle <= done + STREAM_SPAN as u64, "frame {n}: its stream ends {} cycles after the frame", cycle - done);
@@ -164,11 +176,15 @@ impl Checker {
                     assert_eq!(got.completions, want.completions, "frame {n} beat {k}: completions");
                     assert_eq!(got.lost, want.lost, "frame {n} beat {k}: sync lost");
                     assert_eq!(got.resync, want.resync, "frame {n} beat {k}: resync request");
+                    assert_eq!(got.crc_bad, want.crc_bad, "frame {n} beat {k}: a followed data digest failed");
+                    self.stats.crc_bad += usize::from(got.crc_bad);
                     self.stats.resyncs += usize::from(got.resync.is_some());
                     self.stats.runs += usize::from(got.run.is_some());
                     self.stats.completions += got.completions.len();
                     self.stats.losses += usize::from(got.lost);
                 }
+                assert_eq!(t.bit("t_crc_ok"), crc_ok, "frame {n}: crc_ok");
+                self.stats.crc_ok += usize::from(crc_ok);
                 self.stats.tracked += 1;
                 self.stats.beats += self.stream.len();
                 self.stream.clear();
@@ -271,19 +287,19 @@ fn run(seed: u64, frames: usize, faulty: bool) -> Stats {
         round += 1;
     }
     let s = c.stats;
-    eprintln!("pdu_tracker: {} frames ({round} rounds), {} tracked, {} stream beats, {} runs, {} completions, {} losses, {} resync requests ({} confirmed), {} cycles", s.frames, s.tracked, s.beats, s.runs, s.completions, s.losses, s.resyncs, s.confirmed, t.cycles());
+    eprintln!("pdu_tracker: {} frames ({round} rounds), {} tracked, {} stream beats, {} runs, {} completions, {} losses, {} resync requests ({} confirmed), {} frames crc_ok, {} failed digests, {} cycles", s.frames, s.tracked, s.beats, s.runs, s.completions, s.losses, s.resyncs, s.confirmed, s.crc_ok, s.crc_bad, t.cycles());
     s
 }
 
 #[test]
 fn tracks_clean_traffic_like_the_model() {
     let s = run(1, 3000, false);
-    assert!(s.tracked > 2000 && s.runs > 20_000 && s.completions > 200 && s.losses == 0, "{s:?}");
+    assert!(s.tracked > 2000 && s.runs > 20_000 && s.completions > 200 && s.losses == 0 && s.crc_ok > 1000 && s.crc_bad > 0, "{s:?}");
 }
 
 /// The CI run: at least 100,000 frames, half the rounds with faults.
 #[test]
 fn a_hundred_thousand_frames_match_the_model() {
     let s = run(2, 100_000, true);
-    assert!(s.tracked > 50_000 && s.losses > 10 && s.resyncs > 10 && s.confirmed > 10, "{s:?}");
+    assert!(s.tracked > 50_000 && s.losses > 10 && s.resyncs > 10 && s.confirmed > 10 && s.crc_ok > 20_000 && s.crc_bad > 10, "{s:?}");
 }

@@ -199,22 +199,30 @@ fn an_offloaded_queue_places_verifies_resyncs_and_tears_down() {
     let e = dev.commands(rm::op::TAG_ENTRY);
     assert_eq!((u64::from(e[0][0]) | u64::from(e[0][1]) << 32, e[0][2]), (iova + 4096, 8192), "the SGL is the buffer's IOVA range");
 
-    // the NIC places 1000 bytes at data offset 0 in a packet with crc_ok
+    // the NIC places 1000 bytes at data offset 0 in a packet with crc_ok: a C2HData PDU at
+    // stream positions 128..1156 (24-byte header, data, digest), sequence 1128..2156
     buf[..1000].fill(0x5a);
-    let mut cpl = rm::RxCompletion { flow_valid: true, flow, crc_ok: true, ranges: 1, frame_len: 1200, ..Default::default() };
-    cpl.range[0] = rm::PlacedRange { frame_offset: 100, len: 1000, cid: 5, data_offset: 0 };
-    off.observe(&RxPacket { cpl, frame: vec![0; 1200] });
+    let pdu = 128..1156;
+    let mut cpl = rm::RxCompletion { flow_valid: true, flow, crc_ok: true, ranges: 1, frame_len: 1082, ..Default::default() };
+    cpl.range[0] = rm::PlacedRange { frame_offset: 78, len: 1000, cid: 5, data_offset: 0 };
+    off.observe(&RxPacket { cpl, frame: tcp_frame(1128, &[0; 1028]) });
     assert_eq!(q.placed(5, 0..1000), vec![0..1000]);
-    assert!(q.crc_ok(5, 0..1000));
+    assert!(q.crc_ok(5, 0..1000, pdu.clone()));
     assert_eq!(q.placed(5, 500..1001), vec![500..1000]);
-    assert!(!q.crc_ok(5, 0..1001));
+    assert!(!q.crc_ok(5, 0..1001, pdu.clone()), "not every byte placed");
     let mut back = vec![0u8; 1000];
     assert!(off.read_placed(&cpl.range[0], flow, &mut back));
     assert!(back.iter().all(|&b| b == 0x5a), "placed bytes read back from the buffer");
-    // a packet of the flow without crc_ok: the command's digest goes to software
-    off.observe(&RxPacket { cpl: rm::RxCompletion { flow_valid: true, flow, crc_ok: false, ..Default::default() }, frame: vec![0; 60] });
-    assert_eq!(q.placed(5, 0..1000), vec![0..1000]);
-    assert!(!q.crc_ok(5, 0..1000));
+    // a retransmission without crc_ok brings no new byte: it vouches for nothing
+    let no_crc = rm::RxCompletion { flow_valid: true, flow, crc_ok: false, ..Default::default() };
+    off.observe(&RxPacket { cpl: no_crc, frame: tcp_frame(1128, &[0; 1028]) });
+    assert!(q.crc_ok(5, 0..1000, pdu.clone()));
+    // new bytes without crc_ok (sequence 2156..2256): the PDUs with bytes there go to software,
+    // the one before does not
+    off.observe(&RxPacket { cpl: no_crc, frame: tcp_frame(2156, &[0; 100]) });
+    assert!(q.crc_ok(5, 0..1000, pdu.clone()));
+    assert!(!q.crc_ok(5, 0..1000, 1156..1300));
+    assert!(!q.crc_ok(5, 0..1000, 1200..1260));
 
     // resync requests: confirmed at a header exactly there, denied once passed without one
     let seq_at = |pos: u32| 1000u32 + pos; // stream position 0 is sequence 1000

@@ -552,6 +552,7 @@ impl World {
             i.set("tb_t_cpl_cid", cids);
             i.set("tb_t_lost", t.beat.lost as u64);
             i.set("tb_t_crc_ok", (t.last && t.crc_ok) as u64);
+            i.set("tb_t_crc_bad", t.beat.crc_bad as u64);
             i.set("tb_t_resync_valid", (t.last && t.resync.is_some()) as u64);
             i.set("tb_t_resync_seq", t.resync.unwrap_or(0) as u64);
         }

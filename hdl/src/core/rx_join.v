@@ -10,7 +10,7 @@
 // At the stream's last beat the frame's verdict {ranges, crc_ok, resync} enters a 16-deep FIFO.
 //
 // Frame side: every f_* beat waits DELAY cycles in a 512-entry block-RAM ring, longer than the
-// longest frame the tracker offloads (150 beats) plus its STREAM_SPAN (48) plus lookup and
+// longest frame the tracker offloads (150 beats) plus its STREAM_SPAN (60) plus lookup and
 // placement, so a tracked frame's verdict is in the FIFO before its first beat leaves (TRACKER_PORTS.md: the
 // k-th tracked frame is the k-th stream). Then three stages: O1 takes the verdict at the first
 // beat of a tracked frame, O2 compares the beat index with each range's first and end beat,

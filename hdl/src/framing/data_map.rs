@@ -709,6 +709,8 @@ reg [11:0] fol_write_flow = 12'd0;
 integer init_fol;
 initial for (init_fol = 0; init_fol < 4096; init_fol = init_fol + 1) fol_ram[init_fol] = 1'b0;
 wire [6:0] e_cse = e_se - 7'd1, e_g0e = e_g0 - 7'd1, e_g1e = e_g1 - 7'd1;
+// A segment's end is at most lane 63 (the end's bit 6 only marks an empty segment).
+wire unused_seg_ends = &{{1'b0, e_cse[6], e_g0e[6], e_g1e[6]}};
 wire e_cseg = e_dd && e_c2h && e_cs < e_se && !e_lost_out;
 wire e_hseg0 = e_dd && e_c2h0 && e_s0_in && !e_lost_out;
 wire e_hseg1 = e_dd && e_c2h1 && e_s1_in && !e_lost_out;

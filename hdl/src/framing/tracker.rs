@@ -19,8 +19,10 @@
 //! decoder and walk; the resync handshake around the walk's search: each stream beat's TCP
 //! sequence number, the request (the confirming header's first byte, framing/README.md) kept
 //! per flow with its epoch and reported on the stream's last beat, and `c_resync_*` checked
-//! against it, a match marking the flow's epoch confirmed for its next stream. `t_crc_ok` is 0
-//! until the CRC32C unit is wired (the host checks every digest).
+//! against it, a match marking the flow's epoch confirmed for its next stream; the data
+//! digests: each beat's CRC segment from the data map into `Crc32cStream` with the flow's
+//! saved register (continued, resumed, or restored from the unit's output or a per-flow RAM)
+//! and the frame's crc_ok at its last beat, the streams delayed `CRC_DELAY` cycles to meet it.
 //!
 //! Latency: `f_*` leave `FRAME_LATENCY` cycles after the MAC beat; a stream beat leaves at most
 //! `STREAM_SPAN` cycles after its frame's last `f_*` beat. One beat per cycle, never stalls.
@@ -416,7 +418,8 @@ reg hi_ram [0:4095];
 reg [31:0] crc_ram [0:4095];
 integer crc_i;
 initial for (crc_i = 0; crc_i < 4096; crc_i = crc_i + 1) begin hi_ram[crc_i] = 1'b0; crc_ram[crc_i] = 32'd0; end
-wire [6:0] u_end_pos = {{1'b0, u_end}} + {{1'b0, u_seq}};
+// The segment's last byte in the upper half of the unit's virtual frame (lane + phase >= 64).
+wire u_end_hi = {{1'b0, u_end}} + {{1'b0, u_seq}} > 7'd63;
 always @(posedge clock) begin
   u_valid <= dm_valid; u_seg <= dm_valid && dm_seg_valid; u_begin <= dm_seg_begin; u_seg_last <= dm_seg_last;
   u_data <= dm_data; u_flow <= dm_flow; u_start <= dm_seg_start; u_end <= dm_seg_end; u_seq <= sq_d{to_dm};
@@ -424,7 +427,7 @@ always @(posedge clock) begin
   u_m3 <= p3_valid && p3_flow == dm_flow; u_m4 <= p4_valid && p4_flow == dm_flow;
   p2_valid <= u_valid; p2_flow <= u_flow; p3_valid <= p2_valid; p3_flow <= p2_flow; p4_valid <= p3_valid; p4_flow <= p3_flow;
   u_hi_prev <= hi_ram[dm_flow];
-  if (u_seg) hi_ram[u_flow] <= u_end_pos[6];
+  if (u_seg) hi_ram[u_flow] <= u_end_hi;
 end
 // 0 start, 1 continue, 3 resume, 2 restore.
 wire [1:0] u_op = u_begin ? 2'd0 : u_m1 ? 2'd1 : u_m2 ? 2'd3 : 2'd2;
@@ -495,7 +498,11 @@ endmodule
         },
         out_lines = {
             let mut s = String::new();
-            delay_line(&mut s, "vo", OUT_BUNDLE, CRC_DELAY, "{dm_valid, dm_first, dm_last, dm_len, dm_flow, dm_frame_offset, dm_run_valid, dm_run_lane, dm_run_len, dm_run_cid, dm_run_offset, dm_run_second, dm_cpl_valid, dm_cpl_cid, dm_lost, dm_crc_doubt, dm_resync_valid, dm_resync_seq, pp_d{}}".replace("{}", &(to_map + PduDataMap::LATENCY).to_string()));
+            let bundle = format!(
+                "{{dm_valid, dm_first, dm_last, dm_len, dm_flow, dm_frame_offset, dm_run_valid, dm_run_lane, dm_run_len, dm_run_cid, dm_run_offset, dm_run_second, dm_cpl_valid, dm_cpl_cid, dm_lost, dm_crc_doubt, dm_resync_valid, dm_resync_seq, pp_d{}}}",
+                to_map + PduDataMap::LATENCY
+            );
+            delay_line(&mut s, "vo", OUT_BUNDLE, CRC_DELAY, &bundle);
             delay_line(&mut s, "vd", 512, CRC_DELAY, "dm_data");
             s
         },
@@ -664,6 +671,7 @@ impl TrackerSim {
                 second_run: self.bit("t_run_second"),
                 completions: (0..3).filter(|k| cpl_valid >> k & 1 == 1).map(|k| (cpl_cid >> (16 * k)) as u16).collect(),
                 lost: self.bit("t_lost"),
+                crc_bad: self.bit("t_crc_bad"),
                 resync: self.bit("t_resync_valid").then(|| self.get("t_resync_seq") as u32),
             }
         })

@@ -25,7 +25,9 @@
 //!   the same stream beat is data or data digest (the beat's segment is taken). The flow keeps
 //!   that decision across frames until the PDU ends. Each C2HData PDU that ends in the frame
 //!   in sync: not followed, the frame's `crc_ok` is false (no verdict, not a CRC error);
-//!   followed with a failed digest, one `crc_errors` (and `crc_ok` false). Without data
+//!   followed with a failed digest, one `crc_errors` (and `crc_ok` false) and the beat of
+//!   its last byte is `crc_bad`, except in the beat where sync is lost (it presents
+//!   nothing, so no digest is checked there). Without data
 //!   digests no PDU is followed and `crc_ok` does not depend on it.
 //! - A run is placed when its (flow, CID) has a live buffer and `offset + len` fits in it;
 //!   otherwise it goes to software, counted as an unknown CID or out of bounds.
@@ -77,6 +79,9 @@ pub struct TrackerBeat {
     pub completions: Vec<u16>,
     /// The flow lost sync at this beat.
     pub lost: bool,
+    /// A data digest the NIC followed failed in a PDU ending in this beat (counted as a CRC
+    /// error).
+    pub crc_bad: bool,
     /// On the stream's last beat: the frame's resync request (the TCP sequence number of the
     /// confirming header's first byte); `None` on every other beat.
     pub resync: Option<u32>,
@@ -284,6 +289,9 @@ impl ReceiveModel {
         // A PDU's data starts before it ends, and a later PDU's data start must not decide for
         // an earlier one's end: take them in payload order.
         let mut starts = report.data_starts.iter().copied().peekable();
+        // The beat where sync is lost presents nothing, so the unit checks no digest there.
+        let lost_beat = report.lost_at.map(|i| stream_beat(i, fresh));
+        let mut failed_beats = Vec::new();
         for end in &report.data_pdus {
             while let Some(start) = starts.next_if(|&s| s < end.at) {
                 flow.crc_followed = crc_follows(&report, fresh, start);
@@ -292,7 +300,8 @@ impl ReceiveModel {
                 // No data digests: nothing to follow.
                 None => {}
                 Some(_) if !flow.crc_followed => verdict.crc_ok = false,
-                Some(ok) => self.counters.crc_errors += u64::from(!ok),
+                Some(false) if Some(stream_beat(end.at, fresh)) != lost_beat => failed_beats.push(stream_beat(end.at, fresh)),
+                Some(_) => {}
             }
         }
         for start in starts {
@@ -304,6 +313,10 @@ impl ReceiveModel {
         let frame_offset = |beat: usize| (p.payload_start + fresh + BEAT * beat).wrapping_sub(TAIL) as u16;
         verdict.stream = stream.chunks(BEAT).enumerate().map(|(b, data)| TrackerBeat { data: data.to_vec(), frame_offset: frame_offset(b), ..Default::default() }).collect();
         present_runs(&mut verdict.stream, &report, fresh);
+        for b in failed_beats {
+            verdict.stream[b].crc_bad = true;
+            self.counters.crc_errors += 1;
+        }
         if let Some(last) = verdict.stream.last_mut() {
             last.resync = report.resync_request;
         }

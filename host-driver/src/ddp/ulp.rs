@@ -20,7 +20,7 @@ use crate::nic::RxPacket;
 use crate::nvme_tcp::initiator::ranges::RangeSet;
 use crate::pci::{Device, DmaBuffer};
 use ddpnic_regmap as rm;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,9 +52,10 @@ pub trait QueueOffload: Send {
     /// The parts of bytes `range` of `cid`'s data that the NIC placed in the buffer already
     /// (sorted, disjoint, inside `range`).
     fn placed(&mut self, cid: u16, range: Range<usize>) -> Vec<Range<usize>>;
-    /// Whether every byte of `range` was placed and every packet that carried bytes of it had
-    /// crc_ok (the NIC checked the PDU's DDGST).
-    fn crc_ok(&mut self, cid: u16, range: Range<usize>) -> bool;
+    /// Whether every byte of `range` was placed and every packet that carried bytes of the PDU
+    /// (stream positions `pdu`) had crc_ok: the NIC checked the PDU's DDGST. PDUs are asked
+    /// in stream order.
+    fn crc_ok(&mut self, cid: u16, range: Range<usize>, pdu: Range<u64>) -> bool;
     /// teardown; returns once the NIC reported TEARDOWN_DONE.
     fn teardown(&mut self, cid: u16);
     /// A PDU header starts at this stream position (answers resync requests).
@@ -66,9 +67,9 @@ pub trait QueueOffload: Send {
 #[derive(Default)]
 struct FlowLog {
     placed: HashMap<u16, RangeSet>,
-    /// Commands that had bytes in a packet without crc_ok (or in a packet of the flow that
-    /// was not crc_ok while they were live): their digests are checked in software.
-    crc_suspect: HashSet<u16>,
+    /// TCP sequence ranges of packets that brought new bytes without crc_ok: a PDU with
+    /// bytes in one has its digest checked in software. Pruned as PDUs are checked.
+    doubt: Vec<(u32, u32)>,
     /// Resync requests not answered yet (TCP sequence numbers).
     resync: Vec<u32>,
 }
@@ -126,12 +127,18 @@ impl<D: Device + Send + 'static> NicOffload<D> {
     /// The NIC port calls this with every received packet, before the stack sees it.
     pub fn observe(&self, p: &RxPacket) {
         let mut log = self.log();
+        // The sequence range of new payload bytes, if any: only those are the packet's to
+        // vouch for (old bytes were judged with the packet that brought them first).
+        let mut fresh = None;
         if let Some(v) = tcp_view(&p.frame) {
             let end = v.seq.wrapping_add(v.payload_len as u32).wrapping_add(v.syn as u32);
             let key = (v.key.3, v.key.1);
             match log.rcv_nxt.get_mut(&key) {
                 Some(n) if !seq_after(end, *n) => {}
-                Some(n) => *n = end,
+                Some(n) => {
+                    fresh = (v.payload_len > 0).then_some((*n, end));
+                    *n = end;
+                }
                 None => {
                     log.rcv_nxt.insert(key, end);
                 }
@@ -141,15 +148,14 @@ impl<D: Device + Send + 'static> NicOffload<D> {
             return;
         }
         let flow = p.cpl.flow;
-        let live: Vec<u16> = log.bufs.keys().filter(|k| k.0 == flow).map(|k| k.1).collect();
         let f = log.flows.entry(flow).or_default();
         for r in p.placed() {
             let range = r.data_offset as usize..r.data_offset as usize + r.len as usize;
             // a retransmission places the same bytes again: already present
             let _ = f.placed.entry(r.cid).or_default().insert(range);
         }
-        if !p.cpl.crc_ok {
-            f.crc_suspect.extend(live);
+        if let Some(range) = fresh.filter(|_| !p.cpl.crc_ok) {
+            f.doubt.push(range);
         }
         if p.cpl.resync {
             f.resync.push(p.cpl.resync_seq);
@@ -236,7 +242,6 @@ impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
             log.bufs.insert((self.flow.0, cid), (buf.as_ptr() as usize, buf.len()));
             let f = log.flows.entry(self.flow.0).or_default();
             f.placed.remove(&cid);
-            f.crc_suspect.remove(&cid);
         }
         match ddp.setup(self.flow, cid, &sgl) {
             Ok(tag) => {
@@ -260,9 +265,14 @@ impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
         log.flows.get(&self.flow.0).and_then(|f| f.placed.get(&cid)).map_or_else(Vec::new, |r| r.within(range))
     }
 
-    fn crc_ok(&mut self, cid: u16, range: Range<usize>) -> bool {
-        let log = self.owner.log();
-        log.flows.get(&self.flow.0).is_some_and(|f| !f.crc_suspect.contains(&cid) && f.placed.get(&cid).is_some_and(|r| r.covers(range)))
+    fn crc_ok(&mut self, cid: u16, range: Range<usize>, pdu: Range<u64>) -> bool {
+        let (start, end) = (self.base_seq.wrapping_add(pdu.start as u32), self.base_seq.wrapping_add(pdu.end as u32));
+        let mut log = self.owner.log();
+        let Some(f) = log.flows.get_mut(&self.flow.0) else { return false };
+        // Later PDUs start at or after this one: doubts that end before it concern none.
+        f.doubt.retain(|&(_, e)| seq_after(e, start));
+        let doubted = f.doubt.iter().any(|&(s, _)| seq_after(end, s));
+        !doubted && f.placed.get(&cid).is_some_and(|r| r.covers(range))
     }
 
     fn teardown(&mut self, cid: u16) {
@@ -274,7 +284,6 @@ impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
         log.bufs.remove(&(self.flow.0, cid));
         if let Some(f) = log.flows.get_mut(&self.flow.0) {
             f.placed.remove(&cid);
-            f.crc_suspect.remove(&cid);
         }
     }
 

@@ -340,7 +340,7 @@ impl Queue {
                     o.borrow_mut().placed(cid, start + r.start..start + r.end).into_iter().map(|p| p.start - start..p.end - start).collect()
                 };
                 let whole = range.clone();
-                let mut crc_ok = || o.borrow_mut().crc_ok(cid, whole.clone());
+                let mut crc_ok = |pdu| o.borrow_mut().crc_ok(cid, whole.clone(), pdu);
                 self.rx.recv_data_offloaded(header, &mut buffer[range], &mut placed, &mut crc_ok)?;
             }
             None => {

@@ -65,14 +65,14 @@ pub trait RxPath: Send {
     }
     /// As `recv_data` for a PDU whose data the NIC may have placed in `dest` already:
     /// `placed(range)` gives the parts of those bytes of `dest` it placed (asked once they
-    /// have arrived; sorted, inside `range`), which are then not copied; `nic_crc_ok()` (asked after the digest arrived)
-    /// whether the NIC verified the digest with every byte placed, else it is computed here.
+    /// have arrived; sorted, inside `range`), which are then not copied; `nic_crc_ok(pdu)` (asked after the digest arrived, with the
+    /// PDU's stream positions) whether the NIC verified the digest, else it is computed here.
     fn recv_data_offloaded(
         &mut self,
         header: &RxHeader,
         dest: &mut [u8],
         _placed: &mut dyn FnMut(std::ops::Range<usize>) -> Vec<std::ops::Range<usize>>,
-        _nic_crc_ok: &mut dyn FnMut() -> bool,
+        _nic_crc_ok: &mut dyn FnMut(std::ops::Range<u64>) -> bool,
     ) -> Result<DataReceipt, TransportError> {
         self.recv_data(header, dest)
     }
@@ -213,7 +213,7 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
         header: &RxHeader,
         dest: &mut [u8],
         placed: &mut dyn FnMut(std::ops::Range<usize>) -> Vec<std::ops::Range<usize>>,
-        nic_crc_ok: &mut dyn FnMut() -> bool,
+        nic_crc_ok: &mut dyn FnMut(std::ops::Range<u64>) -> bool,
     ) -> Result<DataReceipt, TransportError> {
         let framing = &header.framing;
         assert_eq!(dest.len(), framing.data_len(), "destination must match the PDU's data length");
@@ -247,7 +247,8 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
         }
         self.fill_to(DIGEST_LEN, framing.plen - DIGEST_LEN, framing.plen)?;
         let received: [u8; 4] = self.take(DIGEST_LEN).try_into().unwrap();
-        if all_placed && nic_crc_ok() {
+        let pdu = self.position - framing.plen as u64..self.position;
+        if all_placed && nic_crc_ok(pdu) {
             self.cpu.nic_verified_pdus += 1;
             return Ok(DataReceipt { placement, digest: DigestVerdict::VerifiedByNic });
         }
