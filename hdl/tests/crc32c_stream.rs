@@ -1,23 +1,24 @@
 //! Crc32cStream against the `crc32c` crate: RFC 3720 vectors, randomized multi-flow traffic
-//! with save/restore between packets, bad input, and replay through the generated Verilog.
+//! with save/restore between packets and resume across interleaved packets, the late restore
+//! value, bad input, and replay through the generated Verilog.
 mod common;
 
-use common::crc_traffic::{drive, traffic, Observed, Stimulus};
+use common::crc_traffic::{drive, drive_with_restore, late_restore_crcs, traffic, Observed, Stimulus};
 use ddpnic_hdl::crc32c::model::{BeatIn, CrcOp, CrcTables, SavedCrc};
 use ddpnic_hdl::crc32c::stream::{Crc32cStream, Crc32cStream64, Crc32cStream8};
-use ddpnic_hdl::testbench::{cycle, replay::{Cycle, Replay}, verilog_for};
+use ddpnic_hdl::testbench::{replay::{Cycle, Replay}, verilog_for};
 use num_bigint::BigUint;
-use rust_hdl::prelude::Block;
 
 /// Every beat's register and verdict against the crc32c crate.
 fn check_against_reference(w: usize, stimuli: &[Stimulus], seen: &[Observed]) {
     let tables = CrcTables::new(w);
-    let (mut segments, mut bad_caught) = (0, 0);
+    let (mut segments, mut bad_caught, mut resumes) = (0, 0, 0);
     for (i, (s, o)) in stimuli.iter().zip(seen).enumerate() {
         assert_eq!(o.valid, s.beat.is_some(), "beat {i}: valid");
-        if s.beat.is_none() {
+        let Some(beat) = &s.beat else {
             continue;
-        }
+        };
+        resumes += usize::from(beat.op == CrcOp::Resume);
         assert!(!o.error, "beat {i}: refused");
         assert_eq!(tables.digest_value(o.crc, o.end_pos), s.prefix_crc, "beat {i}: running CRC differs from crc32c of the segment so far");
         assert_eq!(o.last, s.digest_intact.is_some(), "beat {i}: last");
@@ -28,6 +29,7 @@ fn check_against_reference(w: usize, stimuli: &[Stimulus], seen: &[Observed]) {
         }
     }
     assert!(segments > 10 && bad_caught > 0, "traffic too thin: {segments} segments, {bad_caught} corrupted");
+    assert!(resumes * 20 > stimuli.len(), "traffic too thin: {resumes} resumes in {} cycles", stimuli.len());
 }
 
 #[test]
@@ -116,16 +118,43 @@ fn bad_input_is_refused_and_leaves_the_register() {
     assert_eq!(tables.digest_value(seen[4].crc, seen[4].end_pos), crc32c::crc32c(&stream), "the stream continues past the refused beats");
     assert_eq!(tables.digest_value(seen[5].crc, seen[5].end_pos), crc32c::crc32c(&one_lane.data[6..=6]), "a segment of one byte in one lane");
 
-    // Op 3 is undefined: refused.
-    let mut uut = Crc32cStream8::new();
-    uut.connect_all();
-    uut.s_valid.next = true;
-    uut.s_op.next = 3u64.into();
-    for _ in 0..Crc32cStream8::LATENCY {
-        cycle(&mut uut, |u| &mut u.clock);
-        uut.s_valid.next = false;
-    }
-    assert!(uut.m_valid.val() && uut.m_error.val());
+}
+
+#[test]
+fn resume_across_another_flow_and_late_restore() {
+    let w = 8;
+    let tables = CrcTables::new(w);
+    let other = |b: BeatIn| BeatIn { data: b.data.iter().map(|x| x ^ 0x5C).collect(), ..b };
+    // Flow A at stream offsets 3..=7, flow B, then A again at 8..=13 across B's beat.
+    let a0 = plain_beat(w, 3, 7, 3, CrcOp::Start, false);
+    let b0 = other(plain_beat(w, 1, 6, 5, CrcOp::Start, false));
+    let a1 = plain_beat(w, 0, 5, 0, CrcOp::Resume, false);
+    let beats = |list: Vec<Option<BeatIn>>| -> Vec<Stimulus> { list.into_iter().map(|beat| Stimulus { beat, prefix_crc: 0, digest_intact: None }).collect() };
+    let seen = drive::<8, 64, 3, 4>(&beats(vec![Some(a0.clone()), Some(b0.clone()), Some(a1.clone())]));
+    let mut a_bytes = a0.data[3..=7].to_vec();
+    a_bytes.extend_from_slice(&a1.data[0..=5]);
+    assert!(!seen[2].error, "resume refused");
+    assert_eq!(tables.digest_value(seen[1].crc, seen[1].end_pos), crc32c::crc32c(&b0.data[1..=6]), "flow B");
+    assert_eq!(tables.digest_value(seen[2].crc, seen[2].end_pos), crc32c::crc32c(&a_bytes), "resume continues A across B");
+
+    // A restores at offsets 14..=15 (lanes 1..=2) from the register saved after a1. Its
+    // restore CRC counts RESTORE_LAG cycles after the beat; the word with the beat does not.
+    let saved = SavedCrc { crc: seen[2].crc, hi: seen[2].hi };
+    let a2 = BeatIn { restore: saved, ..plain_beat(w, 1, 2, 6, CrcOp::Restore, false) };
+    let stimuli = beats(vec![Some(a0), Some(b0), Some(a1), None, Some(a2.clone())]);
+    let run = |with_beat: u32, late: u32| {
+        let mut words = late_restore_crcs(&stimuli, Crc32cStream8::RESTORE_LAG, stimuli.len() + Crc32cStream8::LATENCY);
+        words[4] = with_beat;
+        words[4 + Crc32cStream8::RESTORE_LAG] = late;
+        drive_with_restore::<8, 64, 3, 4>(&stimuli, &words)[4]
+    };
+    a_bytes.extend_from_slice(&a2.data[1..=2]);
+    let right = run(!saved.crc, saved.crc);
+    assert!(!right.error);
+    assert_eq!(tables.digest_value(right.crc, right.end_pos), crc32c::crc32c(&a_bytes), "restored from the late word");
+    let wrong = run(saved.crc, saved.crc ^ 1);
+    assert!(!wrong.error);
+    assert_ne!(tables.digest_value(wrong.crc, wrong.end_pos), crc32c::crc32c(&a_bytes), "a wrong late word must show");
 }
 
 fn replay_through_verilog<const W: usize, const D: usize, const L: usize, const P: usize>(name: &str, stimuli: &[Stimulus]) {
@@ -134,12 +163,14 @@ fn replay_through_verilog<const W: usize, const D: usize, const L: usize, const 
     let inputs = vec![("s_valid", 1), ("s_data", D), ("s_start", L), ("s_end", L), ("s_stream_lane", L), ("s_op", 2), ("s_restore_crc", 32), ("s_restore_hi", 1), ("s_last", 1)];
     let outputs = vec![("m_valid", 1), ("m_error", 1), ("m_last", 1), ("m_digest_ok", 1), ("m_crc", 32), ("m_hi", 1), ("m_end_pos", P)];
     let latency = Crc32cStream::<W, D, L, P>::LATENCY;
+    let restore = late_restore_crcs(stimuli, Crc32cStream::<W, D, L, P>::RESTORE_LAG, stimuli.len() + latency);
     let big = |v: u64| BigUint::from(v);
     let cycles: Vec<Cycle> = (0..stimuli.len() + latency)
         .map(|i| {
+            let late = big(restore[i].into());
             let inputs = match stimuli.get(i).and_then(|s| s.beat.as_ref()) {
-                Some(b) => vec![big(1), BigUint::from_bytes_le(&b.data), big(b.start as u64), big(b.end as u64), big(b.stream_lane as u64), big(b.op as u64), big(b.restore.crc.into()), big(b.restore.hi.into()), big(b.last.into())],
-                None => vec![big(0), big(0), big(0), big(0), big(0), big(0), big(0), big(0), big(0)],
+                Some(b) => vec![big(1), BigUint::from_bytes_le(&b.data), big(b.start as u64), big(b.end as u64), big(b.stream_lane as u64), big(b.op as u64), late, big(b.restore.hi.into()), big(b.last.into())],
+                None => vec![big(0), big(0), big(0), big(0), big(0), big(0), late, big(0), big(0)],
             };
             let (expected, care) = match i.checked_sub(latency - 1).and_then(|k| seen.get(k)) {
                 Some(o) if o.valid => (

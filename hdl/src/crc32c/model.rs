@@ -1,7 +1,8 @@
 //! Beat-level CRC32C arithmetic: the behaviour of the `Crc32cStream` block, one beat at a time.
 //!
 //! This is the block's own Rust simulation model (the generated Verilog implements the same
-//! equations as a pipeline). Tests do not trust it: they check it, and the Verilog, against
+//! equations as a pipeline). It steps once per clock cycle, beat or not, because `Resume`
+//! reaches back one cycle. Tests do not trust it: they check it, and the Verilog, against
 //! the `crc32c` crate run over plain byte strings.
 //!
 //! The register is kept "lazy" in a virtual-lane frame. A byte's virtual position is its
@@ -20,18 +21,18 @@ pub enum CrcOp {
     Start = 0,
     /// The bytes continue the segment of the previous valid beat into this unit.
     Continue = 1,
-    /// The bytes continue a segment saved earlier from `m_state` and given in `restore`.
+    /// The bytes continue a segment saved earlier from `m_crc`/`m_hi` and given in `restore`.
     Restore = 2,
+    /// The bytes continue the segment of the beat two cycles earlier, whatever the cycle in
+    /// between held (another segment's beat or none): the register as it stood before the
+    /// previous cycle.
+    Resume = 3,
 }
 
 impl CrcOp {
-    pub fn from_bits(bits: u64) -> Option<Self> {
-        match bits {
-            0 => Some(Self::Start),
-            1 => Some(Self::Continue),
-            2 => Some(Self::Restore),
-            _ => None,
-        }
+    /// The op of a 2-bit `s_op` code.
+    pub fn from_bits(bits: u64) -> Self {
+        [Self::Start, Self::Continue, Self::Restore, Self::Resume][bits as usize]
     }
 }
 
@@ -51,14 +52,15 @@ pub struct BeatIn {
     /// Stream offset (mod W) of the byte in lane `start`.
     pub stream_lane: usize,
     pub op: CrcOp,
+    /// For `Restore`: the saved register (the block reads `crc` `RESTORE_LAG` cycles late).
     pub restore: SavedCrc,
     pub last: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BeatOut {
-    /// The beat was refused: start lane after end lane, an undefined op, or a continuation
-    /// whose stream offset does not follow the previous beat's last byte. The register holds.
+    /// The beat was refused: start lane after end lane, or a continuation whose stream offset
+    /// does not follow the last byte it continues. The register holds.
     pub error: bool,
     pub last: bool,
     /// On a `last` beat: the segment, digest included, left the CRC32C residue.
@@ -106,39 +108,47 @@ impl CrcTables {
     }
 }
 
-/// The state a `Crc32cStream` keeps between beats.
-#[derive(Clone, Debug)]
-pub struct Crc32cBeatModel {
-    tables: CrcTables,
+/// The loop register: the lazy CRC and the virtual position of the segment's last byte.
+#[derive(Clone, Copy, Debug)]
+struct Register {
     crc: u32,
     end_pos: usize,
 }
 
+/// The state a `Crc32cStream` keeps between cycles. Call `beat` or `idle` once per cycle.
+#[derive(Clone, Debug)]
+pub struct Crc32cBeatModel {
+    tables: CrcTables,
+    now: Register,
+    /// The register before the previous cycle, for `Resume`.
+    before: Register,
+}
+
 impl Crc32cBeatModel {
     pub fn new(width: usize) -> Self {
-        Self { tables: CrcTables::new(width), crc: 0, end_pos: width - 1 }
+        let reset = Register { crc: 0, end_pos: width - 1 };
+        Self { tables: CrcTables::new(width), now: reset, before: reset }
     }
 
     pub fn tables(&self) -> &CrcTables {
         &self.tables
     }
 
-    /// The outputs for a cycle without a beat.
-    pub fn idle(&self) -> BeatOut {
+    /// A cycle without a beat, and its outputs.
+    pub fn idle(&mut self) -> BeatOut {
+        self.before = self.now;
         self.held(false)
-    }
-
-    /// The outputs for a beat refused for an undefined op.
-    pub fn refuse(&self) -> BeatOut {
-        self.held(true)
     }
 
     fn held(&self, error: bool) -> BeatOut {
         let w = self.tables.width;
-        BeatOut { error, last: false, digest_ok: false, state: SavedCrc { crc: self.crc, hi: self.end_pos >= w }, end_pos: self.end_pos }
+        let Register { crc, end_pos } = self.now;
+        BeatOut { error, last: false, digest_ok: false, state: SavedCrc { crc, hi: end_pos >= w }, end_pos }
     }
 
+    /// A cycle with a beat, and its outputs.
     pub fn beat(&mut self, beat: &BeatIn) -> BeatOut {
+        let resume_from = std::mem::replace(&mut self.before, self.now);
         let w = self.tables.width;
         let lane_mask = w - 1;
         if beat.start > beat.end || beat.end >= w || beat.data.len() != w {
@@ -148,7 +158,8 @@ impl Crc32cBeatModel {
         let (v_start, v_end) = (beat.start + phase, beat.end + phase);
         let previous_end = match beat.op {
             CrcOp::Start => None,
-            CrcOp::Continue => Some((self.end_pos, self.crc)),
+            CrcOp::Continue => Some((self.now.end_pos, self.now.crc)),
+            CrcOp::Resume => Some((resume_from.end_pos, resume_from.crc)),
             CrcOp::Restore => Some((((beat.stream_lane + w - 1) & lane_mask) + if beat.restore.hi { w } else { 0 }, beat.restore.crc)),
         };
         let carried = match previous_end {
@@ -166,8 +177,7 @@ impl Crc32cBeatModel {
         let mut masked = vec![0u8; w];
         masked[beat.start..=beat.end].copy_from_slice(&beat.data[beat.start..=beat.end]);
         let contribution = self.tables.phase_at[phase].apply(gf2::feed(0, &masked));
-        self.crc = contribution ^ carried;
-        self.end_pos = v_end;
-        BeatOut { last: beat.last, digest_ok: beat.last && self.crc == self.tables.residue_at[v_end], ..self.held(false) }
+        self.now = Register { crc: contribution ^ carried, end_pos: v_end };
+        BeatOut { last: beat.last, digest_ok: beat.last && self.now.crc == self.tables.residue_at[v_end], ..self.held(false) }
     }
 }

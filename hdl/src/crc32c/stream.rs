@@ -3,18 +3,26 @@
 //! Each beat carries the digest bytes of one segment in lanes `start..=end` (the rest of the
 //! beat is ignored), the segment's stream offset mod W for lane `start`, and an op: start a
 //! segment, continue from the previous beat (same packet, or a back-to-back packet of the same
-//! flow), or restore a register saved from `m_crc`/`m_hi` after an earlier packet. On the beat
-//! that holds a segment's last byte, with its 4 digest bytes included, `m_digest_ok` says
+//! flow), resume the segment of the beat two cycles earlier (one beat of another flow in
+//! between), or restore a register saved from `m_crc`/`m_hi` after an earlier packet. On the
+//! beat that holds a segment's last byte, with its 4 digest bytes included, `m_digest_ok` says
 //! whether the digest was right (residue check; the digest may sit at any lanes, even split
 //! across packets). `m_crc` with `m_end_pos` gives the digest value through `digest_value`.
 //!
-//! Bad input is refused, never half-processed: start lane after end lane, op 3, or a
-//! continuation whose stream offset does not follow the previous byte raises `m_error` and
-//! leaves the register unchanged.
+//! Many interleaved flows: a flow's beat that follows its previous beat by 1 cycle continues,
+//! by 2 resumes, by 3 or more restores. The restore CRC is read `RESTORE_LAG = LATENCY - 3`
+//! cycles after its beat, where the beat reaches the state loop, so the previous beat's
+//! `m_crc` is out in time even 3 cycles apart; `s_restore_hi` comes with the beat, for the
+//! continuity check.
+//!
+//! Bad input is refused, never half-processed: start lane after end lane, or a continuation
+//! (continue, resume or restore) whose stream offset does not follow the byte it continues
+//! raises `m_error` and leaves the register unchanged.
 //!
 //! Pipeline (W = 64): input registers; lane masking in the flip-flops' synchronous resets;
 //! slicing-by-64 (one 256 x 32 block-RAM table per lane, then a 64-way XOR); the phase shift
-//! in three stages of block-RAM tables; the state loop (A, I or A^-1, at most 4 LUT levels); the residue compare.
+//! in three stages of block-RAM tables; the state loop (A, I or A^-1 applied to the register,
+//! the register a cycle earlier, or the late restore CRC); the residue compare.
 //! Latency `8 + ceil(log2(W) / 2)` cycles (11 at W = 64), throughput one beat per cycle.
 use super::gf2::lane_table;
 use super::model::{BeatIn, BeatOut, CrcOp, Crc32cBeatModel, SavedCrc};
@@ -36,9 +44,13 @@ pub struct Crc32cStream<const W: usize, const DATA_BITS: usize, const LANE_BITS:
     pub s_end: Signal<In, Bits<LANE_BITS>>,
     /// Stream offset mod W of the byte in lane `s_start` (low bits of its TCP sequence number).
     pub s_stream_lane: Signal<In, Bits<LANE_BITS>>,
-    /// 0 start, 1 continue, 2 restore (see `CrcOp`).
+    /// 0 start, 1 continue, 2 restore, 3 resume (see `CrcOp`).
     pub s_op: Signal<In, Bits<2>>,
+    /// A restore's saved `m_crc`, `RESTORE_LAG` cycles after the beat: for a beat sampled at
+    /// clock edge t, the value sampled at edge t + RESTORE_LAG. Ignored on every other cycle.
     pub s_restore_crc: Signal<In, Bits<32>>,
+    /// A restore's saved `m_hi`, with the beat. (Not out yet for a beat 3 cycles earlier: it is
+    /// `end + (stream_lane - start) mod W >= W` of that beat.)
     pub s_restore_hi: Signal<In, Bit>,
     /// The segment's last byte is in this beat: check the digest.
     pub s_last: Signal<In, Bit>,
@@ -51,6 +63,9 @@ pub struct Crc32cStream<const W: usize, const DATA_BITS: usize, const LANE_BITS:
     pub m_hi: Signal<Out, Bit>,
     pub m_end_pos: Signal<Out, Bits<POS_BITS>>,
     _model: Crc32cBeatModel,
+    /// Each edge's beat (None: no beat) until its restore CRC arrives, RESTORE_LAG edges on.
+    _waiting: VecDeque<Option<BeatIn>>,
+    /// Results on their way to the outputs for the rest of the latency.
     _in_flight: VecDeque<(bool, BeatOut)>,
 }
 
@@ -86,31 +101,28 @@ impl<const W: usize, const DATA_BITS: usize, const LANE_BITS: usize, const POS_B
             m_hi: Default::default(),
             m_end_pos: Signal::new_with_default(((W - 1) as u64).into()),
             _model: Crc32cBeatModel::new(W),
-            _in_flight: VecDeque::from(vec![(false, BeatOut { end_pos: W - 1, ..Default::default() }); Self::LATENCY - 1]),
+            _waiting: VecDeque::from(vec![None; Self::RESTORE_LAG]),
+            _in_flight: VecDeque::from(vec![(false, BeatOut { end_pos: W - 1, ..Default::default() }); Self::LATENCY - 1 - Self::RESTORE_LAG]),
         }
     }
 
     /// Clock edges from a beat at the inputs to its result at the outputs.
     pub const LATENCY: usize = 8 + LANE_BITS.div_ceil(2);
 
-    /// What the model makes of the inputs at this clock edge: (valid, result).
-    fn process_inputs(&mut self) -> (bool, BeatOut) {
-        if !self.s_valid.val() {
-            return (false, self._model.idle());
-        }
-        let Some(op) = CrcOp::from_bits(self.s_op.val().to_u64()) else {
-            return (true, self._model.refuse());
-        };
-        let beat = BeatIn {
+    /// Clock edges from a beat to its restore CRC on `s_restore_crc` (the loop's input stage).
+    pub const RESTORE_LAG: usize = Self::LATENCY - 3;
+
+    /// The beat at this clock edge, if any; its restore CRC comes later.
+    fn sampled_beat(&self) -> Option<BeatIn> {
+        self.s_valid.val().then(|| BeatIn {
             data: lanes_from_bits(self.s_data.val()),
             start: self.s_start.val().index(),
             end: self.s_end.val().index(),
             stream_lane: self.s_stream_lane.val().index(),
-            op,
-            restore: SavedCrc { crc: self.s_restore_crc.val().to_u32(), hi: self.s_restore_hi.val() },
+            op: CrcOp::from_bits(self.s_op.val().to_u64()),
+            restore: SavedCrc { crc: 0, hi: self.s_restore_hi.val() },
             last: self.s_last.val(),
-        };
-        (true, self._model.beat(&beat))
+        })
     }
 }
 
@@ -129,7 +141,16 @@ impl<const W: usize, const DATA_BITS: usize, const LANE_BITS: usize, const POS_B
         if !self.clock.pos_edge() {
             return;
         }
-        let result = self.process_inputs();
+        let beat = self.sampled_beat();
+        self._waiting.push_back(beat);
+        // The model steps every edge, beat or not, as the Verilog's loop history does.
+        let result = match self._waiting.pop_front().expect("the wait is never empty") {
+            Some(mut beat) => {
+                beat.restore.crc = self.s_restore_crc.val().to_u32();
+                (true, self._model.beat(&beat))
+            }
+            None => (false, self._model.idle()),
+        };
         self._in_flight.push_back(result);
         let (valid, out) = self._in_flight.pop_front().expect("pipeline is never empty");
         self.m_valid.next = valid;
@@ -171,9 +192,9 @@ fn verilog_body(w: usize, lane_bits: usize) -> String {
     let tables = super::model::CrcTables::new(w);
     let stages = ShiftStage::plan(lb);
     let mut v = String::new();
-    // Sideband word from stage 3 to the loop: {init, rcrc, vend, sel_back, sel_same, sel_fwd,
+    // Sideband word from stage 3 to the loop: {init, vend, sel_back, sel_same, sel_fwd, resume,
     // restore, last, accept, valid}; selects are one-hot (none set: start a segment).
-    let sb = 71 + pb;
+    let sb = 40 + pb;
     let _ = write!(
         v,
         "
@@ -184,10 +205,9 @@ reg s1_valid = 1'b0, s1_last = 1'b0, s1_rhi = 1'b0;
 reg [{db}:0] s1_data = {dbits}'d0;
 reg [{l}:0] s1_start = {lb}'d0, s1_end = {lb}'d0, s1_lane = {lb}'d0;
 reg [1:0] s1_op = 2'd0;
-reg [31:0] s1_rcrc = 32'd0;
 always @(posedge clock) begin
   s1_valid <= s_valid; s1_last <= s_last; s1_rhi <= s_restore_hi; s1_data <= s_data;
-  s1_start <= s_start; s1_end <= s_end; s1_lane <= s_stream_lane; s1_op <= s_op; s1_rcrc <= s_restore_crc;
+  s1_start <= s_start; s1_end <= s_end; s1_lane <= s_stream_lane; s1_op <= s_op;
 end
 // Stage 2: virtual positions (lane + phase; the phase ties lanes to the stream offset), and
 // where the previous byte must sit for this beat to continue it: one beat on (A), the same
@@ -201,39 +221,45 @@ wire [{pb}:0] restore_next1 = {{1'b0, s1_rhi, lane_before1}} + {pb1}'d1;
 wire [{pb}:0] at_fwd1 = {{1'b0, vstart1}} + {pb1}'d{w};
 wire [{pb}:0] at_same1 = {{1'b0, vstart1}};
 wire [{pb}:0] at_back1 = {{1'b0, vstart1}} - {pb1}'d{w};
-reg s2_valid = 1'b0, s2_last = 1'b0, s2_start_op = 1'b0, s2_restore = 1'b0, s2_ok = 1'b0;
+reg s2_valid = 1'b0, s2_last = 1'b0, s2_start_op = 1'b0, s2_restore = 1'b0, s2_resume = 1'b0, s2_ok = 1'b0;
 reg s2_rfwd = 1'b0, s2_rsame = 1'b0, s2_rback = 1'b0;
 reg [{pb}:0] s2_at_fwd = {pb1}'d0, s2_at_same = {pb1}'d0, s2_at_back = {pb1}'d0, s2_vend_next = {pb1}'d0;
 reg [{p}:0] s2_vstart = {pb}'d0, s2_vend = {pb}'d0;
 reg [{l}:0] s2_phase = {lb}'d0, s2_first = {lb}'d0, s2_last_lane = {lb}'d0;
 reg [{db}:0] s2_data = {dbits}'d0;
-reg [31:0] s2_rcrc = 32'd0;
 always @(posedge clock) begin
-  s2_valid <= s1_valid; s2_last <= s1_last; s2_start_op <= s1_op == 2'd0; s2_restore <= s1_op == 2'd2;
-  s2_ok <= (s1_op != 2'd3) & (s1_start <= s1_end);
+  s2_valid <= s1_valid; s2_last <= s1_last; s2_start_op <= s1_op == 2'd0; s2_restore <= s1_op == 2'd2; s2_resume <= s1_op == 2'd3;
+  s2_ok <= s1_start <= s1_end;
   s2_rfwd <= restore_next1 == at_fwd1; s2_rsame <= restore_next1 == at_same1; s2_rback <= restore_next1 == at_back1;
   s2_at_fwd <= at_fwd1; s2_at_same <= at_same1; s2_at_back <= at_back1;
   s2_vend_next <= {{1'b0, vend1}} + {pb1}'d1;
   s2_vstart <= vstart1; s2_vend <= vend1; s2_phase <= phase1;
-  s2_first <= s1_start; s2_last_lane <= s1_end; s2_data <= s1_data; s2_rcrc <= s1_rcrc;
+  s2_first <= s1_start; s2_last_lane <= s1_end; s2_data <= s1_data;
 end
 // Stage 3: accept or refuse the beat. The only loop here is `track_next` (where the next
 // continuing byte must sit) against three registered candidates, which differ by W, so at
-// most one of fwd/same/back holds.
-reg [{pb}:0] track_next = {pb1}'d{w};
+// most one of fwd/same/back holds. A resume checks against `track_prev`, where it stood a
+// cycle earlier.
+reg [{pb}:0] track_next = {pb1}'d{w}, track_prev = {pb1}'d{w};
 wire cfwd2 = track_next == s2_at_fwd;
 wire csame2 = track_next == s2_at_same;
 wire cback2 = track_next == s2_at_back;
-wire fwd2 = s2_restore ? s2_rfwd : cfwd2;
-wire same2 = s2_restore ? s2_rsame : csame2;
-wire back2 = s2_restore ? s2_rback : cback2;
+wire pfwd2 = track_prev == s2_at_fwd;
+wire psame2 = track_prev == s2_at_same;
+wire pback2 = track_prev == s2_at_back;
+wire fwd2 = s2_restore ? s2_rfwd : s2_resume ? pfwd2 : cfwd2;
+wire same2 = s2_restore ? s2_rsame : s2_resume ? psame2 : csame2;
+wire back2 = s2_restore ? s2_rback : s2_resume ? pback2 : cback2;
 wire accept2 = s2_valid & s2_ok & (s2_start_op | fwd2 | same2 | back2);
-always @(posedge clock) if (accept2) track_next <= s2_vend_next;
+always @(posedge clock) begin
+  if (accept2) track_next <= s2_vend_next;
+  track_prev <= track_next;
+end
 reg [{sbm}:0] s3_sb = {sb}'d0;
 reg [{l}:0] s3_phase = {lb}'d0;
 reg [{db}:0] s3_data = {dbits}'d0;
 always @(posedge clock) begin
-  s3_sb <= {{init_at(s2_vstart), s2_rcrc, s2_vend, ~s2_start_op & back2, ~s2_start_op & same2, ~s2_start_op & fwd2, s2_restore, s2_last, accept2, s2_valid}};
+  s3_sb <= {{init_at(s2_vstart), s2_vend, ~s2_start_op & back2, ~s2_start_op & same2, ~s2_start_op & fwd2, s2_resume, s2_restore, s2_last, accept2, s2_valid}};
   s3_phase <= s2_phase;
 end
 ",
@@ -309,31 +335,37 @@ always @(posedge clock) begin s4_sb <= s3_sb; s5_sb <= s4_sb; s4_phase <= s3_pha
     // The data contribution in the virtual frame, with the initial register of a new segment.
     let _ = write!(
         v,
-        "// State loop: y <= contribution ^ (A y | y | A^-1 y), the register or a restored one.
-wire {sbr}_start = ~|{sbr}[6:4];
-reg [31:0] pre_d = 32'd0;
+        "// State loop: y <= contribution ^ (A b | b | A^-1 b), the base b the register, the register
+// a cycle earlier (resume) or a restored one. The restore CRC joins here, RESTORE_LAG cycles
+// after its beat.
+wire {sbr}_start = ~|{sbr}[7:5];
+reg [31:0] pre_d = 32'd0, pre_rcrc = 32'd0;
 reg [{sbn}:0] pre_sb = {sbn1}'d0;
 always @(posedge clock) begin
   pre_d <= {x_in} ^ ({sbr}_start ? {sbr}[{init_hi}:{init_lo}] : 32'd0);
   pre_sb <= {sbr}[{sbn}:0];
+  pre_rcrc <= s_restore_crc;
 end
 wire l_valid = pre_sb[0];
 wire l_accept = pre_sb[1];
 wire l_last = pre_sb[2];
 wire l_restore = pre_sb[3];
-wire l_fwd = pre_sb[4];
-wire l_same = pre_sb[5];
-wire l_back = pre_sb[6];
-wire [{p}:0] l_vend = pre_sb[{vend_hi}:7];
-wire [31:0] l_rcrc = pre_sb[{rcrc_hi}:{rcrc_lo}];
-reg [31:0] y = 32'd0;
+wire l_resume = pre_sb[4];
+wire l_fwd = pre_sb[5];
+wire l_same = pre_sb[6];
+wire l_back = pre_sb[7];
+wire [{p}:0] l_vend = pre_sb[{vend_hi}:8];
+reg [31:0] y = 32'd0, y_prev = 32'd0;
 reg [{p}:0] y_end = {pb}'d{last_lane};
-wire [31:0] base = l_restore ? l_rcrc : y;
+wire [31:0] base = l_restore ? pre_rcrc : l_resume ? y_prev : y;
 wire [31:0] base_fwd = {fwd};
 wire [31:0] base_back = {back};
-always @(posedge clock) if (l_accept) begin
-  y <= pre_d ^ ({{32{{l_fwd}}}} & base_fwd) ^ ({{32{{l_same}}}} & base) ^ ({{32{{l_back}}}} & base_back);
-  y_end <= l_vend;
+always @(posedge clock) begin
+  if (l_accept) begin
+    y <= pre_d ^ ({{32{{l_fwd}}}} & base_fwd) ^ ({{32{{l_same}}}} & base) ^ ({{32{{l_back}}}} & base_back);
+    y_end <= l_vend;
+  end
+  y_prev <= y;
 end
 reg o_valid = 1'b0, o_accept = 1'b0, o_last = 1'b0;
 always @(posedge clock) begin o_valid <= l_valid; o_accept <= l_accept; o_last <= l_last; end
@@ -358,9 +390,7 @@ end
         init_lo = sb - 32,
         init_hi = sb - 1,
         p = pb - 1,
-        vend_hi = 6 + pb,
-        rcrc_lo = 7 + pb,
-        rcrc_hi = 38 + pb,
+        vend_hi = 7 + pb,
         last_lane = w - 1,
         fwd = matrix_product(&tables.beat, "base"),
         back = matrix_product(&tables.beat_inv, "base"),

@@ -55,9 +55,49 @@ fn flow_stream(rng: &mut SmallRng, segments: usize) -> FlowStream {
     s
 }
 
+/// One physical beat of a packet: its bytes and, per segment it holds, (segment, first lane,
+/// last lane, stream index of the first lane's byte).
+struct PacketBeat {
+    flow: usize,
+    data: Vec<u8>,
+    runs: Vec<(usize, usize, usize, usize)>,
+}
+
+/// The next packet of `flow`: a random header, then up to a few hundred of its stream bytes.
+fn packet(rng: &mut SmallRng, w: usize, flow: usize, stream: &FlowStream, cursor: &mut usize) -> Vec<PacketBeat> {
+    let len = (match rng.gen_range(0..3) { 0 => rng.gen_range(1..8), 1 => rng.gen_range(8..100), _ => rng.gen_range(100..400) }).min(stream.bytes.len() - *cursor);
+    let header = rng.gen_range(0..90);
+    let total = header + len;
+    let beats = (0..total.div_ceil(w))
+        .map(|b| {
+            let mut data: Vec<u8> = (0..w).map(|_| rng.gen()).collect();
+            let mut runs: Vec<(usize, usize, usize, usize)> = Vec::new();
+            for lane in 0..w {
+                let pos = b * w + lane;
+                if pos < header || pos >= total {
+                    continue;
+                }
+                let at = *cursor + pos - header;
+                data[lane] = stream.bytes[at];
+                if let Some((seg, _)) = stream.owner[at] {
+                    match runs.last_mut() {
+                        Some(r) if r.0 == seg => r.2 = lane,
+                        _ => runs.push((seg, lane, lane, at)),
+                    }
+                }
+            }
+            PacketBeat { flow, data, runs }
+        })
+        .collect();
+    *cursor += len;
+    beats
+}
+
 /// Cut flows into packets placed at random lanes, interleave them, and produce the unit's
-/// beats: one per (physical beat, segment) pair, with start/continue/restore as a receive
-/// pipeline would choose, and the restore value from the flow's saved context.
+/// beats: one per (physical beat, segment) pair, with start/continue/resume/restore as a
+/// receive pipeline would choose, and the restore value from the flow's saved context.
+/// Sometimes two flows' packets arrive beat by beat alternately, so that each beat resumes
+/// its segment across one beat of the other.
 pub fn traffic(w: usize, seed: u64, flows: usize, segments: usize) -> Vec<Stimulus> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let streams: Vec<FlowStream> = (0..flows).map(|_| flow_stream(&mut rng, segments)).collect();
@@ -67,40 +107,37 @@ pub fn traffic(w: usize, seed: u64, flows: usize, segments: usize) -> Vec<Stimul
     let mut model = Crc32cBeatModel::new(w);
     let mut saved: Vec<Option<SavedCrc>> = vec![None; flows];
     let mut last_beat_owner: Option<(usize, usize)> = None;
+    // Per flow: the segment and stimulus index of its latest beat.
+    let mut latest: Vec<Option<(usize, usize)>> = vec![None; flows];
     let mut out = Vec::new();
+    let open = |cursor: &[usize], except: Option<usize>| -> Vec<usize> { (0..flows).filter(|&f| cursor[f] < streams[f].bytes.len() && Some(f) != except).collect() };
     while let Some(flow) = {
-        let open: Vec<usize> = (0..flows).filter(|&f| cursor[f] < streams[f].bytes.len()).collect();
+        let open = open(&cursor, None);
         (!open.is_empty()).then(|| open[rng.gen_range(0..open.len())])
     } {
-        let stream = &streams[flow];
-        let len = (match rng.gen_range(0..3) { 0 => rng.gen_range(1..8), 1 => rng.gen_range(8..100), _ => rng.gen_range(100..400) }).min(stream.bytes.len() - cursor[flow]);
-        let header = rng.gen_range(0..90);
-        let total = header + len;
-        let beats = total.div_ceil(w);
-        for b in 0..beats {
-            let mut data: Vec<u8> = (0..w).map(|_| rng.gen()).collect();
-            // Which stream bytes sit in this beat, grouped by segment.
-            let mut runs: Vec<(usize, usize, usize)> = Vec::new(); // (segment, first lane, last lane)
-            for lane in 0..w {
-                let pos = b * w + lane;
-                if pos < header || pos >= total {
-                    continue;
-                }
-                let at = cursor[flow] + pos - header;
-                data[lane] = stream.bytes[at];
-                if let Some((seg, _)) = stream.owner[at] {
-                    match runs.last_mut() {
-                        Some(r) if r.0 == seg => r.2 = lane,
-                        _ => runs.push((seg, lane, lane)),
-                    }
-                }
+        let mut beats = packet(&mut rng, w, flow, &streams[flow], &mut cursor[flow]);
+        let others = open(&cursor, Some(flow));
+        if !others.is_empty() && rng.gen_bool(0.3) {
+            let other = others[rng.gen_range(0..others.len())];
+            let mut second = packet(&mut rng, w, other, &streams[other], &mut cursor[other]).into_iter();
+            let mut alternate = Vec::new();
+            for first in beats {
+                alternate.push(first);
+                alternate.extend(second.next());
             }
-            for (seg, start, end) in runs {
-                let at = cursor[flow] + b * w + start - header;
+            alternate.extend(second);
+            beats = alternate;
+        }
+        for PacketBeat { flow, data, runs } in beats {
+            let stream = &streams[flow];
+            for (seg, start, end, at) in runs {
                 let (_, index) = stream.owner[at].unwrap();
                 let (framed, intact) = &stream.segments[seg];
+                let two_back = matches!(latest[flow], Some((s, i)) if s == seg && i + 2 == out.len());
                 let op = if index == 0 {
                     CrcOp::Start
+                } else if two_back && rng.gen_bool(0.9) {
+                    CrcOp::Resume
                 } else if last_beat_owner == Some((flow, seg)) && rng.gen_bool(0.9) {
                     CrcOp::Continue
                 } else {
@@ -120,14 +157,15 @@ pub fn traffic(w: usize, seed: u64, flows: usize, segments: usize) -> Vec<Stimul
                 assert!(!result.error, "generator produced a beat the unit refuses: {beat:?}");
                 saved[flow] = Some(result.state);
                 last_beat_owner = Some((flow, seg));
+                latest[flow] = Some((seg, out.len()));
                 out.push(Stimulus { beat: Some(beat), prefix_crc: crc32c::crc32c(&framed[..=last_index]), digest_intact: (last_index == framed.len() - 1).then_some(*intact) });
             }
             // Most packets follow back to back; sometimes the line idles.
             if rng.gen_bool(0.05) {
+                model.idle();
                 out.push(Stimulus { beat: None, prefix_crc: 0, digest_intact: None });
             }
         }
-        cursor[flow] += len;
     }
     out
 }
@@ -144,12 +182,34 @@ pub struct Observed {
     pub end_pos: usize,
 }
 
+/// The word on `s_restore_crc` for each of `cycles` cycles: a restore beat's saved CRC `lag`
+/// cycles after the beat, a random word (which the unit must ignore) on every other cycle.
+pub fn late_restore_crcs(stimuli: &[Stimulus], lag: usize, cycles: usize) -> Vec<u32> {
+    let mut rng = SmallRng::seed_from_u64(cycles as u64);
+    let mut words: Vec<u32> = (0..cycles).map(|_| rng.gen()).collect();
+    for (i, s) in stimuli.iter().enumerate() {
+        if let Some(b) = s.beat.as_ref().filter(|b| b.op == CrcOp::Restore) {
+            words[i + lag] = b.restore.crc;
+        }
+    }
+    words
+}
+
+/// Run the stimuli through the block's rust-hdl model, restore CRCs presented late.
 pub fn drive<const W: usize, const D: usize, const L: usize, const P: usize>(stimuli: &[Stimulus]) -> Vec<Observed> {
+    let cycles = stimuli.len() + Crc32cStream::<W, D, L, P>::LATENCY;
+    drive_with_restore::<W, D, L, P>(stimuli, &late_restore_crcs(stimuli, Crc32cStream::<W, D, L, P>::RESTORE_LAG, cycles))
+}
+
+/// `drive` with `restore_crc[i]` on `s_restore_crc` at cycle i (the beats' own `restore.crc`
+/// is not used).
+pub fn drive_with_restore<const W: usize, const D: usize, const L: usize, const P: usize>(stimuli: &[Stimulus], restore_crc: &[u32]) -> Vec<Observed> {
     let mut uut = Crc32cStream::<W, D, L, P>::new();
     uut.connect_all();
     let latency = Crc32cStream::<W, D, L, P>::LATENCY;
+    assert_eq!(restore_crc.len(), stimuli.len() + latency, "one restore word per cycle");
     let mut seen = Vec::new();
-    for i in 0..stimuli.len() + latency {
+    for (i, &restore) in restore_crc.iter().enumerate() {
         match stimuli.get(i).and_then(|s| s.beat.as_ref()) {
             Some(b) => {
                 uut.s_valid.next = true;
@@ -158,12 +218,12 @@ pub fn drive<const W: usize, const D: usize, const L: usize, const P: usize>(sti
                 uut.s_end.next = (b.end as u64).into();
                 uut.s_stream_lane.next = (b.stream_lane as u64).into();
                 uut.s_op.next = (b.op as u64).into();
-                uut.s_restore_crc.next = u64::from(b.restore.crc).into();
                 uut.s_restore_hi.next = b.restore.hi;
                 uut.s_last.next = b.last;
             }
             None => uut.s_valid.next = false,
         }
+        uut.s_restore_crc.next = u64::from(restore).into();
         cycle(&mut uut, |u| &mut u.clock);
         if i + 1 >= latency {
             seen.push(Observed {
