@@ -44,7 +44,7 @@ fn placed_bytes_skip_the_copy_and_the_digest_only_when_verified() {
     //    no CRC on the host.
     let h = rx.recv_header().unwrap();
     let mut dest = datas[0].clone();
-    let r = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut || true).unwrap();
+    let r = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut |_| true).unwrap();
     assert_eq!((r.placement, r.digest), (Placement::PlacedByNic, DigestVerdict::VerifiedByNic));
     assert_eq!(dest, datas[0]);
     assert_eq!(rx.stream_position(), ends[0]);
@@ -52,14 +52,14 @@ fn placed_bytes_skip_the_copy_and_the_digest_only_when_verified() {
     // 2: placed, but a packet of the PDU lacked crc_ok: the host computes the digest.
     let h = rx.recv_header().unwrap();
     let mut dest = datas[1].clone();
-    let r = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut || false).unwrap();
+    let r = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut |_| false).unwrap();
     assert_eq!((r.placement, r.digest), (Placement::PlacedByNic, DigestVerdict::VerifiedBySoftware));
 
     // 3: "placed" bytes that are wrong, without crc_ok: the software digest catches them.
     let h = rx.recv_header().unwrap();
     let mut dest = datas[2].clone();
     dest[100] ^= 0x40;
-    let e = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut || false).unwrap_err();
+    let e = rx.recv_data_offloaded(&h, &mut dest, &mut |r| vec![r], &mut |_| false).unwrap_err();
     assert!(e.to_string().to_lowercase().contains("digest"), "{e}");
 
     // 4: only the second half placed, with a hole: the first half and the hole are copied
@@ -89,7 +89,7 @@ fn placed_bytes_skip_the_copy_and_the_digest_only_when_verified() {
                     .filter(|r| !r.is_empty())
                     .collect()
             },
-            &mut || true,
+            &mut |_| true,
         )
         .unwrap();
     assert!(asked.len() > 2, "asked once per arrival: {asked:?}");
