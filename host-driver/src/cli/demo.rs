@@ -119,15 +119,12 @@ pub(crate) struct Summary {
     /// digest the NIC verified (the I/O queue's receive path).
     pub placed_bytes: u64,
     copied_bytes: u64,
-    nic_verified_pdus: u64,
+    pub nic_verified_pdus: u64,
     io_queue_offloaded: bool,
     /// The initiator's CPU on read data: copies out of the receive stream and CRC32C, the
     /// two costs the offload removes (measured around each copy and digest computation).
     pub host_copy_ns: u64,
     pub host_crc_ns: u64,
-    /// With `--nic sim`: the driver's copies of placed bytes back into the frames it hands to
-    /// smoltcp (which keeps every payload byte in its socket buffer).
-    pub driver_read_back_ns: u64,
     /// The Verilated NIC's figures (`--nic sim`).
     pub sim: Option<SimFigures>,
     world_steps: u64,
@@ -187,7 +184,7 @@ pub(super) fn nic(name: &str, mtu: usize, vcd: Option<PathBuf>) -> Result<NicCho
             let offload = NicOffload::new(ddp.clone());
             let (o1, o2) = (offload.clone(), offload.clone());
             nic.set_rx_observer(Box::new(move |p| o1.observe(p)));
-            nic.set_placed_reader(Arc::new(move |r, flow, out| o2.read_placed(r, flow, out)));
+            nic.set_placement_check(Arc::new(move |r, flow| o2.holds_placed(r, flow)));
             let skipped = nic.skipped_cycles();
             Ok(NicChoice { nic: Box::new(nic), sim: Some(SimHandles { dev, ddp, offload, skipped }) })
         }
@@ -411,7 +408,6 @@ pub(crate) fn measure(args: &DemoArgs) -> Result<Measured, CliError> {
         io_queue_offloaded: offloaded_queue,
         host_copy_ns: data_path.copy_ns,
         host_crc_ns: data_path.crc_ns,
-        driver_read_back_ns: sim_nic.as_ref().map_or(0, |h| h.offload.read_back_ns()),
         sim: match &sim_nic {
             Some(h) => Some(sim_figures(h)?),
             None => None,

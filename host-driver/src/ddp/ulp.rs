@@ -12,8 +12,9 @@
 //! [`NicOffload::register_memory`] (other buffers run in software); the receive log is fed
 //! by [`NicOffload::observe`], which the NIC port calls with every received packet (placed
 //! ranges per command, crc_ok, resync requests, and the TCP sequence numbers that give
-//! sk_add the next expected sequence number); [`NicOffload::read_placed`] gives the placed
-//! bytes back to rebuild frames for the TCP/IP stack.
+//! sk_add the next expected sequence number); [`NicOffload::holds_placed`] tells the NIC port
+//! whether a placed range lies in a live buffer, where the initiator will read it (the frame
+//! goes to the TCP/IP stack with those bytes unwritten, nobody copies them).
 use super::{Ddp, Flow, SglEntry, SkConfig, Tag};
 use crate::net::wire::tcp_view;
 use crate::nic::RxPacket;
@@ -80,14 +81,10 @@ struct Log {
     /// of frames toward the host.
     rcv_nxt: HashMap<(u16, u16), u32>,
     flows: HashMap<u16, FlowLog>,
-    /// Live DDP buffers: (flow, cid) -> (address in this process, length).
-    bufs: HashMap<(u16, u16), (usize, usize)>,
+    /// Live DDP buffers: (flow, cid) -> length.
+    bufs: HashMap<(u16, u16), usize>,
     /// DMA memory the driver may hand to the NIC: (address in this process, length, iova).
     memory: Vec<(usize, usize, u64)>,
-    /// Placed ranges that could not be given back (no live buffer): their frames dropped.
-    unreadable: u64,
-    /// Time spent copying placed bytes back into frames for the TCP/IP stack.
-    read_back_ns: u64,
 }
 
 /// The offload over a NIC (see the module doc). Shared: the NIC port and every queue hold it.
@@ -162,35 +159,10 @@ impl<D: Device + Send + 'static> NicOffload<D> {
         }
     }
 
-    /// Copies a placed range back out of its DDP buffer; false when no live buffer has it.
-    pub fn read_placed(&self, r: &rm::PlacedRange, flow: u16, out: &mut [u8]) -> bool {
-        let mut log = self.log();
-        match log.bufs.get(&(flow, r.cid)) {
-            Some(&(ptr, len)) if r.data_offset as usize + out.len() <= len => {
-                // SAFETY: the buffer is live (between setup and teardown) and `ptr..ptr+len`
-                // is the I/O's buffer, which the initiator keeps until the command completes.
-                let src = unsafe { std::slice::from_raw_parts((ptr + r.data_offset as usize) as *const u8, out.len()) };
-                let started = std::time::Instant::now();
-                out.copy_from_slice(src);
-                log.read_back_ns += started.elapsed().as_nanos() as u64;
-                true
-            }
-            _ => {
-                log.unreadable += 1;
-                false
-            }
-        }
-    }
-
-    /// CPU time spent in `read_placed` copies: the price of a TCP/IP stack (smoltcp) that
-    /// wants every payload byte in its socket buffer, placed or not.
-    pub fn read_back_ns(&self) -> u64 {
-        self.log().read_back_ns
-    }
-
-    /// Placed ranges whose frames had to be dropped (no live buffer to read them back from).
-    pub fn unreadable(&self) -> u64 {
-        self.log().unreadable
+    /// Whether a placed range of `flow` lies inside a live DDP buffer (between setup and
+    /// teardown), so the initiator finds its bytes there.
+    pub fn holds_placed(&self, r: &rm::PlacedRange, flow: u16) -> bool {
+        self.log().bufs.get(&(flow, r.cid)).is_some_and(|&len| r.data_offset as usize + r.len as usize <= len)
     }
 
     fn iova_of(&self, buf: &[u8]) -> Option<u64> {
@@ -239,7 +211,7 @@ impl<D: Device + Send + 'static> QueueOffload for NicQueue<D> {
         let sgl = [SglEntry { addr: iova, len: buf.len() as u32 }];
         {
             let mut log = self.owner.log();
-            log.bufs.insert((self.flow.0, cid), (buf.as_ptr() as usize, buf.len()));
+            log.bufs.insert((self.flow.0, cid), buf.len());
             let f = log.flows.entry(self.flow.0).or_default();
             f.placed.remove(&cid);
         }

@@ -73,7 +73,8 @@ pub trait Nic: Send {
     }
     /// What the host stack may leave to the NIC: a NIC that validated a frame's checksums
     /// (and may have placed payload bytes elsewhere) lets the stack skip verifying them.
-    /// Default: the stack computes and verifies everything.
+    /// Asked once, when the world makes the host stack. Default: the stack computes and
+    /// verifies everything.
     fn checksum_offload(&self) -> ChecksumCapabilities {
         ChecksumCapabilities::default()
     }

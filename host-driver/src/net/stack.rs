@@ -26,30 +26,35 @@ pub struct Stack {
     pub iface: Interface,
     pub sockets: SocketSet<'static>,
     pub config: StackConfig,
+    /// The checksum work the NIC leaves to the stack. smoltcp reads it once, when the
+    /// interface is made, so it is fixed for the stack's life.
+    checksum: ChecksumCapabilities,
 }
 
 impl Stack {
+    /// A stack that computes and verifies every checksum itself.
     pub fn new(config: StackConfig, now: SimTime) -> Self {
+        Self::with_checksum(config, now, ChecksumCapabilities::default())
+    }
+
+    /// A stack whose NIC verifies or computes the checksums `checksum` leaves out.
+    pub fn with_checksum(config: StackConfig, now: SimTime, checksum: ChecksumCapabilities) -> Self {
         let mut scratch = QueuePort::default();
         let mut device = PortDevice::new(&mut scratch, now, config.mtu);
+        device.checksum = checksum.clone();
         let mut ic = Config::new(HardwareAddress::Ethernet(EthernetAddress(config.mac)));
         ic.random_seed = config.seed;
         let mut iface = Interface::new(ic, &mut device, now.to_smoltcp());
         iface.update_ip_addrs(|addrs| {
             addrs.push(IpCidr::new(IpAddress::Ipv4(config.ip), config.prefix_len)).expect("one address fits");
         });
-        Self { iface, sockets: SocketSet::new(Vec::new()), config }
+        Self { iface, sockets: SocketSet::new(Vec::new()), config, checksum }
     }
 
     /// One smoltcp poll over `port`; true if any socket may have changed.
     pub fn poll(&mut self, now: SimTime, port: &mut dyn EthernetPort) -> bool {
-        self.poll_with(now, port, ChecksumCapabilities::default())
-    }
-
-    /// `poll` with the checksum work split between stack and NIC as `checksum` says.
-    pub fn poll_with(&mut self, now: SimTime, port: &mut dyn EthernetPort, checksum: ChecksumCapabilities) -> bool {
         let mut device = PortDevice::new(port, now, self.config.mtu);
-        device.checksum = checksum;
+        device.checksum = self.checksum.clone();
         self.iface.poll(now.to_smoltcp(), &mut device, &mut self.sockets) != PollResult::None
     }
 

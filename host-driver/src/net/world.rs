@@ -42,7 +42,7 @@ impl World {
         let seed = host.seed;
         Self {
             now: SimTime::ZERO,
-            host: Stack::new(host, SimTime::ZERO),
+            host: Stack::with_checksum(host, SimTime::ZERO, nic.checksum_offload()),
             nic,
             wire,
             peer,
@@ -85,8 +85,7 @@ impl World {
         // The NIC runs before the host polls (frames it received are in its ring) and after
         // (frames the host posted go out).
         self.nic.advance(now);
-        let checksum = self.nic.checksum_offload();
-        self.host.poll_with(now, &mut HostSide(&mut *self.nic), checksum);
+        self.host.poll(now, &mut HostSide(&mut *self.nic));
         self.nic.advance(now);
         while let Some(f) = self.nic.mac_tx(now) {
             self.wire.inject(Dir::ToPeer, now, f);

@@ -52,11 +52,14 @@ impl Default for RingConfig {
 pub struct DriverStats {
     pub rx_frames: u64,
     pub rx_bytes: u64,
-    /// Frames whose placed ranges could not be read back (no DDP buffer): dropped, as the
-    /// contract's rx_nvme_tcp_drop.
+    /// Frames with a placed range outside every live DDP buffer: dropped, as the contract's
+    /// rx_nvme_tcp_drop.
     pub rx_dropped: u64,
     /// Frames the NIC flagged with a bad FCS: not handed to the stack.
     pub rx_fcs_bad: u64,
+    /// Frames without the NIC's checksum verdicts whose IPv4 or TCP checksum failed the
+    /// driver's own check: not handed to the stack.
+    pub rx_csum_bad: u64,
     pub tx_frames: u64,
     pub tx_bytes: u64,
     /// Frames the host stack offered while the tx ring was full (it retries).

@@ -3,9 +3,9 @@
 //!
 //! - [`RxRing`]: 2^n slots and 2^n 64-byte completions. The NIC writes frame `i` to slot
 //!   `i mod N` and then its completion, whose phase bit says it is new (1 on the first pass,
-//!   flipping at every wrap). Beats the NIC placed in full are not written to the slot; the
-//!   packet is rebuilt from the slot and the placed ranges ([`RxPacket::rebuild`]). The host
-//!   hands slots back by writing RX_CONS.
+//!   flipping at every wrap). Beats the NIC placed in full are not written to the slot (their
+//!   bytes are in the DDP buffers, where the ULP reads them). The host hands slots back by
+//!   writing RX_CONS.
 //! - [`TxRing`]: 2^n 16-byte descriptors, each with its own frame buffer; TX_PROD is the
 //!   doorbell, the NIC writes TX_CONS into a 64-byte completion record.
 //! - [`EventRing`]: 2^n 16-byte events (command results, teardown done), phase bit as rx.
@@ -15,6 +15,7 @@
 use super::regs::Regs;
 use crate::pci::{Device, DmaBuffer, PciError, Result};
 use ddpnic_regmap as rm;
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, TcpPacket};
 use std::sync::atomic::{fence, Ordering};
 
 /// Volatile copy out of DMA memory at byte offset `at`.
@@ -35,8 +36,9 @@ fn write64<D: Device + ?Sized>(dev: &D, regs: &Regs, lo: &str, value: u64) -> Re
     dev.write32(regs.at(lo) + 4, (value >> 32) as u32)
 }
 
-/// A received frame: the completion and the frame as far as the slot holds it (beats the
-/// NIC placed in full read as zero until [`RxPacket::rebuild`] fills them).
+/// A received frame: the completion and the frame as far as the slot holds it. Beats the NIC
+/// placed in full read as zero: the stack that gets the frame must take the NIC's checksum
+/// verdicts ([`RxPacket::checksums_ok`]) and the ULP must take those bytes from its buffer.
 #[derive(Debug, Clone)]
 pub struct RxPacket {
     pub cpl: rm::RxCompletion,
@@ -54,18 +56,27 @@ impl RxPacket {
         self.placed().iter().map(|r| r.len as usize).sum()
     }
 
-    /// Fills the placed ranges with `fill(range, bytes)` (reading them back from the DDP
-    /// buffer), so the frame is whole again for the TCP/IP stack. False when `fill` could
-    /// not supply a range (then the frame is incomplete and must be dropped).
-    pub fn rebuild(&mut self, mut fill: impl FnMut(&rm::PlacedRange, &mut [u8]) -> bool) -> bool {
-        let ranges: Vec<rm::PlacedRange> = self.placed().to_vec();
-        for r in ranges {
-            let (a, e) = (r.frame_offset as usize, r.frame_offset as usize + r.len as usize);
-            if e > self.frame.len() || !fill(&r, &mut self.frame[a..e]) {
-                return false;
-            }
+    /// Whether the frame's IPv4 header and TCP checksums hold: the NIC's verdicts where it gave
+    /// them (it checked the frame as it came off the wire, before placing any byte), else the
+    /// host's own check. Frames that are not IPv4/TCP, and IP fragments, are the stack's to
+    /// judge (true).
+    pub fn checksums_ok(&self) -> bool {
+        if self.cpl.ip_csum_ok && self.cpl.tcp_csum_ok {
+            return true;
         }
-        true
+        let Ok(eth) = EthernetFrame::new_checked(&self.frame[..]) else { return true };
+        if eth.ethertype() != EthernetProtocol::Ipv4 {
+            return true;
+        }
+        let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else { return false };
+        if !ip.verify_checksum() {
+            return false;
+        }
+        if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
+            return true;
+        }
+        TcpPacket::new_checked(ip.payload())
+            .is_ok_and(|tcp| tcp.verify_checksum(&IpAddress::Ipv4(ip.src_addr()), &IpAddress::Ipv4(ip.dst_addr())))
     }
 }
 
@@ -246,31 +257,40 @@ impl EventRing {
 mod tests {
     use super::*;
 
-    /// A frame whose middle beats the NIC placed in full comes back whole from the placed
-    /// range's bytes; one whose range cannot be read back is reported.
+    fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4([10, 0, 2, 15], [10, 0, 2, 2], 64)
+            .tcp(4420, 50002, 7, 1000)
+            .write(&mut f, payload)
+            .unwrap();
+        f
+    }
+
+    fn packet(frame: Vec<u8>, nic_says_ok: bool) -> RxPacket {
+        let cpl = rm::RxCompletion { frame_len: frame.len() as u16, ip_csum_ok: nic_says_ok, tcp_csum_ok: nic_says_ok, ..Default::default() };
+        RxPacket { cpl, frame }
+    }
+
+    /// Without the NIC's verdicts the host checks the IPv4 header and TCP checksums itself
+    /// (frames built by etherparse, then damaged); with them it takes the NIC's word, which is
+    /// what lets a frame whose placed beats were never written reach the stack.
     #[test]
-    fn rebuild_fills_placed_beats() {
-        let frame: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
-        let mut cpl = rm::RxCompletion { frame_len: 300, ranges: 1, ..Default::default() };
-        cpl.range[0] = rm::PlacedRange { frame_offset: 60, len: 240, cid: 9, data_offset: 4096 };
-        // what the slot holds: the beats the NIC wrote (beat 0 only), zero elsewhere
-        let mut slot = vec![0u8; 300];
-        for k in 0..5 {
-            if cpl.beat_written(k) {
-                let e = (64 * k + 64).min(300);
-                slot[64 * k..e].copy_from_slice(&frame[64 * k..e]);
-            }
-        }
-        assert_ne!(slot, frame);
-        let mut p = RxPacket { cpl, frame: slot };
-        assert_eq!(p.placed_bytes(), 240);
-        let ok = p.rebuild(|r, out| {
-            assert_eq!((r.cid, r.data_offset, out.len()), (9, 4096, 240));
-            out.copy_from_slice(&frame[60..300]);
-            true
-        });
-        assert!(ok);
-        assert_eq!(p.frame, frame);
-        assert!(!p.clone().rebuild(|_, _| false));
+    fn checksums_are_the_nics_verdicts_or_the_hosts_own_check() {
+        let good = tcp_frame(&[0x5a; 300]);
+        assert!(packet(good.clone(), false).checksums_ok());
+        let mut bad_payload = good.clone();
+        bad_payload[200] ^= 0x01;
+        assert!(!packet(bad_payload.clone(), false).checksums_ok());
+        let mut bad_ip = good.clone();
+        bad_ip[14 + 8] ^= 0x01; // TTL: the IPv4 header checksum fails
+        assert!(!packet(bad_ip, false).checksums_ok());
+        let mut placed = good.clone();
+        placed[128..256].fill(0);
+        assert!(packet(placed.clone(), true).checksums_ok());
+        assert!(!packet(placed, false).checksums_ok());
+        let mut arp = good;
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(packet(arp, false).checksums_ok(), "not IPv4: the stack's to judge");
     }
 }

@@ -16,6 +16,7 @@ use crate::nic::Counters;
 use crate::pci::sim::SimDevice;
 use crate::pci::Result;
 use ddpnic_regmap as rm;
+use smoltcp::phy::{Checksum, ChecksumCapabilities};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,9 +28,9 @@ pub const LINGER_CYCLES: u64 = 2048;
 pub const CHUNK_CYCLES: u64 = 256;
 const NS_PER_CYCLE: u64 = 4;
 
-/// Reads a placed range back from the DDP buffer it went to (to rebuild the frame for the
-/// TCP/IP stack); false when no live buffer holds it.
-pub type PlacedReader = Arc<dyn Fn(&rm::PlacedRange, u16, &mut [u8]) -> bool + Send + Sync>;
+/// Whether a placed range (of the flow) lies in a live DDP buffer. A frame with a range that
+/// does not is dropped: its placed bytes are nowhere the ULP can find them.
+pub type PlacementCheck = Arc<dyn Fn(&rm::PlacedRange, u16) -> bool + Send + Sync>;
 /// Sees every received packet's offload verdicts before the stack gets the frame.
 pub type RxObserver = Box<dyn FnMut(&RxPacket) + Send>;
 
@@ -43,7 +44,7 @@ pub struct SimNic {
     base_ns: u64,
     linger_until: u64,
     to_host: VecDeque<Frame>,
-    placed: Option<PlacedReader>,
+    placement_check: Option<PlacementCheck>,
     observer: Option<RxObserver>,
     start: Counters,
     skipped: Arc<AtomicU64>,
@@ -61,7 +62,7 @@ impl SimNic {
             base_ns: 0,
             linger_until: cycle + LINGER_CYCLES,
             to_host: VecDeque::new(),
-            placed: None,
+            placement_check: None,
             observer: None,
             start,
             skipped: Arc::new(AtomicU64::new(0)),
@@ -83,8 +84,8 @@ impl SimNic {
         self.skipped.clone()
     }
 
-    pub fn set_placed_reader(&mut self, r: PlacedReader) {
-        self.placed = Some(r);
+    pub fn set_placement_check(&mut self, c: PlacementCheck) {
+        self.placement_check = Some(c);
     }
 
     pub fn set_rx_observer(&mut self, o: RxObserver) {
@@ -106,10 +107,12 @@ impl SimNic {
         core_busy || self.lock().tx_in_flight() > 0
     }
 
-    /// Takes every completed frame off the rx ring (rebuilt around placed bytes).
+    /// Takes every completed frame off the rx ring. A frame keeps its placed beats unwritten:
+    /// the stack skips the checksums the NIC verified ([`Nic::checksum_offload`]) and the
+    /// initiator takes placed bytes from its buffer, so nothing copies them back.
     fn collect_rx(&mut self) {
         let mut d = self.driver.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(mut p) = d.recv() {
+        while let Some(p) = d.recv() {
             if let Some(o) = self.observer.as_mut() {
                 o(&p);
             }
@@ -119,15 +122,15 @@ impl SimNic {
                 d.stats.rx_fcs_bad += 1;
                 continue;
             }
-            let whole = p.cpl.ranges == 0
-                || match &self.placed {
-                    Some(r) => {
-                        let flow = p.cpl.flow;
-                        p.rebuild(|range, out| r(range, flow, out))
-                    }
-                    None => false,
-                };
-            if whole {
+            if !p.checksums_ok() {
+                d.stats.rx_csum_bad += 1;
+                continue;
+            }
+            let findable = match &self.placement_check {
+                Some(check) => p.placed().iter().all(|r| check(r, p.cpl.flow)),
+                None => p.cpl.ranges == 0,
+            };
+            if findable {
                 self.to_host.push_back(p.frame);
             } else {
                 d.stats.rx_dropped += 1;
@@ -222,6 +225,15 @@ impl Nic for SimNic {
         None
     }
 
+    /// The core verified every IPv4 header and TCP checksum it could; `collect_rx` checks the
+    /// rest, so the stack only computes them for transmit.
+    fn checksum_offload(&self) -> ChecksumCapabilities {
+        let mut c = ChecksumCapabilities::default();
+        c.ipv4 = Checksum::Tx;
+        c.tcp = Checksum::Tx;
+        c
+    }
+
     fn counters(&self) -> Vec<(String, u64)> {
         let mut out: Vec<(String, u64)> = match self.counters_since_start() {
             Ok(c) => c.0.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
@@ -230,6 +242,7 @@ impl Nic for SimNic {
         let s = self.lock().stats;
         out.push(("driver_rx_frames".into(), s.rx_frames));
         out.push(("driver_tx_frames".into(), s.tx_frames));
+        out.push(("driver_rx_csum_bad".into(), s.rx_csum_bad));
         out.push(("driver_tx_ring_full".into(), s.tx_ring_full));
         out
     }
