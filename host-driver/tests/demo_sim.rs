@@ -81,6 +81,10 @@ fn demo_on_the_simulated_nic() {
         assert_eq!(counter(&s, "rx_nvme_tcp_setup"), s["ios"].as_u64().unwrap());
         assert_eq!(counter(&s, "rx_out_of_sync"), 0);
         assert_eq!(counter(&s, "rx_unknown_cid") + counter(&s, "rx_out_of_bounds"), 0);
+        // the NIC's CRC32C unit vouched for data digests: the host skipped CRC32C on those PDUs
+        let (verified, pdus) = (s["nic_verified_pdus"].as_u64().unwrap(), s["digest_pdus"].as_u64().unwrap());
+        assert!(verified > 0 && verified <= pdus, "{verified} of {pdus} PDUs verified by the NIC");
+        assert_eq!(counter(&s, "rx_crc_errors"), 0);
     }
 }
 

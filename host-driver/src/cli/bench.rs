@@ -55,8 +55,10 @@ struct OffloadCase {
     max_io: u64,
     bytes: u64,
     placed_bytes: u64,
-    /// C2HData PDUs whose data digest the NIC verified (the host ran no CRC32C on them).
+    /// C2HData PDUs, and their data bytes, whose data digest the NIC verified (the host ran no
+    /// CRC32C on them).
     nic_verified_pdus: u64,
+    nic_verified_bytes: u64,
     host_copy_ns: u64,
     host_crc_ns: u64,
     /// The initiator's copy + CRC32C of read data per GiB read, in ms.
@@ -111,12 +113,12 @@ pub fn run(args: BenchArgs) -> Result<(), CliError> {
     println!("{:<10} {:>4} {:>6} {:>6} {:>10.1}", crc.bench, "-", "-", "-", crc.mib_per_s);
     for c in &offload {
         println!(
-            "{:<14} nic {:<5} {:>6.1} MiB, {:>5.1} % placed, {:>5} PDUs' digests checked by the NIC: initiator copy + CRC32C {:>6.1} ms/GiB (process without the NIC sim {:>7.1} ms/GiB)",
+            "{:<14} nic {:<5} {:>6.1} MiB, {:>5.1} % placed, {:>5.1} % with the digest checked by the NIC: initiator copy + CRC32C {:>6.1} ms/GiB (process without the NIC sim {:>7.1} ms/GiB)",
             c.bench,
             c.nic,
             c.bytes as f64 / (1 << 20) as f64,
             100.0 * c.placed_bytes as f64 / c.bytes.max(1) as f64,
-            c.nic_verified_pdus,
+            100.0 * c.nic_verified_bytes as f64 / c.bytes.max(1) as f64,
             c.data_path_ms_per_gib,
             c.process_ms_per_gib_without_nic_sim
         );
@@ -161,6 +163,7 @@ fn offload_case(nic: &str, bytes: u64) -> Result<OffloadCase, CliError> {
         bytes: s.bytes,
         placed_bytes: s.placed_bytes,
         nic_verified_pdus: s.nic_verified_pdus,
+        nic_verified_bytes: s.nic_verified_bytes,
         host_copy_ns: s.host_copy_ns,
         host_crc_ns: s.host_crc_ns,
         data_path_ms_per_gib: (s.host_copy_ns + s.host_crc_ns) as f64 / 1e6 / gib,

@@ -119,7 +119,11 @@ pub(crate) struct Summary {
     /// digest the NIC verified (the I/O queue's receive path).
     pub placed_bytes: u64,
     copied_bytes: u64,
+    /// Data PDUs with a data digest; those, and their data bytes, whose digest the NIC
+    /// verified (crc_ok on every packet that carried them).
+    digest_pdus: u64,
     pub nic_verified_pdus: u64,
+    pub nic_verified_bytes: u64,
     io_queue_offloaded: bool,
     /// The initiator's CPU on read data: copies out of the receive stream and CRC32C, the
     /// two costs the offload removes (measured around each copy and digest computation).
@@ -404,7 +408,9 @@ pub(crate) fn measure(args: &DemoArgs) -> Result<Measured, CliError> {
         nic_counters: w.nic().counters(),
         placed_bytes: data_path.placed_bytes,
         copied_bytes: data_path.data_bytes - data_path.placed_bytes,
+        digest_pdus: data_path.digest_pdus,
         nic_verified_pdus: data_path.nic_verified_pdus,
+        nic_verified_bytes: data_path.nic_verified_bytes,
         io_queue_offloaded: offloaded_queue,
         host_copy_ns: data_path.copy_ns,
         host_crc_ns: data_path.crc_ns,
@@ -442,10 +448,12 @@ fn print(args: &DemoArgs, s: &Summary, pcap_frames: Option<u64>) {
     );
     println!("wire: {}", s.wire);
     println!(
-        "data path: {:.1} MiB placed by the NIC, {:.1} MiB copied by software; {} PDUs with the digest verified by the NIC; I/O queue {}",
+        "data path: {:.1} MiB placed by the NIC, {:.1} MiB copied by software; data digests verified by the NIC: {} of {} PDUs, {:.1} MiB; I/O queue {}",
         s.placed_bytes as f64 / (1 << 20) as f64,
         s.copied_bytes as f64 / (1 << 20) as f64,
         s.nic_verified_pdus,
+        s.digest_pdus,
+        s.nic_verified_bytes as f64 / (1 << 20) as f64,
         if s.io_queue_offloaded { "offloaded" } else { "in software" }
     );
     match &s.sim {

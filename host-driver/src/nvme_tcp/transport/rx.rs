@@ -248,8 +248,10 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
         self.fill_to(DIGEST_LEN, framing.plen - DIGEST_LEN, framing.plen)?;
         let received: [u8; 4] = self.take(DIGEST_LEN).try_into().unwrap();
         let pdu = self.position - framing.plen as u64..self.position;
+        self.cpu.digest_pdus += 1;
         if all_placed && nic_crc_ok(pdu) {
             self.cpu.nic_verified_pdus += 1;
+            self.cpu.nic_verified_bytes += dest.len() as u64;
             return Ok(DataReceipt { placement, digest: DigestVerdict::VerifiedByNic });
         }
         let crc = timed(&mut self.cpu.crc_ns, || digest_append(0, dest));

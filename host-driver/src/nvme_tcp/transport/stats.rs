@@ -13,8 +13,11 @@ pub struct CpuBreakdown {
     pub data_bytes: u64,
     /// Data bytes the NIC placed (neither copied nor, with `nic_verified_pdus`, checksummed).
     pub placed_bytes: u64,
-    /// PDUs whose data digest the NIC verified (no CRC32C on the host).
+    /// Data PDUs with a data digest, and those of them (and their data bytes) whose digest
+    /// the NIC verified (no CRC32C on the host).
+    pub digest_pdus: u64,
     pub nic_verified_pdus: u64,
+    pub nic_verified_bytes: u64,
 }
 
 impl CpuBreakdown {
@@ -25,7 +28,9 @@ impl CpuBreakdown {
         self.crc_ns += other.crc_ns;
         self.data_bytes += other.data_bytes;
         self.placed_bytes += other.placed_bytes;
+        self.digest_pdus += other.digest_pdus;
         self.nic_verified_pdus += other.nic_verified_pdus;
+        self.nic_verified_bytes += other.nic_verified_bytes;
     }
 }
 
