@@ -18,7 +18,7 @@
 // rxp_meta_* (flags {flow_valid, resync, crc_ok, tcp_csum_ok, ip_csum_ok}, flow, resync
 // seq, ranges). Latency DELAY + 4 cycles, one beat a cycle, never stalls.
 module ddpnic_rx_join #(
-  parameter DELAY = 226
+  parameter DELAY = 238
 ) (
   input  wire         clk,
   input  wire         rst,
