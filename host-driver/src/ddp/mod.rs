@@ -15,6 +15,7 @@
 //! Every failure is an answer, not an error for the caller's I/O: a queue whose sk_add fails
 //! runs in software, an I/O whose setup fails runs in software. While CAPS reads 0 (no offload
 //! engine in the core) every command is answered UNSUPPORTED and everything runs in software.
+pub mod mirror;
 pub mod ulp;
 
 use crate::nic::{Counters, NicDriver};

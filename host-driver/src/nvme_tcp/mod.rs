@@ -7,3 +7,4 @@ pub mod nvme;
 pub mod transport;
 pub mod initiator;
 pub mod target;
+pub mod conversation;

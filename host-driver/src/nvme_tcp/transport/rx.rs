@@ -196,6 +196,7 @@ impl<R: Read + Send> RxPath for SoftwareRx<R> {
         }
         self.fill_to(DIGEST_LEN, framing.plen - DIGEST_LEN, framing.plen)?;
         let received: [u8; 4] = self.take(DIGEST_LEN).try_into().unwrap();
+        self.cpu.digest_pdus += 1;
         check_data_digest(crc, received)?;
         Ok(DataReceipt { placement: Placement::CopiedBySoftware, digest: DigestVerdict::VerifiedBySoftware })
     }
