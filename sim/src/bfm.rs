@@ -539,6 +539,8 @@ pub(crate) struct AxisSource {
     gap_left: u64,
     /// idle cycles between frames
     pub gap: u64,
+    /// line rate in Gbit/s at 250 MHz (0: none); see `NicConfig::rx_line_gbps`
+    pub line_gbps: u64,
     pub frames: u64,
     pub bytes: u64,
     pub beats: u64,
@@ -558,6 +560,7 @@ impl AxisSource {
             pos: 0,
             gap_left: 0,
             gap: 0,
+            line_gbps: 0,
             frames: 0,
             bytes: 0,
             beats: 0,
@@ -610,7 +613,36 @@ impl AxisSource {
             self.pos = 0;
             self.frames += 1;
             self.bytes += len as u64;
-            self.gap_left = self.gap;
+            self.gap_left = self.gap.max(line_gap(self.line_gbps, len));
+        }
+    }
+}
+
+/// Idle cycles after a frame of `len` bytes at `line_gbps` (0: none): its bytes plus preamble
+/// and inter-frame gap (20) take `(len + 20) * 8 / (4 * line_gbps)` cycles at 250 MHz, of which
+/// its beats took `len / 64`.
+fn line_gap(line_gbps: u64, len: usize) -> u64 {
+    if line_gbps == 0 {
+        return 0;
+    }
+    let cycles = ((len as u64 + 20) * 8).div_ceil(4 * line_gbps);
+    cycles.saturating_sub((len as u64).div_ceil(64))
+}
+
+#[cfg(test)]
+mod line_rate_tests {
+    use super::line_gap;
+
+    /// A frame's beats plus its gap last as long as its bits on a 100 Gbit/s wire, within one
+    /// 4 ns cycle; without a line rate frames follow back to back.
+    #[test]
+    fn frames_take_their_time_on_the_wire() {
+        for len in [60usize, 64, 65, 128, 1514, 4000, 9014] {
+            let cycles = (len as u64).div_ceil(64) + line_gap(100, len);
+            let wire_ns = (len as f64 + 20.0) * 8.0 / 100.0;
+            let port_ns = cycles as f64 * 4.0;
+            assert!(port_ns >= wire_ns && port_ns < wire_ns + 4.0, "{len} bytes: {port_ns} ns on the port, {wire_ns} ns on the wire");
+            assert_eq!(line_gap(0, len), 0);
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct NicConfig {
     pub mem: MemConfig,
     /// Idle cycles between received frames (0 = back to back).
     pub rx_gap: u64,
+    /// The MAC's line rate in Gbit/s (0 = none): a frame then occupies the port for its
+    /// bytes plus 20 (preamble and inter-frame gap) at that rate, as a real MAC delivers them,
+    /// not back to back at 64 bytes a cycle (128 Gbit/s at 250 MHz).
+    pub rx_line_gbps: u64,
     pub tx_ready: TxReady,
     /// Cycles of `rst` high at construction and in [`Nic::reset`].
     pub reset_cycles: u64,
@@ -67,6 +71,7 @@ impl NicConfig {
             vcd: None,
             mem: MemConfig::default(),
             rx_gap: 0,
+            rx_line_gbps: 0,
             tx_ready: TxReady::Always,
             reset_cycles: 8,
             mmio_timeout: 100_000,
@@ -140,6 +145,7 @@ impl Nic {
         let dma = AxiSlave::new(&mut model, cfg.mem.clone(), &mut missing);
         let mut rx = AxisSource::new(&mut model, &mut missing);
         rx.gap = cfg.rx_gap;
+        rx.line_gbps = cfg.rx_line_gbps;
         let mut tx = AxisSink::new(&mut model, &mut missing);
         tx.set_ready(cfg.tx_ready.clone());
         let mut nic = Nic {

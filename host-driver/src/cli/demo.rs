@@ -179,6 +179,8 @@ pub(super) fn nic(name: &str, mtu: usize, vcd: Option<PathBuf>) -> Result<NicCho
         "sim" => {
             let mut cfg = NicConfig::core().ok_or_else(|| CliError::Invalid("--nic sim: ddpnic-sim was built without the NIC core".into()))?;
             cfg.write_log = false;
+            // the core sits behind a 100 Gbit/s MAC, whatever the world's wire does
+            cfg.rx_line_gbps = 100;
             cfg.vcd = vcd;
             let dev = SimDevice::new(cfg).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
             let nic = SimNic::new(dev.clone(), RingConfig::for_mtu(mtu)).map_err(|e| CliError::Invalid(format!("--nic sim: {e}")))?;
