@@ -74,6 +74,9 @@ struct Queue {
     arrived: Vec<usize>,
     /// Commands whose completion came through the NIC: torn down at the next drain.
     completed: Vec<u16>,
+    /// The next PDU of each direction to act on (a stream's PDUs complete in frame order).
+    next_sent: usize,
+    next_received: usize,
 }
 
 pub struct Mirror<D: Device + Send + 'static> {
@@ -90,7 +93,7 @@ impl<D: Device + Send + 'static> Mirror<D> {
     pub fn new(offload: Arc<NicOffload<D>>, dev: D, conversations: Vec<Conversation>) -> Self {
         let queues = conversations
             .into_iter()
-            .map(|conv| Queue { conv, offload: None, live: HashMap::new(), arrived: Vec::new(), completed: Vec::new() })
+            .map(|conv| Queue { conv, offload: None, live: HashMap::new(), arrived: Vec::new(), completed: Vec::new(), next_sent: 0, next_received: 0 })
             .collect::<Vec<_>>();
         let report = MirrorReport { connections: queues.len() as u64, ..Default::default() };
         Mirror { offload, dev, queues, pool: HashMap::new(), now: SimTime::ZERO, report }
@@ -101,8 +104,8 @@ impl<D: Device + Send + 'static> Mirror<D> {
     pub fn run(mut self, frames: Vec<Vec<u8>>, feed: &[bool], nic: &mut dyn Nic, wire: &mut Wire) -> MirrorReport {
         for (i, frame) in frames.into_iter().enumerate() {
             for q in 0..self.queues.len() {
-                let sent: Vec<CapturedPdu> = self.queues[q].conv.to_target.iter().filter(|p| p.frame == i).cloned().collect();
-                for p in sent {
+                while let Some(p) = self.queues[q].conv.to_target.get(self.queues[q].next_sent).filter(|p| p.frame == i).cloned() {
+                    self.queues[q].next_sent += 1;
                     self.host_sent(q, &p, nic, wire);
                 }
             }
@@ -112,8 +115,9 @@ impl<D: Device + Send + 'static> Mirror<D> {
                 self.pump(nic, wire);
             }
             for q in 0..self.queues.len() {
-                let got: Vec<usize> = (0..self.queues[q].conv.to_host.len()).filter(|&k| self.queues[q].conv.to_host[k].frame == i).collect();
-                for k in got {
+                while self.queues[q].conv.to_host.get(self.queues[q].next_received).is_some_and(|p| p.frame == i) {
+                    let k = self.queues[q].next_received;
+                    self.queues[q].next_received += 1;
                     self.host_received(q, k, nic, wire);
                 }
             }
