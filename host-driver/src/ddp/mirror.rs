@@ -147,6 +147,9 @@ impl<D: Device + Send + 'static> Mirror<D> {
             return;
         }
         self.report.read_commands += 1;
+        if self.queues[q].offload.is_none() {
+            return;
+        }
         let cid = sqe.command_id();
         if self.queues[q].live.contains_key(&cid) {
             // The capture reuses a CID whose completion is still on its way through the NIC.
@@ -156,10 +159,7 @@ impl<D: Device + Send + 'static> Mirror<D> {
         let mut buf = self.buffer(len);
         buf.as_mut_slice().fill(0);
         let queue = &mut self.queues[q];
-        let Some(o) = queue.offload.as_mut() else {
-            self.pool.entry(len).or_default().push(buf);
-            return;
-        };
+        let o = queue.offload.as_mut().expect("checked above");
         if o.setup(cid, buf.as_mut_slice()) {
             self.report.setups += 1;
             queue.live.insert(cid, buf);
