@@ -44,7 +44,8 @@ test: deps
 # memory, sk_add/setup/teardown through the command window, C2HData placed by the NIC straight
 # into the read buffers. Mixed reads of 4 KiB to 1 MiB at queue depth 32 with both digests,
 # every byte checked, a pcap of the wire; then the same under seeded faults (drops, reordering,
-# duplicates, corruption, re-segmentation); then the NIC's counters by the contract's names.
+# duplicates, corruption, re-segmentation). Each run ends with the NIC's counters by the
+# contract's names.
 DEMO_OUT := build/demo
 demo: deps
 	$(CARGO) build --release -q -p ddpnic
@@ -53,7 +54,6 @@ demo: deps
 	$(DDPNIC) demo --nic sim --digests --bytes 64M --pcap $(DEMO_OUT)/wire.pcap
 	@echo "== the same under faults (seed 7): TCP retransmits, resyncs, digests catch corruption"
 	$(DDPNIC) demo --nic sim --digests --bytes 32M --faults drop=0.002,reorder=0.002,dup=0.002,corrupt=0.002,reseg=0.02,seed=7
-	$(DDPNIC) stats --sim
 
 # The same workload with a software pass-through NIC under the host's stack (no offload: the
 # baseline), then over the kernel's loopback with the embedded target on real sockets.
