@@ -104,9 +104,12 @@ impl<D: Device + Send + 'static> Mirror<D> {
     pub fn run(mut self, frames: Vec<Vec<u8>>, feed: &[bool], nic: &mut dyn Nic, wire: &mut Wire) -> MirrorReport {
         for (i, frame) in frames.into_iter().enumerate() {
             for q in 0..self.queues.len() {
-                while let Some(p) = self.queues[q].conv.to_target.get(self.queues[q].next_sent).filter(|p| p.frame == i).cloned() {
+                while let Some(p) = self.queues[q].conv.to_target.get(self.queues[q].next_sent).filter(|p| p.frame == i) {
+                    let read = read_command(p);
                     self.queues[q].next_sent += 1;
-                    self.host_sent(q, &p, nic, wire);
+                    if let Some((cid, len)) = read {
+                        self.read_sent(q, cid, len, nic, wire);
+                    }
                 }
             }
             if feed[i] {
@@ -135,27 +138,16 @@ impl<D: Device + Send + 'static> Mirror<D> {
         self.report
     }
 
-    /// The capture's host sent PDU `p` on queue `q`: a command that reads data is set up.
-    fn host_sent(&mut self, q: usize, p: &CapturedPdu, nic: &mut dyn Nic, wire: &mut Wire) {
-        if p.pdu_type() != Some(PduType::CapsuleCmd) {
-            return;
-        }
-        let Ok(cmd) = CapsuleCmd::new_checked(&p.bytes[..]) else { return };
-        let sqe = cmd.sqe();
-        let sgl = sqe.sgl();
-        if sqe.opcode() == OPCODE_FABRICS || (sqe.opcode() & 0b11) != XFER_C2H || sgl.identifier != SglDescriptor::TRANSPORT_DATA_BLOCK || sgl.length == 0 {
-            return;
-        }
+    /// The capture's host sent read command `cid` for `len` bytes on queue `q`: set it up.
+    fn read_sent(&mut self, q: usize, cid: u16, len: usize, nic: &mut dyn Nic, wire: &mut Wire) {
         self.report.read_commands += 1;
         if self.queues[q].offload.is_none() {
             return;
         }
-        let cid = sqe.command_id();
         if self.queues[q].live.contains_key(&cid) {
             // The capture reuses a CID whose completion is still on its way through the NIC.
             self.drain(nic, wire);
         }
-        let len = sgl.length as usize;
         let mut buf = self.buffer(len);
         buf.as_mut_slice().fill(0);
         let queue = &mut self.queues[q];
@@ -297,4 +289,17 @@ impl<D: Device + Send + 'static> Mirror<D> {
         self.offload.register_memory(&b);
         b
     }
+}
+
+/// `(cid, length)` of a CapsuleCmd whose data the controller sends back in C2HData: an
+/// opcode whose transfer runs controller to host, with a transport SGL of some length.
+fn read_command(p: &CapturedPdu) -> Option<(u16, usize)> {
+    if p.pdu_type() != Some(PduType::CapsuleCmd) {
+        return None;
+    }
+    let cmd = CapsuleCmd::new_checked(&p.bytes[..]).ok()?;
+    let sqe = cmd.sqe();
+    let sgl = sqe.sgl();
+    let reads = sqe.opcode() != OPCODE_FABRICS && (sqe.opcode() & 0b11) == XFER_C2H;
+    (reads && sgl.identifier == SglDescriptor::TRANSPORT_DATA_BLOCK && sgl.length > 0).then(|| (sqe.command_id(), sgl.length as usize))
 }

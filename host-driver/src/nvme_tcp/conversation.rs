@@ -6,6 +6,8 @@
 //!
 //! A connection is followed from its SYN (stream positions count from the byte after it);
 //! one whose SYN is not in the capture, or whose first PDU is not ICReq/ICResp, is skipped.
+//! A direction is followed for its first 2 GiB, and a `plen` below 8 (not NVMe/TCP) ends its
+//! PDUs.
 use super::wire::{DigestConfig, IcResp, PduType};
 use crate::net::wire::tcp_view;
 use std::collections::{BTreeMap, HashMap};
@@ -57,8 +59,10 @@ struct Direction {
 impl Direction {
     fn segment(&mut self, frame: usize, seq: u32, payload: &[u8]) {
         let Some(base) = self.base else { return };
-        // Positions past 2^31 bytes behind or ahead are not this stream's (4 GiB wraps).
         let pos = seq.wrapping_sub(base) as u64;
+        if pos >= 1 << 31 {
+            return; // sent before the SYN, or past what this reader follows
+        }
         let have = self.stream.len() as u64;
         if pos > have {
             self.waiting.entry(pos).or_insert_with(|| payload.to_vec());
@@ -112,9 +116,9 @@ pub fn conversations(frames: &[Vec<u8>]) -> Vec<Conversation> {
     }
     let mut out = Vec::new();
     for (a, b) in order {
-        let (Some(fwd), Some(back)) = (dirs.get(&(a, b)), dirs.get(&(b, a))) else { continue };
+        let (Some(fwd), Some(back)) = (dirs.remove(&(a, b)), dirs.remove(&(b, a))) else { continue };
         let first = |d: &Direction| d.pdus.first().and_then(CapturedPdu::pdu_type);
-        if first(fwd) != Some(PduType::IcReq) || first(back) != Some(PduType::IcResp) {
+        if first(&fwd) != Some(PduType::IcReq) || first(&back) != Some(PduType::IcResp) {
             continue;
         }
         let icresp = IcResp::new_unchecked(&back.pdus[0].bytes[..]);
@@ -123,8 +127,8 @@ pub fn conversations(frames: &[Vec<u8>]) -> Vec<Conversation> {
             target: b,
             digests: DigestConfig::from_bits(icresp.digest()),
             cpda: icresp.cpda(),
-            to_target: fwd.pdus.clone(),
-            to_host: back.pdus.clone(),
+            to_target: fwd.pdus,
+            to_host: back.pdus,
         });
     }
     out
